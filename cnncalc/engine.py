@@ -1,0 +1,475 @@
+"""Shapes, parameters, MACs and memory of every layer: a pure walk over the parsed spec.
+
+`layer_math` is the one place a single layer's output is computed; `analyse` walks a
+network through it, checks merges, and sums blocks and totals. Nothing here reads
+files or prints.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cnncalc import formulas
+from cnncalc.enums import ACTIVATIONS, Dtype, LayerKind, MergeKind, PaddingMode
+from cnncalc.errors import CnnCalcError, SpecWarning
+from cnncalc.layers import (
+    Activation,
+    AdaptivePool,
+    BatchNorm,
+    Conv,
+    ConvTranspose,
+    Dropout,
+    Fc,
+    Flatten,
+    Layer,
+    Lrn,
+    Merge,
+    Network,
+    Node,
+    Pool,
+    Sequential,
+    Upsample,
+    ZeroPad,
+)
+from cnncalc.shapes import Shape, Spatial, Vector
+
+
+@dataclass(frozen=True)
+class LayerMath:
+    """What one layer does to one input shape."""
+
+    output: Shape
+    params: int = 0
+    trainable_params: int = 0
+    running_stats: int = 0
+    macs: int = 0
+    padding: tuple[int, int, int, int] | None = None  # resolved (top, bottom, left, right), where padding applies
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params + self.running_stats
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the report: a leaf layer, a merge, or a block holding the rows after it."""
+
+    path: str
+    kind: str
+    depth: int
+    input: Shape
+    output: Shape
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    activations: int  # elements of this row's output, one sample; for a block, the sum over its rows
+    is_block: bool = False
+    padding: tuple[int, int, int, int] | None = None
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    macs: int
+    activations: int  # every leaf's output, one sample
+    peak_activations: int  # largest set of tensors alive at once during inference, one sample
+    input_elements: int
+    running_stats: int
+
+    @property
+    def flops(self) -> int:
+        """Counted as 2 x MACs (one multiply and one add each)."""
+        return 2 * self.macs
+
+    def parameter_bytes(self, dtype: Dtype) -> int:
+        """Learned parameters and batch-norm running statistics, as a checkpoint stores them."""
+        return (self.params + self.running_stats) * dtype.bytes
+
+    def inference_activation_bytes(self, batch: int, dtype: Dtype) -> int:
+        return self.peak_activations * batch * dtype.bytes
+
+    def training_activation_bytes(self, batch: int, dtype: Dtype) -> int:
+        """Input and every layer's output kept for the backward pass (no gradients, no optimizer state)."""
+        return (self.activations + self.input_elements) * batch * dtype.bytes
+
+
+@dataclass(frozen=True)
+class Analysis:
+    network: Network
+    input: Shape
+    rows: tuple[Row, ...]
+    totals: Totals
+    warnings: tuple[SpecWarning, ...] = ()
+
+    def leaves(self) -> tuple[Row, ...]:
+        return tuple(r for r in self.rows if not r.is_block)
+
+    def rows_to_depth(self, depth: int | None) -> tuple[Row, ...]:
+        """Rows down to `depth` nesting levels (1 = top level); a block at the limit stands for its contents."""
+        if depth is None:
+            return self.leaves()
+        return tuple(r for r in self.rows if r.depth <= depth and (not r.is_block or r.depth == depth))
+
+
+class _Fail(CnnCalcError):
+    pass
+
+
+def _error(layer: Node, message: str, hint: str | None = None) -> CnnCalcError:
+    return CnnCalcError(message, hint=hint, layer=layer.path or None, pos=layer.pos)
+
+
+def _spatial(layer: Node, shape: Shape) -> Spatial:
+    if isinstance(shape, Spatial):
+        return shape
+    raise _error(
+        layer,
+        f"{layer.kind} needs a feature map (height x width x channels), but its input is a vector of {shape.features} features",
+        hint="move this layer before `flatten`/`fc`, or remove it",
+    )
+
+
+def _resolve_padding(layer: Conv | Pool, n_h: int, n_w: int) -> tuple[int, int, int, int]:
+    padding = layer.padding
+    if padding.mode is PaddingMode.VALID:
+        return (0, 0, 0, 0)
+    if padding.mode is PaddingMode.SAME:
+        dilation = layer.dilation
+        top, bottom = formulas.same_padding(n_h, layer.kernel[0], layer.stride[0], dilation[0])
+        left, right = formulas.same_padding(n_w, layer.kernel[1], layer.stride[1], dilation[1])
+        return (top, bottom, left, right)
+    return padding.explicit
+
+
+def _sliding_lengths(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, int, int], ceil_mode: bool = False) -> tuple[int, int]:
+    top, bottom, left, right = pads
+    lengths = []
+    for axis, n, before, after in (("height", shape.height, top, bottom), ("width", shape.width, left, right)):
+        i = 0 if axis == "height" else 1
+        k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
+        if isinstance(layer, Pool):
+            out = formulas.pool_output_length(n, k, s, before, after, d, ceil_mode)
+        else:
+            out = formulas.conv_output_length(n, k, s, before, after, d)
+        if out < 1:
+            span = formulas.effective_kernel(k, d)
+            window = f"{span}-pixel" if d == 1 else f"dilated {span}-pixel"
+            raise _error(
+                layer,
+                f"{formulas.conv_length_expression(n, k, s, before, after, d)} = {out} along the {axis}: "
+                f"the {window} kernel is larger than the {n + before + after}-pixel padded input",
+                hint="use padding or a smaller kernel, or give the network a larger input",
+            )
+        lengths.append(out)
+    return lengths[0], lengths[1]
+
+
+def _check_groups(layer: Conv | ConvTranspose, channels: int) -> None:
+    g = layer.groups
+    if channels % g or layer.filters % g:
+        culprit = "input channels" if channels % g else "filters"
+        value = channels if channels % g else layer.filters
+        raise _error(
+            layer,
+            f"groups must divide both the input channels and the filters; {culprit} {value} is not divisible by groups {g}",
+            hint=f"choose groups among the common divisors of {channels} and {layer.filters}",
+        )
+
+
+def layer_math(layer: Layer, shape: Shape) -> LayerMath:
+    """Output shape, parameters and MACs of one layer on one input. Raises CnnCalcError if torch would."""
+    if isinstance(layer, Conv):
+        x = _spatial(layer, shape)
+        _check_groups(layer, x.channels)
+        pads = _resolve_padding(layer, x.height, x.width)
+        out_h, out_w = _sliding_lengths(layer, x, pads)
+        kh, kw = layer.kernel
+        params = formulas.conv_params(kh, kw, x.channels, layer.filters, layer.groups, layer.bias)
+        macs = formulas.conv_macs(out_h, out_w, kh, kw, x.channels, layer.filters, layer.groups)
+        return LayerMath(
+            Spatial(out_h, out_w, layer.filters),
+            params=params,
+            trainable_params=params if layer.trainable else 0,
+            macs=macs,
+            padding=pads,
+        )
+    if isinstance(layer, ConvTranspose):
+        x = _spatial(layer, shape)
+        _check_groups(layer, x.channels)
+        lengths = []
+        for i, (axis, n) in enumerate((("height", x.height), ("width", x.width))):
+            s, d, op = layer.stride[i], layer.dilation[i], layer.output_padding[i]
+            if op >= max(s, d):
+                raise _error(
+                    layer,
+                    f"output_padding must be smaller than the stride or the dilation; got output_padding {op} "
+                    f"with stride {s} and dilation {d} along the {axis}",
+                    hint="output_padding only picks among the sizes a stride > 1 makes ambiguous: use 0 .. stride−1",
+                )
+            out = formulas.conv_transpose_output_length(n, layer.kernel[i], s, layer.padding[i], op, d)
+            if out < 1:
+                raise _error(
+                    layer,
+                    f"({n} − 1)·{s} − 2·{layer.padding[i]} + {d}·({layer.kernel[i]} − 1) + {op} + 1 = {out} along the {axis}: "
+                    f"the padding removes more than the transposed convolution produces",
+                    hint="reduce the padding",
+                )
+            lengths.append(out)
+        kh, kw = layer.kernel
+        params = formulas.conv_params(kh, kw, x.channels, layer.filters, layer.groups, layer.bias)
+        macs = formulas.conv_transpose_macs(x.height, x.width, kh, kw, x.channels, layer.filters, layer.groups)
+        pads = (layer.padding[0], layer.padding[0], layer.padding[1], layer.padding[1])
+        return LayerMath(
+            Spatial(lengths[0], lengths[1], layer.filters),
+            params=params,
+            trainable_params=params if layer.trainable else 0,
+            macs=macs,
+            padding=pads,
+        )
+    if isinstance(layer, Pool):
+        x = _spatial(layer, shape)
+        pads = _resolve_padding(layer, x.height, x.width)
+        if layer.padding.mode is PaddingMode.EXPLICIT:
+            for i, (before, after) in enumerate(((pads[0], pads[1]), (pads[2], pads[3]))):
+                span = formulas.effective_kernel(layer.kernel[i], layer.dilation[i])
+                if max(before, after) * 2 > span:
+                    raise _error(
+                        layer,
+                        f"pooling padding must be at most half the kernel (torch's rule); got padding "
+                        f"{max(before, after)} with a {span}-pixel kernel",
+                        hint=f"use padding ≤ {span // 2}, or add a `zeropad` layer before the pool",
+                    )
+        out_h, out_w = _sliding_lengths(layer, x, pads, layer.ceil_mode)
+        return LayerMath(Spatial(out_h, out_w, x.channels), padding=pads)
+    if isinstance(layer, AdaptivePool):
+        x = _spatial(layer, shape)
+        return LayerMath(Spatial(layer.output[0], layer.output[1], x.channels))
+    if isinstance(layer, Fc):
+        if isinstance(shape, Spatial):
+            raise _error(
+                layer,
+                f"fc needs a vector, but its input is a {shape.hwc()} feature map "
+                f"(torch's Linear would act on the width axis alone)",
+                hint=f"add `- flatten` before this layer to make {shape.elements} features",
+            )
+        params = formulas.fc_params(shape.features, layer.units, layer.bias)
+        return LayerMath(
+            Vector(layer.units),
+            params=params,
+            trainable_params=params if layer.trainable else 0,
+            macs=formulas.fc_macs(shape.features, layer.units),
+        )
+    if isinstance(layer, Flatten):
+        return LayerMath(Vector(shape.elements))
+    if isinstance(layer, BatchNorm):
+        params = formulas.batchnorm_params(shape.channels, layer.affine)
+        return LayerMath(
+            shape,
+            params=params,
+            trainable_params=params if layer.trainable else 0,
+            running_stats=formulas.batchnorm_running_stats(shape.channels, layer.track_running_stats),
+        )
+    if isinstance(layer, ZeroPad):
+        x = _spatial(layer, shape)
+        top, bottom, left, right = layer.padding.explicit
+        return LayerMath(Spatial(x.height + top + bottom, x.width + left + right, x.channels), padding=layer.padding.explicit)
+    if isinstance(layer, Upsample):
+        x = _spatial(layer, shape)
+        if layer.size is not None:
+            return LayerMath(Spatial(layer.size[0], layer.size[1], x.channels))
+        assert layer.scale is not None
+        h = formulas.upsample_length(x.height, layer.scale[0])
+        w = formulas.upsample_length(x.width, layer.scale[1])
+        if h < 1 or w < 1:
+            raise _error(layer, f"upsampling {x.height}x{x.width} by {layer.scale} leaves no pixels", hint="use a larger scale")
+        return LayerMath(Spatial(h, w, x.channels))
+    if isinstance(layer, Lrn):
+        _spatial(layer, shape)
+        return LayerMath(shape)
+    if isinstance(layer, (Dropout, Activation)):
+        return LayerMath(shape)
+    raise TypeError(f"not a layer: {layer!r}")  # pragma: no cover - the parser builds only the types above
+
+
+@dataclass
+class _Walk:
+    """Accumulates rows in execution order while the tree is walked (private to `analyse`)."""
+
+    rows: list[Row] = field(default_factory=list)
+    running_stats: int = 0
+    warnings: list[SpecWarning] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Sums:
+    output: Shape
+    params: int = 0
+    trainable: int = 0
+    non_trainable: int = 0
+    macs: int = 0
+    activations: int = 0
+    peak: int = 0  # peak live elements, including what callers hold
+
+
+def _walk_sequence(nodes: tuple[Node, ...], shape: Shape, depth: int, held: int, walk: _Walk) -> _Sums:
+    params = trainable = non_trainable = macs = activations = 0
+    peak = held + shape.elements
+    for node in nodes:
+        sums = _walk_node(node, shape, depth, held, walk)
+        params += sums.params
+        trainable += sums.trainable
+        non_trainable += sums.non_trainable
+        macs += sums.macs
+        activations += sums.activations
+        peak = max(peak, sums.peak)
+        shape = sums.output
+    return _Sums(shape, params, trainable, non_trainable, macs, activations, peak)
+
+
+def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> _Sums:
+    if isinstance(node, Sequential):
+        index = len(walk.rows)
+        walk.rows.append(None)  # type: ignore[arg-type]  # placeholder: the block row goes before its contents
+        sums = _walk_sequence(node.children, shape, depth + 1, held, walk)
+        walk.rows[index] = Row(
+            path=node.path,
+            kind=node.label,
+            depth=depth,
+            input=shape,
+            output=sums.output,
+            params=sums.params,
+            trainable_params=sums.trainable,
+            non_trainable_params=sums.non_trainable,
+            macs=sums.macs,
+            activations=sums.activations,
+            is_block=True,
+            node=node,
+        )
+        return sums
+    if isinstance(node, Merge):
+        return _walk_merge(node, shape, depth, held, walk)
+    math = layer_math(node, shape)
+    walk.running_stats += math.running_stats
+    walk.rows.append(
+        Row(
+            path=node.path,
+            kind=str(node.kind),
+            depth=depth,
+            input=shape,
+            output=math.output,
+            params=math.params,
+            trainable_params=math.trainable_params,
+            non_trainable_params=math.non_trainable_params,
+            macs=math.macs,
+            activations=math.output.elements,
+            padding=math.padding,
+            node=node,
+        )
+    )
+    return _Sums(
+        math.output,
+        math.params,
+        math.trainable_params,
+        math.non_trainable_params,
+        math.macs,
+        math.output.elements,
+        held + shape.elements + math.output.elements,
+    )
+
+
+def _describe_branch(node: Merge, index: int) -> str:
+    branch = node.branches[index]
+    if not branch:
+        return f"branch {index + 1} (identity)"
+    first, last = branch[0].path, branch[-1].path
+    return f"branch {index + 1} ({first})" if first == last else f"branch {index + 1} ({first} … {last})"
+
+
+def _walk_merge(node: Merge, shape: Shape, depth: int, held: int, walk: _Walk) -> _Sums:
+    params = trainable = non_trainable = macs = activations = 0
+    outputs: list[Shape] = []
+    peak = held + shape.elements
+    kept = 0  # outputs of finished branches, alive until the merge
+    for branch in node.branches:
+        sums = _walk_sequence(branch, shape, depth, held + shape.elements + kept, walk)
+        params += sums.params
+        trainable += sums.trainable
+        non_trainable += sums.non_trainable
+        macs += sums.macs
+        activations += sums.activations
+        peak = max(peak, sums.peak)
+        outputs.append(sums.output)
+        if branch:
+            kept += sums.output.elements
+    output = _merge_shape(node, outputs)
+    peak = max(peak, held + shape.elements + kept + output.elements)
+    walk.rows.append(
+        Row(
+            path=node.path,
+            kind=str(node.merge),
+            depth=depth,
+            input=shape,
+            output=output,
+            params=0,
+            trainable_params=0,
+            non_trainable_params=0,
+            macs=0,
+            activations=output.elements,
+            node=node,
+        )
+    )
+    return _Sums(output, params, trainable, non_trainable, macs, activations + output.elements, peak)
+
+
+def _merge_shape(node: Merge, outputs: list[Shape]) -> Shape:
+    first = outputs[0]
+    if node.merge is MergeKind.ADD:
+        for i, other in enumerate(outputs[1:], start=1):
+            if other != first:
+                raise _error(
+                    node,
+                    f"add needs every branch to give the same shape; {_describe_branch(node, 0)} gives "
+                    f"{first.hwc()} but {_describe_branch(node, i)} gives {other.hwc()}",
+                    hint="make the branches agree, e.g. a 1x1 conv with the right filters and stride on the shortcut",
+                )
+        return first
+    if all(isinstance(o, Vector) for o in outputs):
+        return Vector(sum(o.features for o in outputs))
+    for i, other in enumerate(outputs[1:], start=1):
+        if (
+            not isinstance(first, Spatial)
+            or not isinstance(other, Spatial)
+            or (other.height, other.width) != (first.height, first.width)
+        ):
+            raise _error(
+                node,
+                f"concat joins channels, so every branch must have the same height and width; "
+                f"{_describe_branch(node, 0)} gives {first.hwc()} but {_describe_branch(node, i)} gives {other.hwc()}",
+                hint="give the branches the same strides and padding so their feature maps line up",
+            )
+    return Spatial(first.height, first.width, sum(o.channels for o in outputs))  # type: ignore[union-attr]
+
+
+def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
+    """Every row and the totals of `network`, on its own input or on `input_shape`."""
+    shape = input_shape or network.input
+    walk = _Walk()
+    sums = _walk_sequence(network.layers, shape, 1, 0, walk)
+    totals = Totals(
+        params=sums.params,
+        trainable_params=sums.trainable,
+        non_trainable_params=sums.non_trainable,
+        macs=sums.macs,
+        activations=sums.activations,
+        peak_activations=sums.peak,
+        input_elements=shape.elements,
+        running_stats=walk.running_stats,
+    )
+    return Analysis(network, shape, tuple(walk.rows), totals, tuple(walk.warnings))
+
+
+__all__ = ["ACTIVATIONS", "Analysis", "LayerKind", "LayerMath", "Row", "Totals", "analyse", "layer_math"]

@@ -1,0 +1,147 @@
+"""`$width * 4`-style expressions over block arguments, evaluated safely (no eval).
+
+Allowed: integers, decimals, true/false, `$name` references, + - * // / % (a `/` must
+divide exactly), comparisons, and/or/not, `A if COND else B`, and parentheses.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import re
+from typing import Any
+
+from cnncalc.errors import CnnCalcError
+
+MAX_MAGNITUDE = 2**63 - 1
+MAX_LENGTH = 200
+_REFERENCE = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_PREFIX = "arg__"
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod,
+}
+_COMPARE = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
+def is_expression(value: object) -> bool:
+    return isinstance(value, str) and value.startswith("$")
+
+
+def evaluate(text: str, scope: dict[str, Any]) -> Any:
+    """The value of `text` (which starts with `$`) given the block arguments in `scope`."""
+    if len(text) > MAX_LENGTH:
+        raise CnnCalcError(
+            f"an expression is at most {MAX_LENGTH} characters; this one has {len(text)}",
+            hint="split the computation over block arguments",
+        )
+    source = _REFERENCE.sub(lambda m: _PREFIX + m.group(1), text)
+    if source.startswith("$"):  # `$(a + b)`: the leading `$` only marks the string as an expression
+        source = source[1:]
+    try:
+        tree = ast.parse(source.strip(), mode="eval")
+    except SyntaxError:
+        raise CnnCalcError(
+            f"{text!r} is not a valid expression",
+            hint="expressions use $arguments, numbers and + - * // / %, e.g. `$width * 4`",
+        ) from None
+    return _eval(tree.body, scope, text)
+
+
+def _check(value: Any, text: str) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
+        raise CnnCalcError(
+            f"{text!r} gives a number beyond ±{MAX_MAGNITUDE:,} (torch's int64 limit)",
+            hint="use realistic sizes",
+        )
+    return value
+
+
+def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return _check(node.value, text)
+    if isinstance(node, ast.Name):
+        if node.id in ("true", "True"):
+            return True
+        if node.id in ("false", "False"):
+            return False
+        if not node.id.startswith(_PREFIX):
+            raise CnnCalcError(
+                f"{text!r} names {node.id!r} without a `$`",
+                hint=f"refer to block arguments as ${node.id}",
+            )
+        name = node.id[len(_PREFIX):]
+        if name not in scope:
+            known = ", ".join(f"${k}" for k in scope) or "none here"
+            raise CnnCalcError(
+                f"{text!r} refers to ${name}, which is not an argument of this block (arguments: {known})",
+                hint="declare it under the block's `args:`, or fix the spelling",
+            )
+        return scope[name]
+    if isinstance(node, ast.BinOp):
+        left = _eval(node.left, scope, text)
+        right = _eval(node.right, scope, text)
+        _numbers(text, left, right)
+        if isinstance(node.op, ast.Div):
+            if right == 0:
+                raise CnnCalcError(f"{text!r} divides by zero", hint="check the block arguments")
+            if isinstance(left, int) and isinstance(right, int):
+                if left % right:
+                    raise CnnCalcError(
+                        f"{text!r} is {left}/{right}, which is not a whole number",
+                        hint="use // to round down, or choose arguments that divide",
+                    )
+                return left // right
+            return _check(left / right, text)
+        op = _BINARY.get(type(node.op))
+        if op is None:
+            raise CnnCalcError(f"{text!r} uses an operator expressions do not have", hint="use + - * // / %")
+        if op in (operator.floordiv, operator.mod) and right == 0:
+            raise CnnCalcError(f"{text!r} divides by zero", hint="check the block arguments")
+        return _check(op(left, right), text)
+    if isinstance(node, ast.UnaryOp):
+        value = _eval(node.operand, scope, text)
+        if isinstance(node.op, ast.Not):
+            return not value
+        _numbers(text, value)
+        return -value if isinstance(node.op, ast.USub) else value
+    if isinstance(node, ast.Compare):
+        left = _eval(node.left, scope, text)
+        for op_node, right_node in zip(node.ops, node.comparators):
+            right = _eval(right_node, scope, text)
+            op = _COMPARE.get(type(op_node))
+            if op is None or not op(left, right):
+                if op is None:
+                    raise CnnCalcError(f"{text!r} uses a comparison expressions do not have", hint="use == != < <= > >=")
+                return False
+            left = right
+        return True
+    if isinstance(node, ast.BoolOp):
+        values = [_eval(v, scope, text) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.IfExp):
+        return _eval(node.body if _eval(node.test, scope, text) else node.orelse, scope, text)
+    raise CnnCalcError(
+        f"{text!r} is not an expression cnncalc evaluates",
+        hint="expressions use $arguments, numbers and + - * // / %, comparisons, and/or/not, `A if C else B`",
+    )
+
+
+def _numbers(text: str, *values: Any) -> None:
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise CnnCalcError(
+                f"{text!r} does arithmetic on {value!r}, which is not a number",
+                hint="arithmetic works on numeric block arguments only",
+            )

@@ -1,0 +1,47 @@
+"""The bundled networks: YAML files shipped as the package `cnncalc.specs` (the repo's `specs/`)."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+from cnncalc.errors import CnnCalcError
+from cnncalc.layers import Network
+
+
+def specs_dir() -> Path:
+    """Installed, the specs are the package `cnncalc.specs`; in a plain source checkout, `specs/` beside `cnncalc/`."""
+    from importlib.resources import files
+
+    try:
+        return Path(str(files("cnncalc.specs")))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / "specs"
+
+
+def bundled_names() -> list[str]:
+    return sorted(p.stem for p in specs_dir().glob("*.yaml"))
+
+
+def bundled_path(name: str) -> Path | None:
+    path = specs_dir() / f"{name}.yaml"
+    return path if path.is_file() else None
+
+
+def load(spec: str) -> Network:
+    """A spec file's network, or a bundled one by name (a file of that name wins)."""
+    from cnncalc.parse import parse_file, parse_spec, read_spec_file
+
+    path = Path(spec)
+    if path.exists():
+        return parse_file(path)
+    bundled = bundled_path(spec) if "/" not in spec and "\\" not in spec else None
+    if bundled is not None:
+        return parse_spec(read_spec_file(bundled), file=f"{spec} (bundled)", default_name=spec)
+    names = bundled_names()
+    close = difflib.get_close_matches(spec.removesuffix(".yaml"), names, n=1, cutoff=0.6)
+    suggestion = f"; did you mean `{close[0]}`?" if close else ""
+    raise CnnCalcError(
+        f"'{spec}' is neither a spec file nor a bundled model{suggestion}",
+        hint="give the path of a .yaml spec, or one of: " + ", ".join(names),
+    )

@@ -1,0 +1,1 @@
+"""The bundled network specs, installed as the package data `cnncalc.specs`."""

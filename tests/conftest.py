@@ -1,0 +1,41 @@
+"""Shared fixtures: a CliRunner with a fixed terminal width, and spec helpers."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+from typer.testing import CliRunner
+
+from cnncalc.cli import app
+from cnncalc.engine import analyse
+from cnncalc.parse import parse_spec
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--regen-golden", action="store_true", help="rewrite the golden files under tests/golden/")
+
+
+@pytest.fixture
+def regen_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--regen-golden"))
+
+
+@pytest.fixture
+def cli():
+    """Run cnncalc in-process at a fixed 100-column terminal without colour; returns the Result."""
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input, env={"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"})
+
+    return run
+
+
+def spec(text: str, file: str | None = "test.yaml"):
+    """Parse a dedented YAML spec."""
+    return parse_spec(textwrap.dedent(text), file=file)
+
+
+def analysed(text: str, input_shape=None):
+    return analyse(spec(text), input_shape)
