@@ -115,10 +115,6 @@ class Analysis:
         return tuple(r for r in self.rows if r.depth <= depth and (not r.is_block or r.depth == depth))
 
 
-class _Fail(CnnCalcError):
-    pass
-
-
 def _error(layer: Node, message: str, hint: str | None = None) -> CnnCalcError:
     return CnnCalcError(message, hint=hint, layer=layer.path or None, pos=layer.pos)
 
