@@ -142,3 +142,19 @@ def conv_length_expression(
     pad = f"2·{pad_before}" if pad_before == pad_after else f"{pad_before} + {pad_after}"
     span = str(kernel) if dilation == 1 else f"{dilation}·({kernel} − 1) − 1"
     return f"({n} + {pad} − {span})/{stride} + 1"
+
+
+def division_remainder(
+    n: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int = 1
+) -> int:
+    """Pixels at the end of the padded input that no window covers: the numerator mod s.
+
+    Zero exactly when (n + 2p − f)/s is a whole number, which CS231n calls a valid choice of
+    hyperparameters; otherwise torch floors the division and drops these pixels.
+    """
+    return conv_numerator(n, kernel, stride, pad_before, pad_after, dilation) % stride
+
+
+def stacked_receptive_field(kernel: int, layers: int, dilation: int = 1) -> int:
+    """Receptive field of `layers` stacked stride-1 convolutions: 1 + L·d(f − 1) (two 3×3 see 5×5)."""
+    return 1 + layers * (effective_kernel(kernel, dilation) - 1)

@@ -1063,4 +1063,29 @@ def build_network(doc: Any, *, file: str | None = None, default_name: str = "net
     )
 
 
-__all__ = ["Spatial", "Vector", "build_network", "load_yaml", "parse_file", "parse_spec", "read_spec_file"]
+def parse_layer(kind: str, options: dict[str, Any]) -> Node:
+    """One layer, `- kind: {options}`, checked by the very code that checks a spec (for `cnncalc layer`).
+
+    `options` holds what YAML would have read: ints, lists, text, booleans. The layer's path is its kind.
+    Errors carry no position or path: there is no file, and the layer is the one the user named.
+    """
+    if kind not in _LAYER_WORDS:
+        suggestion = _suggest(kind, _LAYER_WORDS)
+        raise CnnCalcError(
+            f"unknown layer kind `{kind}`" + (f"; {suggestion}" if suggestion else ""),
+            hint="layer kinds are " + ", ".join(_LAYER_WORDS),
+        )
+    mapping = YMap(options)
+    mapping.pos = None  # type: ignore[assignment]
+    mapping.key_pos = {key: None for key in options}  # type: ignore[misc]
+    try:
+        (node,) = _Expander({}).layer(LayerKind(kind), mapping, None, {}, _Namespace(""), False)  # type: ignore[arg-type]
+    except CnnCalcError as exc:
+        exc.layer, exc.pos = None, None
+        raise
+    from dataclasses import replace
+
+    return replace(node, path=kind)
+
+
+__all__ = ["Spatial", "Vector", "build_network", "load_yaml", "parse_file", "parse_layer", "parse_spec", "read_spec_file"]
