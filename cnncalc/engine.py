@@ -231,7 +231,9 @@ def layer_math(layer: Layer, shape: Shape) -> LayerMath:
         pads = _resolve_padding(layer, x.height, x.width)
         if layer.padding.mode is PaddingMode.EXPLICIT:
             for i, (before, after) in enumerate(((pads[0], pads[1]), (pads[2], pads[3]))):
-                span = formulas.effective_kernel(layer.kernel[i], layer.dilation[i])
+                # ATen's pool2d_shape_check compares the padding with kW / 2 of the kernel as given,
+                # not of the dilated span: MaxPool2d(3, padding=2, dilation=2) is refused.
+                span = layer.kernel[i]
                 if max(before, after) * 2 > span:
                     raise _error(
                         layer,
