@@ -92,3 +92,73 @@ class OutputFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
     MARKDOWN = "markdown"
+
+
+# --- cnncalc quiz (issue 5) -------------------------------------------------------------
+
+
+class QuizTopic(StrEnum):
+    """What a practice problem is about; the names `cnncalc quiz --topic` takes."""
+
+    CONV = "conv"  # output size of a convolution (stride, padding, dilation)
+    POOL = "pool"  # output size of a pooling layer
+    TRANSPOSED = "transposed"  # output size of a transposed convolution
+    PADDING = "padding"  # the padding of a "same" convolution
+    PARAMS = "params"  # parameters of conv, fc on a flattened image, batch norm
+    MACS = "macs"  # multiplications of a layer, saving of a 1x1 bottleneck
+    ACTIVATIONS = "activations"  # numbers a layer outputs
+    RECEPTIVE_FIELD = "receptive-field"  # stacked layers; two 3x3 versus one 5x5
+    POOL_FACTS = "pool-facts"  # pooling has no parameters and keeps the channels
+    NETWORK = "network"  # tracing a layer of a bundled network
+
+
+class Difficulty(StrEnum):
+    EASY = "easy"
+    MEDIUM = "medium"
+    HARD = "hard"
+
+
+class Lang(StrEnum):
+    EN = "en"
+    KO = "ko"
+
+
+class QuizFormat(StrEnum):
+    TEXT = "text"  # worksheet with answers and worked solutions, plain text
+    MARKDOWN = "markdown"  # worksheet, then an answer key
+    JSON = "json"  # one object per problem, for other tools
+
+
+class QuestionForm(StrEnum):
+    COMPUTE = "compute"
+    MISSING = "missing"  # find the missing hyper-parameter
+    TRUE_FALSE = "true-false"
+    SPOT_WRONG = "spot-wrong"  # which statement is wrong
+
+
+class Ask(StrEnum):
+    """The quantity a problem asks for (the `ask` field of `cnncalc quiz --format json`)."""
+
+    OUTPUT_SHAPE = "output_shape"
+    PARAMS = "params"
+    MACS = "macs"
+    MACS_SAVED = "macs_saved"
+    PARAMS_SAVED = "params_saved"
+    PADDING = "padding"
+    STRIDE = "stride"
+    KERNEL = "kernel"
+    FILTERS = "filters"
+    CHANNELS = "channels"
+    ACTIVATIONS = "activations"
+    RECEPTIVE_FIELD = "receptive_field"
+    LAYERS = "layers"
+    TRUE_FALSE = "true_false"
+    WRONG_STATEMENT = "wrong_statement"
+
+
+class AnswerKind(StrEnum):
+    SHAPE = "shape"  # HxWxC
+    PAIR = "pair"  # (height, width)
+    INT = "int"
+    BOOL = "bool"
+    CHOICE = "choice"  # a letter A-D
