@@ -260,6 +260,412 @@ def check_command(
             print(f"{spec}: ok ({len(analysis.leaves())} layers, {analysis.totals.params:,} params)")
 
 
+# --------------------------------------------------------------------------- show your work: layer, explain, solve, compare
+
+_LAYER_VALUE_SPLIT = r"\s*[x×X,]\s*|\s+"
+
+
+def _layer_option_value(text: str):
+    """A command-line value as YAML would read it: `7` → 7, `2x3` or `2,3` → [2, 3], `1,1,2,2` → 4 numbers, `same` → text."""
+    import re
+
+    def scalar(part: str):
+        if re.fullmatch(r"[+-]?\d+", part):
+            return int(part)
+        try:
+            return float(part)
+        except ValueError:
+            return part
+
+    stripped = text.strip().strip("[]()").strip()
+    parts = [p for p in re.split(_LAYER_VALUE_SPLIT, stripped) if p]
+    if len(parts) > 1:
+        return [scalar(p) for p in parts]
+    return scalar(stripped)
+
+
+def _emit_worked(worked, format: OutputFormat) -> None:
+    from cnncalc import explain
+    from cnncalc.errors import CnnCalcError
+
+    if format is OutputFormat.JSON:
+        import json
+
+        sys.stdout.write(json.dumps(worked.as_json(), indent=2, ensure_ascii=False) + "\n")
+    elif format is OutputFormat.TABLE:
+        import shutil
+
+        # Notes wrap at the terminal's width (formulas never wrap); never narrower than 60 columns.
+        sys.stdout.write(explain.to_text(worked, width=max(60, shutil.get_terminal_size((100, 24)).columns)))
+    else:
+        raise CnnCalcError(f"this command prints text or json, not {format}", hint="use --format json, or leave --format out")
+
+
+WorkFormatOption = Annotated[
+    OutputFormat,
+    typer.Option("--format", "-f", help="table (worked text, the default) or json.", case_sensitive=False),
+]
+def _geometry(help: str) -> object:
+    return typer.Option(help=help, show_default=False)
+
+
+@app.command("layer")
+def layer_command(
+    kind: Annotated[str, typer.Argument(help="The layer kind, as in a spec: conv, conv_transpose, maxpool, avgpool, fc, batchnorm, …", show_default=False)],
+    input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC (e.g. 63x63x16), or a number of features.", show_default=False)],
+    filters: Annotated[Optional[str], _geometry("conv, conv_transpose: number of filters k (output channels).")] = None,
+    kernel: Annotated[Optional[str], _geometry("Kernel size f: a number, or HxW / h,w.")] = None,
+    stride: Annotated[Optional[str], _geometry("Stride s: a number or HxW (default 1; pools: the kernel).")] = None,
+    padding: Annotated[Optional[str], _geometry("Padding p: a number, HxW, top,bottom,left,right, same or valid (default 0).")] = None,
+    dilation: Annotated[Optional[str], _geometry("Dilation d (default 1).")] = None,
+    groups: Annotated[Optional[str], _geometry("conv: groups g (default 1).")] = None,
+    output_padding: Annotated[Optional[str], typer.Option("--output-padding", help="conv_transpose: extra pixels after (default 0, < stride).", show_default=False)] = None,
+    units: Annotated[Optional[str], _geometry("fc: output features (a feature map input is flattened first).")] = None,
+    output_size: Annotated[Optional[str], typer.Option("--output-size", help="adaptive_avgpool: output size.", show_default=False)] = None,
+    size: Annotated[Optional[str], _geometry("upsample: output size HxW; lrn: neighbourhood size.")] = None,
+    scale: Annotated[Optional[str], _geometry("upsample: scale factor.")] = None,
+    mode: Annotated[Optional[str], _geometry("upsample: nearest, bilinear or bicubic.")] = None,
+    p: Annotated[Optional[str], typer.Option("--p", help="dropout: probability.", show_default=False)] = None,
+    bias: Annotated[Optional[bool], typer.Option("--bias/--no-bias", help="conv, conv_transpose, fc: learn a bias per output (default: yes).", show_default=False)] = None,
+    ceil_mode: Annotated[Optional[bool], typer.Option("--ceil-mode/--no-ceil-mode", help="pools: round the output size up (default: down).", show_default=False)] = None,
+    affine: Annotated[Optional[bool], typer.Option("--affine/--no-affine", help="batchnorm: learn γ and β (default: yes).", show_default=False)] = None,
+    track_running_stats: Annotated[Optional[bool], typer.Option("--track-running-stats/--no-track-running-stats", help="batchnorm: keep running mean and variance.", show_default=False)] = None,
+    trainable: Annotated[Optional[bool], typer.Option("--trainable/--frozen", help="Count the weights as trainable (default) or frozen.", show_default=False)] = None,
+    dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the activation bytes.", case_sensitive=False)] = Dtype.FLOAT32,
+    format: WorkFormatOption = OutputFormat.TABLE,
+) -> None:
+    """One layer, worked out: output shape, parameters, MACs, activations, each formula with the numbers in.
+
+    The options are the spec's (README, "The spec format"), with - for _; they are checked exactly as in a spec.
+
+    Examples:
+
+      cnncalc layer conv --input 63x63x16 --filters 32 --kernel 7 --stride 2
+
+      cnncalc layer maxpool --input 32x32x16 --kernel 2 --stride 2
+
+      cnncalc layer fc --input 300x300x3 --units 100
+
+      cnncalc layer conv_transpose --input 4x4x8 --filters 4 --kernel 3 --stride 2 --padding 1 --output-padding 1
+    """
+    with guarded():
+        from cnncalc import explain
+        from cnncalc.parse import parse_layer
+
+        shape = parse_input_option(input)
+        given = {
+            "filters": filters,
+            "kernel": kernel,
+            "stride": stride,
+            "padding": padding,
+            "dilation": dilation,
+            "groups": groups,
+            "output_padding": output_padding,
+            "units": units,
+            "output_size": output_size,
+            "size": size,
+            "scale": scale,
+            "mode": mode,
+            "p": p,
+        }
+        options = {key: _layer_option_value(value) for key, value in given.items() if value is not None}
+        flags = {"bias": bias, "ceil_mode": ceil_mode, "affine": affine, "track_running_stats": track_running_stats, "trainable": trainable}
+        options.update({key: value for key, value in flags.items() if value is not None})
+        layer = parse_layer(kind, options)
+        _emit_worked(explain.single_layer(layer, shape, dtype), format)
+
+
+@app.command("explain")
+def explain_command(
+    spec: SpecArgument,
+    layer: Annotated[str, typer.Option("--layer", "-l", help="The layer's path, as `cnncalc table` shows it (e.g. layer1.0.conv2).", show_default=False)],
+    input: InputOption = None,
+    dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the activation bytes.", case_sensitive=False)] = Dtype.FLOAT32,
+    format: WorkFormatOption = OutputFormat.TABLE,
+) -> None:
+    """The worked derivation of one layer of a network, its input taken from the layers before it.
+
+    A merge shows why concat adds the channels and add needs equal shapes; a block shows the sums of its contents.
+
+    Examples:
+
+      cnncalc explain resnet50 --layer layer1.0.conv2
+
+      cnncalc explain resnet50 --layer layer1.0.add
+
+      cnncalc explain my_net.yaml --layer features.3 --format json
+    """
+    with guarded():
+        from cnncalc import explain, zoo
+        from cnncalc.engine import analyse
+
+        network = zoo.load(spec)
+        analysis = analyse(network, parse_input_option(input))
+        print_warnings(analysis.warnings, network.file)
+        _emit_worked(explain.explain(analysis, layer, dtype), format)
+
+
+solve_app = typer.Typer(
+    name="solve",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help=(
+        "Inverse problems: the padding, stride or kernel that gives a wanted output size, and the output_padding "
+        "that lets a transposed conv undo a conv. Sizes are along one axis; every solution is listed.\n\n"
+        "Example: cnncalc solve padding --input 32 --kernel 5"
+    ),
+)
+app.add_typer(solve_app)
+
+_Length = Annotated[int, typer.Option("--input", "-i", min=1, help="Input size n along one axis (e.g. 32).", show_default=False)]
+_Kernel = Annotated[int, typer.Option("--kernel", "-k", min=1, help="Kernel size f.", show_default=False)]
+_Dilation = Annotated[int, typer.Option("--dilation", min=1, help="Dilation d.")]
+
+
+@solve_app.command("padding")
+def solve_padding_command(
+    input: _Length,
+    kernel: _Kernel,
+    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s.")] = 1,
+    output: Annotated[Optional[int], typer.Option("--output", "-o", min=1, help="Wanted output size (default: 'same', ⌈n/s⌉).", show_default=False)] = None,
+    dilation: _Dilation = 1,
+    format: WorkFormatOption = OutputFormat.TABLE,
+) -> None:
+    """The padding that gives a wanted output size (default: keeps the size, "same"), symmetric or not.
+
+    Examples:
+
+      cnncalc solve padding --input 32 --kernel 5
+
+      cnncalc solve padding --input 32 --kernel 4
+
+      cnncalc solve padding --input 32 --kernel 5 --stride 2 --output 16
+    """
+    with guarded():
+        from cnncalc import solve
+
+        _emit_worked(solve.padding(input, kernel, stride, dilation, output), format)
+
+
+@solve_app.command("stride")
+def solve_stride_command(
+    input: _Length,
+    kernel: _Kernel,
+    output: Annotated[int, typer.Option("--output", "-o", min=1, help="Wanted output size.", show_default=False)],
+    padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p on each side.")] = 0,
+    dilation: _Dilation = 1,
+    format: WorkFormatOption = OutputFormat.TABLE,
+) -> None:
+    """Every stride that takes n to the wanted output size, marking those where the division is not exact.
+
+    Example:
+
+      cnncalc solve stride --input 63 --kernel 7 --output 29
+    """
+    with guarded():
+        from cnncalc import solve
+
+        _emit_worked(solve.stride(input, kernel, output, padding, dilation), format)
+
+
+@solve_app.command("kernel")
+def solve_kernel_command(
+    input: _Length,
+    output: Annotated[int, typer.Option("--output", "-o", min=1, help="Wanted output size.", show_default=False)],
+    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s.")] = 1,
+    padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p on each side.")] = 0,
+    dilation: _Dilation = 1,
+    format: WorkFormatOption = OutputFormat.TABLE,
+) -> None:
+    """Every kernel size that takes n to the wanted output size.
+
+    Example:
+
+      cnncalc solve kernel --input 32 --output 28
+    """
+    with guarded():
+        from cnncalc import solve
+
+        _emit_worked(solve.kernel(input, output, stride, padding, dilation), format)
+
+
+@solve_app.command("output-padding")
+def solve_output_padding_command(
+    input: Annotated[int, typer.Option("--input", "-i", min=1, help="Input size n of the conv to undo (the size to get back).", show_default=False)],
+    kernel: _Kernel,
+    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s of the conv (and of the transposed conv).", show_default=False)],
+    padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p of the conv (and of the transposed conv).")] = 0,
+    dilation: _Dilation = 1,
+    format: WorkFormatOption = OutputFormat.TABLE,
+) -> None:
+    """The output_padding a ConvTranspose2d with the same f, s, p needs to map a conv's output back to n.
+
+    Example:
+
+      cnncalc solve output-padding --input 8 --kernel 3 --stride 2 --padding 1
+    """
+    with guarded():
+        from cnncalc import solve
+
+        _emit_worked(solve.output_padding(input, kernel, stride, padding, dilation), format)
+
+
+compare_app = typer.Typer(
+    name="compare",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help=(
+        "Parameters and MACs of two designs side by side: a 1x1 bottleneck versus a direct conv, "
+        "or stacked 3x3 convs versus one large conv.\n\n"
+        "Example: cnncalc compare bottleneck --input 28x28x192 --filters 32 --kernel 5 --via 16"
+    ),
+)
+app.add_typer(compare_app)
+
+
+def _feature_map(text: str):
+    from cnncalc.errors import CnnCalcError
+    from cnncalc.shapes import Spatial
+
+    shape = parse_input_option(text)
+    if not isinstance(shape, Spatial):
+        raise CnnCalcError(f"--input: compare needs a feature map HxWxC; got {text!r}", hint="e.g. --input 28x28x192")
+    return shape
+
+
+@compare_app.command("bottleneck")
+def compare_bottleneck_command(
+    input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC (e.g. 28x28x192).", show_default=False)],
+    filters: Annotated[int, typer.Option("--filters", min=1, help="Output channels of the k×k conv.", show_default=False)],
+    kernel: Annotated[int, typer.Option("--kernel", "-k", min=1, help="Kernel size of the expensive conv.", show_default=False)],
+    via: Annotated[int, typer.Option("--via", min=1, help="Channels after the 1×1 conv (the bottleneck width).", show_default=False)],
+    padding: Annotated[str, typer.Option("--padding", "-p", help="Padding of the k×k conv: a number, same or valid.")] = "same",
+    bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Count biases in the parameters.")] = True,
+    format: WorkFormatOption = OutputFormat.TABLE,
+) -> None:
+    """A k×k conv directly, versus a 1×1 conv down to --via channels first (Inception's bottleneck).
+
+    Example (the course notes' 28×28×192 → 5×5 conv, 32 filters, through 16 channels):
+
+      cnncalc compare bottleneck --input 28x28x192 --filters 32 --kernel 5 --via 16
+    """
+    with guarded():
+        from cnncalc import compare
+        from cnncalc.parse import parse_layer
+
+        # The k×k conv's padding is checked as a spec's would be.
+        pad = parse_layer("conv", {"filters": filters, "kernel": kernel, "padding": _layer_option_value(padding)}).padding
+        _emit_worked(compare.bottleneck(_feature_map(input), filters, kernel, via, bias, pad), format)
+
+
+@compare_app.command("stack")
+def compare_stack_command(
+    input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC; every conv keeps C channels.", show_default=False)],
+    kernel: Annotated[int, typer.Option("--kernel", "-k", min=1, help="The large kernel (5, 7, …).", show_default=False)],
+    small: Annotated[int, typer.Option("--small", min=2, help="The small kernel of the stack.")] = 3,
+    bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Count biases in the parameters.")] = True,
+    format: WorkFormatOption = OutputFormat.TABLE,
+) -> None:
+    """Stacked small convs versus one large conv with the same receptive field (VGG: 2 × 3×3 ~ 5×5, 3 × 3×3 ~ 7×7).
+
+    Examples:
+
+      cnncalc compare stack --input 56x56x64 --kernel 5
+
+      cnncalc compare stack --input 56x56x64 --kernel 7
+    """
+    with guarded():
+        from cnncalc import compare
+
+        _emit_worked(compare.stack(_feature_map(input), kernel, small, bias=bias), format)
+
+
+@app.command("receptive-field")
+def receptive_field_command(
+    spec: SpecArgument,
+    layer: Annotated[
+        Optional[str],
+        typer.Option("--layer", "-l", help="Only this layer (its path, as in the table), with its recurrence and a picture.", show_default=False),
+    ] = None,
+    input: InputOption = None,
+    format: FormatOption = OutputFormat.TABLE,
+    explain: Annotated[
+        bool, typer.Option("--explain", "-e", help="Show each layer's recurrence with its numbers, and the closed form 1 + L(k − 1) of stride-1 stacks.")
+    ] = False,
+    draw: Annotated[
+        bool, typer.Option("--draw", help="Draw how one unit's field grows over the input (the last layer, or --layer).")
+    ] = False,
+) -> None:
+    """Receptive field r, effective stride S and effective padding P of every layer, per axis.
+
+    Unit i of a layer sees input rows (columns) i·S − P … i·S − P + r − 1. Branches (add,
+    concat) are followed on every path; layers past which no single r, S, P exists
+    (upsampling, strided transposed convolutions) say why instead of printing a number.
+
+    Examples:
+
+      cnncalc receptive-field vgg16
+
+      cnncalc receptive-field resnet50 --layer layer4.2.add
+
+      cnncalc receptive-field my_net.yaml --explain --input 64x64x3
+
+      cnncalc receptive-field vgg16 --format json
+    """
+    with guarded():
+        from cnncalc import zoo
+        from cnncalc.engine import analyse
+        from cnncalc.receptive import receptive_fields
+
+        network = zoo.load(spec)
+        analysis = analyse(network, parse_input_option(input))
+        print_warnings(analysis.warnings, network.file)
+        fields_report = receptive_fields(network, analysis=analysis)
+        _emit_receptive(fields_report, network, spec, layer=layer, format=format, explain=explain, draw=draw)
+
+
+def _emit_receptive(report, network, spec: str, *, layer: str | None, format: OutputFormat, explain: bool, draw: bool) -> None:
+    from cnncalc import render_receptive as rr
+    from cnncalc.errors import CnnCalcError
+
+    if not report.spatial:
+        raise CnnCalcError(
+            f"{report.name}'s input is a vector of {report.input.features} features: there is no spatial receptive field",
+            hint="receptive fields need a feature-map input, HxWxC (e.g. --input 32x32x3)",
+        )
+    fields = report.leaves()
+    target = rr.default_picture_target(report)
+    if layer is not None:
+        target = report.find(layer)
+        if target is None:
+            import difflib
+
+            paths = [f.path for f in report.layers]
+            close = difflib.get_close_matches(layer, paths, n=3, cutoff=0.5)
+            raise CnnCalcError(
+                f"{report.name} has no layer `{layer}`" + (f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""),
+                hint=f"the paths are those of `cnncalc table {spec}`, e.g. {fields[-1].path}",
+            )
+        fields = (target,)
+    if format is OutputFormat.JSON:
+        sys.stdout.write(rr.to_json(report, fields, explain=explain) + "\n")
+        return
+    if format is OutputFormat.CSV:
+        sys.stdout.write(rr.to_csv(fields))
+        return
+    if format is OutputFormat.MARKDOWN:
+        sys.stdout.write(rr.to_markdown(report, fields))
+        return
+    out = console()
+    out.print(rr.rich_table(report, fields, width=out.width))
+    if explain or layer is not None:
+        out.print()
+        out.print(rr.explain_text(report, fields), end="", markup=False)
+    if (draw or layer is not None) and target is not None:
+        out.print()
+        out.print(rr.picture(report, network, target, width=min(out.width, 100)))
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,468 @@
+"""Receptive field size r, effective stride S and effective padding P of every layer, per axis.
+
+The recurrences are those of Araujo, Norris & Sim, "Computing Receptive Fields of
+Convolutional Neural Networks", Distill 2019 (doi:10.23915/distill.00021). Along one axis,
+a layer that slides a window of kernel k, dilation d, stride s and padding p_before
+(top or left) over its input turns the field (r, S, P) of its input into
+
+    k_eff = d(k − 1) + 1                  (formulas.effective_kernel)
+    r     = r_prev + (k_eff − 1)·S_prev
+    S     = S_prev·s
+    P     = P_prev + p_before·S_prev
+
+starting from the input image, where r = 1, S = 1, P = 0. Unit i of the layer then depends
+on input positions i·S − P … i·S − P + r − 1 at most: the span counts padded positions
+(negative or past the end) and, with dilation or a stride larger than the kernel, may have
+holes, but nothing outside it can change the unit.
+
+What is not a window of its own is read as one, or declared undefined, explicitly:
+
+* layers that do not move pixels (activations, batchnorm, dropout, lrn) pass (r, S, P) on;
+* `zeropad` is a window of kernel 1, stride 1 with its top/left padding;
+* pools are windows of their kernel, stride, dilation and padding; ceil_mode only adds a
+  last, partial window and changes nothing for the others;
+* `global_avgpool` and `adaptive_avgpool` with n % o == 0 are windows of kernel = stride = n/o.
+  When o does not divide n, torch's bins (floor(i·n/o) … ceil((i+1)·n/o)) differ in size and
+  step, so no (r, S, P) exists: the layer reports the range of r over its units and the
+  field is undefined past it;
+* `flatten` keeps each unit's field; `fc` sees every unit of the last feature map, i.e. a
+  window of kernel = stride = the map's size (like a global pool);
+* `conv_transpose` at stride 1 is a convolution with the flipped kernel and padding
+  d(k − 1) − p (exact); at stride s > 1 its output units alternate between ⌈·⌉ and ⌊·⌋ input
+  units, an effective stride of S/s that no integer grid has: undefined past it;
+* `upsample` that keeps the size is the identity; `nearest` whose index map ⌊o·c⌋ has an
+  integer c (downsampling by a whole factor, torch's nearest_idx) is a window of kernel 1 and
+  stride c; any other resize repeats or blends units unevenly: undefined past it (nearest
+  still reports r, since each output unit copies exactly one input unit);
+* `add` and `concat` follow every branch. With equal effective strides the union of the
+  branches' fields is again a span (exact): P = max P_j and r reaches the furthest end.
+  Branches whose fields have different centres are flagged as not aligned (the check of
+  Araujo et al.'s library); branches with different effective strides have no common
+  (r, S, P): the merge reports the range of r over its units and the field is undefined past it.
+
+This module computes; it does not print. Shapes and padding come from `engine.analyse`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from cnncalc import formulas
+from cnncalc.engine import Analysis, Row, analyse
+from cnncalc.enums import UpsampleMode
+from cnncalc.layers import (
+    AdaptivePool,
+    Conv,
+    ConvTranspose,
+    Fc,
+    Flatten,
+    Merge,
+    Network,
+    Node,
+    Pool,
+    Sequential,
+    Upsample,
+    ZeroPad,
+)
+from cnncalc.shapes import Shape, Spatial
+
+AXES = ("height", "width")
+
+
+@dataclass(frozen=True)
+class Span:
+    """The field of every unit of a layer along one axis: unit i sees i·stride − padding … + size − 1."""
+
+    size: int
+    stride: int
+    padding: int
+
+    def start(self, unit: int) -> int:
+        return unit * self.stride - self.padding
+
+    def end(self, unit: int) -> int:
+        return self.start(unit) + self.size - 1
+
+    @property
+    def centre2(self) -> int:
+        """Twice the centre of unit 0's field, (size − 1) − 2·padding: an integer, so comparisons are exact."""
+        return self.size - 1 - 2 * self.padding
+
+    def through(self, window: Window) -> Span:
+        """Araujo et al.'s recurrences (eqs. for r, S and P of a single-path network)."""
+        return Span(
+            size=self.size + (window.effective_kernel - 1) * self.stride,
+            stride=self.stride * window.stride,
+            padding=self.padding + window.pad_before * self.stride,
+        )
+
+
+INPUT_SPAN = Span(size=1, stride=1, padding=0)
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a layer does along one axis, as a sliding window over its input's units."""
+
+    kernel: int
+    stride: int
+    dilation: int = 1
+    pad_before: int = 0
+
+    @property
+    def effective_kernel(self) -> int:
+        return formulas.effective_kernel(self.kernel, self.dilation)
+
+
+@dataclass(frozen=True)
+class Undefined:
+    """No (r, S, P) describes the field from layer `path` on, for `reason`."""
+
+    path: str
+    reason: str
+
+
+AxisState = Span | Undefined
+
+
+@dataclass(frozen=True)
+class AxisField:
+    """One layer's receptive field along one axis, with what produced it (for explanations)."""
+
+    size: int | None  # r; None where no single number is right
+    stride: int | None  # S
+    padding: int | None  # P
+    previous: Span | None = None  # the field of the layer's input, when the layer applied a window
+    window: Window | None = None  # the window applied; None when the field passed through or was merged
+    rule: str | None = None  # how the layer is read as a window when it is not literally one
+    branches: tuple[Span, ...] = ()  # at a merge: each branch's field
+    size_range: tuple[int, int] | None = None  # smallest and largest r over the layer's units, where r varies
+    note: str | None = None
+
+    @property
+    def span(self) -> Span | None:
+        if self.size is None or self.stride is None or self.padding is None:
+            return None
+        return Span(self.size, self.stride, self.padding)
+
+    @property
+    def defined(self) -> bool:
+        return self.span is not None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"receptive_field": self.size, "effective_stride": self.stride, "effective_padding": self.padding}
+        if self.size_range is not None:
+            out["receptive_field_range"] = list(self.size_range)
+        return out
+
+
+@dataclass(frozen=True)
+class LayerField:
+    """One row of the report: a leaf layer, a merge, or a block (whose field is that of its output)."""
+
+    path: str
+    kind: str
+    depth: int
+    is_block: bool
+    output: Shape
+    height: AxisField
+    width: AxisField
+    exceeds_input: tuple[bool, bool] = (False, False)  # r larger than the input image along (height, width)
+    aligned: bool | None = None  # merges only: every branch has the same effective stride and centre
+    padding: tuple[int, int, int, int] | None = None  # the padding the layer applies (engine.Row.padding)
+    node: Node | None = field(default=None, compare=False, repr=False)
+
+    def axis(self, name: str) -> AxisField:
+        return self.height if name == "height" else self.width
+
+    @property
+    def axes(self) -> tuple[tuple[str, AxisField], ...]:
+        return (("height", self.height), ("width", self.width))
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The axes' notes, once each (both axes usually say the same)."""
+        seen: list[str] = []
+        for name, axis in self.axes:
+            if axis.note and axis.note not in seen:
+                seen.append(axis.note)
+        if len(seen) == 2:
+            return (f"height: {seen[0]}", f"width: {seen[1]}")
+        return tuple(seen)
+
+    def as_json(self) -> dict[str, Any]:
+        h, w = self.height.as_json(), self.width.as_json()
+        out: dict[str, Any] = {"path": self.path, "kind": self.kind, "output": self.output.as_json()}
+        for key in ("receptive_field", "effective_stride", "effective_padding"):
+            out[key] = {"height": h[key], "width": w[key]}
+        if "receptive_field_range" in h or "receptive_field_range" in w:
+            out["receptive_field_range"] = {"height": h.get("receptive_field_range"), "width": w.get("receptive_field_range")}
+        out["exceeds_input"] = {"height": self.exceeds_input[0], "width": self.exceeds_input[1]}
+        if self.aligned is not None:
+            out["aligned"] = self.aligned
+        out["block"] = self.is_block
+        out["depth"] = self.depth
+        notes = self.notes
+        out["note"] = "; ".join(notes) if notes else None
+        return out
+
+
+@dataclass(frozen=True)
+class ReceptiveAnalysis:
+    name: str
+    input: Shape
+    layers: tuple[LayerField, ...]  # in the order of `engine.analyse` rows: blocks before their contents
+    spatial: bool = True  # False for a network whose input is a vector: no field to speak of
+
+    def leaves(self) -> tuple[LayerField, ...]:
+        return tuple(f for f in self.layers if not f.is_block)
+
+    def find(self, path: str) -> LayerField | None:
+        for f in self.layers:
+            if f.path == path:
+                return f
+        return None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"name": self.name, "input": self.input.as_json(), "layers": [f.as_json() for f in self.leaves()]}
+
+
+# --------------------------------------------------------------------------- the walk
+
+
+@dataclass(frozen=True)
+class _State:
+    """The field of every unit of the current tensor, per axis, and its number of units per axis.
+
+    After `flatten` the units are those of the last feature map, so `grid` keeps its size; after
+    `fc` every feature sees the whole map: a single unit.
+    """
+
+    height: AxisState
+    width: AxisState
+    grid: tuple[int, int]
+
+    def axis(self, i: int) -> AxisState:
+        return self.height if i == 0 else self.width
+
+
+def _lengths(shape: Shape, grid: tuple[int, int]) -> tuple[int, int]:
+    return (shape.height, shape.width) if isinstance(shape, Spatial) else grid
+
+
+def _undefined_note(state: Undefined) -> str:
+    return f"undefined since {state.path}: {state.reason}"
+
+
+def _through(prev: AxisState, window: Window, rule: str | None = None) -> tuple[AxisField, AxisState]:
+    if isinstance(prev, Undefined):
+        return AxisField(None, None, None, note=_undefined_note(prev)), prev
+    new = prev.through(window)
+    return AxisField(new.size, new.stride, new.padding, previous=prev, window=window, rule=rule), new
+
+
+def _passed(prev: AxisState, rule: str | None = None) -> tuple[AxisField, AxisState]:
+    if isinstance(prev, Undefined):
+        return AxisField(None, None, None, note=_undefined_note(prev)), prev
+    return AxisField(prev.size, prev.stride, prev.padding, rule=rule), prev
+
+
+def _broken(
+    path: str, prev: AxisState, reason: str, size_range: tuple[int, int] | None, size: int | None = None
+) -> tuple[AxisField, AxisState]:
+    """A layer past which no (r, S, P) exists; it reports what it can (the range of r over its units)."""
+    if isinstance(prev, Undefined):
+        return AxisField(None, None, None, note=_undefined_note(prev)), prev
+    note = reason
+    if size_range is not None and size_range[0] != size_range[1]:
+        note = f"{reason}; r ranges from {size_range[0]} to {size_range[1]} over this layer's units"
+    return AxisField(size, None, None, previous=prev, size_range=size_range, note=note), Undefined(path, reason)
+
+
+def _range(sizes: list[int]) -> tuple[int, int] | None:
+    return (min(sizes), max(sizes)) if sizes else None
+
+
+def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, int]) -> tuple[AxisField, AxisState]:
+    axis = AXES[i]
+    n_in = _lengths(row.input, grid)[i]
+    n_out = _lengths(row.output, grid)[i]
+    if isinstance(node, (Conv, Pool)):
+        assert row.padding is not None
+        pad_before = row.padding[0] if i == 0 else row.padding[2]
+        return _through(prev, Window(node.kernel[i], node.stride[i], node.dilation[i], pad_before))
+    if isinstance(node, ZeroPad):
+        return _through(prev, Window(1, 1, 1, node.padding.explicit[0 if i == 0 else 2]), rule="zero padding: a window of kernel 1, stride 1")
+    if isinstance(node, ConvTranspose):
+        k, s, d, p = node.kernel[i], node.stride[i], node.dilation[i], node.padding[i]
+        if s == 1:
+            pad = d * (k - 1) - p
+            rule = f"a transposed convolution at stride 1 is a convolution with padding d(k − 1) − p = {d}·({k} − 1) − {p} = {pad}"
+            return _through(prev, Window(k, 1, d, pad), rule=rule)
+        sizes = []
+        if isinstance(prev, Span):
+            # output o = j·s − p + t·d: input unit j feeds output o through tap t (torch.nn.ConvTranspose2d)
+            for o in range(n_out):
+                js = [(o + p - t * d) // s for t in range(k) if (o + p - t * d) % s == 0 and 0 <= (o + p - t * d) // s < n_in]
+                if js:
+                    sizes.append((max(js) - min(js)) * prev.stride + prev.size)
+        reason = (
+            f"a transposed convolution with stride {s} along the {axis} spreads each input unit over {s} output units "
+            f"unevenly (an effective stride of S/{s}), so no single r, S, P describes its units"
+        )
+        return _broken(node.path, prev, reason, _range(sizes))
+    if isinstance(node, AdaptivePool):
+        if n_in % n_out == 0:
+            k = n_in // n_out
+            what = "global average pooling" if n_out == 1 else f"adaptive pooling {n_in} → {n_out}"
+            return _through(prev, Window(k, k, 1, 0), rule=f"{what}: a window of kernel = stride = {n_in}/{n_out} = {k}")
+        bins = formulas.adaptive_pool_bins(n_in, n_out)
+        sizes = [(end - start - 1) * prev.stride + prev.size for start, end in bins] if isinstance(prev, Span) else []
+        steps = sorted({b[0] - a[0] for a, b in zip(bins, bins[1:])})
+        reason = (
+            f"adaptive pooling {n_in} → {n_out} along the {axis}: {n_out} does not divide {n_in}, so torch's bins "
+            f"have sizes {'/'.join(str(x) for x in sorted({e - s for s, e in bins}))} and steps "
+            f"{'/'.join(str(x) for x in steps)}: no single r, S, P"
+        )
+        return _broken(node.path, prev, reason, _range(sizes))
+    if isinstance(node, Upsample):
+        if n_out == n_in:
+            return _passed(prev, rule="resizing to the same size is the identity")
+        if node.mode is UpsampleMode.NEAREST:
+            # torch's nearest_idx: source = floor(o·c), c = 1/scale_factor if given, else n_in/n_out
+            c = 1 / node.scale[i] if node.scale is not None else n_in / n_out
+            if c > 1 and float(c).is_integer():
+                c = int(c)
+                return _through(prev, Window(1, c, 1, 0), rule=f"nearest resizing by 1/{c} keeps every {c}th unit: a window of kernel 1, stride {c}")
+            reason = (
+                f"nearest resizing {n_in} → {n_out} along the {axis} repeats units unevenly (source ⌊o·{c:g}⌋), "
+                "so the fields no longer step by a whole stride"
+            )
+            size = prev.size if isinstance(prev, Span) else None
+            return _broken(node.path, prev, reason + "; each unit still copies one unit, hence r", (size, size) if size else None, size)
+        reason = f"{node.mode} resizing {n_in} → {n_out} along the {axis} blends neighbouring units unevenly: no single r, S, P"
+        return _broken(node.path, prev, reason, None)
+    if isinstance(node, Fc):
+        n = grid[i]
+        rule = f"fully connected: every output sees all {n} units of the last feature map, a window of kernel = stride = {n}"
+        return _through(prev, Window(n, n, 1, 0), rule=rule)
+    if isinstance(node, Flatten):
+        return _passed(prev, rule="each feature is one unit of the feature map, with that unit's field")
+    return _passed(prev)
+
+
+def _merge_axis(node: Merge, i: int, states: list[AxisState], n_out: int) -> tuple[AxisField, AxisState, bool]:
+    axis = AXES[i]
+    for j, state in enumerate(states):
+        if isinstance(state, Undefined):
+            return AxisField(None, None, None, note=f"branch {j + 1}: {_undefined_note(state)}"), state, False
+    spans: list[Span] = states  # type: ignore[assignment]
+    strides = sorted({s.stride for s in spans})
+    if len(strides) > 1:
+        # The union changes from unit to unit: unit i's field runs from min_j start_j(i) to max_j end_j(i).
+        sizes = [max(s.end(u) for s in spans) - min(s.start(u) for s in spans) + 1 for u in range(n_out)]
+        reason = (
+            f"branches not aligned along the {axis}: effective strides "
+            f"{', '.join(str(s.stride) for s in spans)} differ, so the union of their fields changes from unit to unit"
+        )
+        rng = _range(sizes)
+        note = reason
+        if rng and rng[0] != rng[1]:
+            note += f"; r ranges from {rng[0]} to {rng[1]} over this layer's units"
+        return (
+            AxisField(None, None, None, branches=tuple(spans), size_range=rng, note=note),
+            Undefined(node.path, reason),
+            False,
+        )
+    padding = max(s.padding for s in spans)
+    end = max(s.size - 1 - s.padding for s in spans)  # unit 0's last position, the furthest of any branch
+    union = Span(size=end + padding + 1, stride=strides[0], padding=padding)
+    centres = sorted({s.centre2 for s in spans})
+    aligned = len(centres) == 1
+    note = None
+    if not aligned:
+        shown = ", ".join(_half(s.centre2) for s in spans)
+        note = (
+            f"branches not aligned along the {axis}: their fields are centred at {shown} (unit 0), "
+            f"so the union (r = {union.size}) is wider than any branch's"
+        )
+    return AxisField(union.size, union.stride, union.padding, branches=tuple(spans), note=note), union, aligned
+
+
+def _half(twice: int) -> str:
+    return str(twice // 2) if twice % 2 == 0 else f"{twice / 2:g}"
+
+
+@dataclass
+class _Walk:
+    rows: dict[int, Row]
+    fields: dict[int, LayerField]
+    input_lengths: tuple[int, int]
+
+
+def _exceeds(fields: tuple[AxisField, AxisField], lengths: tuple[int, int]) -> tuple[bool, bool]:
+    return tuple(f.size is not None and f.size > n for f, n in zip(fields, lengths))  # type: ignore[return-value]
+
+
+def _record(walk: _Walk, node: Node, row: Row, h: AxisField, w: AxisField, aligned: bool | None = None) -> None:
+    walk.fields[id(node)] = LayerField(
+        path=row.path,
+        kind=row.kind,
+        depth=row.depth,
+        is_block=row.is_block,
+        output=row.output,
+        height=h,
+        width=w,
+        exceeds_input=_exceeds((h, w), walk.input_lengths),
+        aligned=aligned,
+        padding=row.padding,
+        node=node,
+    )
+
+
+def _walk_sequence(nodes: tuple[Node, ...], state: _State, walk: _Walk) -> _State:
+    for node in nodes:
+        state = _walk_node(node, state, walk)
+    return state
+
+
+def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
+    row = walk.rows[id(node)]
+    if isinstance(node, Sequential):
+        state = _walk_sequence(node.children, state, walk)
+        h, _ = _passed(state.height)
+        w, _ = _passed(state.width)
+        _record(walk, node, row, h, w)
+        return state
+    if isinstance(node, Merge):
+        ends = [_walk_sequence(branch, state, walk) for branch in node.branches]
+        n_out = _lengths(row.output, ends[0].grid)
+        results = [_merge_axis(node, i, [e.axis(i) for e in ends], n_out[i]) for i in (0, 1)]
+        aligned = results[0][2] and results[1][2]
+        _record(walk, node, row, results[0][0], results[1][0], aligned)
+        return _State(results[0][1], results[1][1], n_out)
+    h, new_h = _axis_field(node, row, 0, state.height, state.grid)
+    w, new_w = _axis_field(node, row, 1, state.width, state.grid)
+    _record(walk, node, row, h, w)
+    grid = (1, 1) if isinstance(node, Fc) else _lengths(row.output, state.grid)
+    return _State(new_h, new_w, grid)
+
+
+def receptive_fields(network: Network, input_shape: Shape | None = None, analysis: Analysis | None = None) -> ReceptiveAnalysis:
+    """r, S and P of every row of `analyse(network, input_shape)` (pass `analysis` to reuse one)."""
+    analysis = analysis or analyse(network, input_shape)
+    shape = analysis.input
+    if not isinstance(shape, Spatial):
+        none = AxisField(None, None, None, note="the input is a vector: there is no spatial receptive field")
+        layers = tuple(
+            LayerField(r.path, r.kind, r.depth, r.is_block, r.output, none, none, node=r.node) for r in analysis.rows
+        )
+        return ReceptiveAnalysis(network.name, shape, layers, spatial=False)
+    walk = _Walk(rows={id(r.node): r for r in analysis.rows}, fields={}, input_lengths=(shape.height, shape.width))
+    _walk_sequence(network.layers, _State(INPUT_SPAN, INPUT_SPAN, (shape.height, shape.width)), walk)
+    layers = tuple(walk.fields[id(r.node)] for r in analysis.rows)
+    return ReceptiveAnalysis(network.name, shape, layers)
+
+
+__all__ = ["AxisField", "LayerField", "ReceptiveAnalysis", "Span", "Undefined", "Window", "receptive_fields"]
