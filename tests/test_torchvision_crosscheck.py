@@ -1,0 +1,159 @@
+"""The bundled torchvision specs against torchvision's own builders, layer by layer.
+
+Needs torchvision, which is not a test dependency (too big for CI); it skips without it.
+Run it where torchvision is installed, e.g.:
+
+    PYTHONPATH=/work/main /work/venvs/tv/bin/python -m pytest -q --noconftest -p no:cacheprovider \
+        tests/test_torchvision_crosscheck.py
+
+(`--noconftest` because the shared conftest needs typer, which a torchvision-only venv may lack.)
+
+torchvision models are built on the meta device (real torch shape rules, no weights in
+memory, no compute) and every leaf module is hooked. Compared with cnncalc's rows:
+- totals: parameters, batch-norm running statistics and MACs (conv/linear weight × positions);
+- every conv, batch norm and linear layer in execution order: kind, path, output shape,
+  parameter count, and for convs kernel/stride/padding/dilation/groups/bias;
+- every other leaf module that torchvision runs exactly once (pools, dropouts, activations
+  with their own module): the spec has a layer at the same path, of the same kind and shape.
+  (torchvision's ResNet reuses one `relu` module per block, so a module run several times
+  has no single output to compare.)
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+torchvision = pytest.importorskip("torchvision")
+import torch  # noqa: E402  (after the skip: torch comes with torchvision)
+from torch import nn  # noqa: E402
+
+from cnncalc import zoo  # noqa: E402
+from cnncalc.engine import analyse  # noqa: E402
+
+# bundled spec name -> torchvision builder, called without weights
+BUILDERS = {
+    "alexnet_torchvision": lambda: torchvision.models.alexnet(),
+    "vgg11": lambda: torchvision.models.vgg11(),
+    "vgg16": lambda: torchvision.models.vgg16(),
+    "vgg16_bn": lambda: torchvision.models.vgg16_bn(),
+    "vgg19": lambda: torchvision.models.vgg19(),
+    "resnet18": lambda: torchvision.models.resnet18(),
+    "resnet34": lambda: torchvision.models.resnet34(),
+    "resnet50": lambda: torchvision.models.resnet50(),
+    "resnet101": lambda: torchvision.models.resnet101(),
+    "resnet152": lambda: torchvision.models.resnet152(),
+    "googlenet": lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False),
+    "densenet121": lambda: torchvision.models.densenet121(),
+    "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(),
+    "squeezenet1_0": lambda: torchvision.models.squeezenet1_0(),
+}
+
+KINDS = {
+    nn.Conv2d: {"conv"},
+    nn.BatchNorm2d: {"batchnorm"},
+    nn.Linear: {"fc"},
+    nn.MaxPool2d: {"maxpool"},
+    nn.AvgPool2d: {"avgpool"},
+    nn.AdaptiveAvgPool2d: {"adaptive_avgpool", "global_avgpool"},
+    nn.ReLU: {"relu"},
+    nn.ReLU6: {"relu6"},
+    nn.Dropout: {"dropout"},
+}
+PARAMETRIC = (nn.Conv2d, nn.BatchNorm2d, nn.Linear)
+
+
+def spec_path(path: str) -> str:
+    """torchvision's path in the spec's terms: DenseNet's 1-based `denselayerN` is the spec's N-1.
+
+    (A spec's `repeat` numbers its copies from 0 and has no way to name them `denselayer1..`.)
+    """
+    return re.sub(r"\bdenselayer(\d+)\b", lambda m: str(int(m.group(1)) - 1), path)
+
+
+def hwc(t: torch.Tensor) -> tuple[int, ...]:
+    return (t.shape[2], t.shape[3], t.shape[1]) if t.dim() == 4 else tuple(t.shape[1:])
+
+
+def row_shape(row) -> tuple[int, ...]:
+    out = row.output
+    return (out.height, out.width, out.channels) if hasattr(out, "height") else (out.features,)
+
+
+def run_torchvision(name: str):
+    """[(path, module, output)] for every leaf module call, in execution order."""
+    with torch.device("meta"):
+        model = BUILDERS[name]().eval()
+    calls: list[tuple[str, nn.Module, torch.Tensor]] = []
+    handles = []
+    for path, module in model.named_modules():
+        if not list(module.children()):
+            handles.append(
+                module.register_forward_hook(lambda m, i, o, path=path: calls.append((path, m, o)))
+            )
+    network = zoo.load(name)
+    c, h, w = network.input.channels, network.input.height, network.input.width
+    with torch.no_grad():
+        model(torch.zeros(1, c, h, w, device="meta"))
+    for handle in handles:
+        handle.remove()
+    return model, calls
+
+
+def macs(module: nn.Module, out: torch.Tensor) -> int:
+    if isinstance(module, nn.Conv2d):
+        return module.weight.numel() * out.shape[2] * out.shape[3]
+    if isinstance(module, nn.Linear):
+        return module.weight.numel()
+    return 0
+
+
+@pytest.mark.parametrize("name", sorted(BUILDERS))
+def test_spec_equals_torchvision(name):
+    model, calls = run_torchvision(name)
+    analysis = analyse(zoo.load(name))
+    rows = {r.path: r for r in analysis.leaves()}
+
+    # totals
+    running = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    assert analysis.totals.params == sum(p.numel() for p in model.parameters())
+    assert analysis.totals.non_trainable_params == running
+    assert analysis.totals.macs == sum(macs(m, o) for _, m, o in calls)
+
+    # conv / batch norm / linear, in execution order
+    theirs = [(p, m, o) for p, m, o in calls if isinstance(m, PARAMETRIC)]
+    ours = [r for r in analysis.leaves() if r.kind in ("conv", "batchnorm", "fc")]
+    assert len(ours) == len(theirs)
+    for row, (path, module, out) in zip(ours, theirs):
+        assert row.path == spec_path(path)
+        assert row.kind in KINDS[type(module)], path
+        assert row_shape(row) == hwc(out), path
+        assert row.params == sum(p.numel() for p in module.parameters()), path
+        if isinstance(module, nn.Conv2d):
+            layer = row.node
+            top, bottom, left, right = layer.padding.explicit
+            assert top == bottom and left == right, path
+            assert (layer.kernel, layer.stride, (top, left), layer.dilation, layer.groups, layer.bias) == (
+                tuple(module.kernel_size), tuple(module.stride), tuple(module.padding),
+                tuple(module.dilation), module.groups, module.bias is not None,
+            ), path
+
+    # every other leaf module run once: same path, kind and shape in the spec
+    counts: dict[str, int] = {}
+    for path, _, _ in calls:
+        counts[path] = counts.get(path, 0) + 1
+    compared = 0
+    for path, module, out in calls:
+        if counts[path] > 1 or isinstance(module, PARAMETRIC):
+            continue
+        row = rows.get(spec_path(path))
+        assert row is not None, f"torchvision's {path} ({type(module).__name__}) has no layer at that path in the spec"
+        assert row.kind in KINDS[type(module)], path
+        assert row_shape(row) == hwc(out), path
+        if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+            pad = module.padding if isinstance(module.padding, int) else module.padding[0]
+            assert row.node.padding.explicit == (pad,) * 4, path
+            assert row.node.ceil_mode == module.ceil_mode, path
+        compared += 1
+    assert compared > 0

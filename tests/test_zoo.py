@@ -1,0 +1,108 @@
+"""The bundled networks: exact totals, and every layer equal to the same network built in torch.
+
+The totals come from issue 2 (torchvision's builders for the torchvision rows, hand
+arithmetic from the papers and the course notes for LeNet-5 and AlexNet), not from cnncalc.
+The per-layer check builds each parsed spec as real torch.nn layers (tests/torch_build.py,
+meta device) and compares every leaf layer with cnncalc's row for it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from cnncalc import zoo
+from cnncalc.engine import analyse
+from torch_build import cnncalc_shape, trace
+
+# name: (input H x W x C, params, MACs), as listed in issue 2, item 7.
+EXPECTED = {
+    "lenet5": ("32x32x1", 61_706, 416_520),
+    "alexnet": ("227x227x3", 62_378_344, 1_135_256_096),
+    "alexnet_torchvision": ("224x224x3", 61_100_840, 714_188_480),
+    "vgg11": ("224x224x3", 132_863_336, 7_609_090_048),
+    "vgg16": ("224x224x3", 138_357_544, 15_470_264_320),
+    "vgg16_bn": ("224x224x3", 138_365_992, 15_470_264_320),
+    "vgg19": ("224x224x3", 143_667_240, 19_632_062_464),
+    "resnet18": ("224x224x3", 11_689_512, 1_814_073_344),
+    "resnet34": ("224x224x3", 21_797_672, 3_663_761_408),
+    "resnet50": ("224x224x3", 25_557_032, 4_089_184_256),
+    "resnet101": ("224x224x3", 44_549_160, 7_801_405_440),
+    "resnet152": ("224x224x3", 60_192_808, 11_513_626_624),
+    "googlenet": ("224x224x3", 6_624_904, 1_498_376_192),
+    "densenet121": ("224x224x3", 7_978_856, 2_834_161_664),
+    "mobilenet_v2": ("224x224x3", 3_504_872, 300_774_272),
+    "squeezenet1_0": ("224x224x3", 1_248_424, 818_924_576),
+}
+
+
+def test_every_listed_model_is_bundled():
+    missing = sorted(set(EXPECTED) - set(zoo.bundled_names()))
+    assert not missing
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_totals_equal_the_published_numbers(name):
+    hwc, params, macs = EXPECTED[name]
+    network = zoo.load(name)
+    totals = analyse(network).totals
+    assert network.input.hwc() == hwc
+    assert (totals.params, totals.macs) == (params, macs)
+    assert network.description and network.reference  # `cnncalc models` shows where each comes from
+
+
+def test_lenet5_and_alexnet_follow_the_course_notes_layer_by_layer():
+    # Shapes written in the course notes (seed 000, "Classic Network"): H x W x C after each stage.
+    lenet = [r.output.hwc() for r in analyse(zoo.load("lenet5")).leaves() if r.kind in ("conv", "avgpool")]
+    assert lenet == ["28x28x6", "14x14x6", "10x10x16", "5x5x16"]
+    alexnet = [r.output.hwc() for r in analyse(zoo.load("alexnet")).leaves() if r.kind in ("conv", "maxpool")]
+    assert alexnet == [
+        "55x55x96", "27x27x96", "27x27x256", "13x13x256", "13x13x384", "13x13x384", "13x13x256", "6x6x256",
+    ]
+    kinds = [r.kind for r in analyse(zoo.load("alexnet")).leaves()]
+    assert kinds.count("lrn") == 2 and kinds.count("dropout") == 2
+
+
+@pytest.mark.parametrize("name", zoo.bundled_names())
+def test_every_layer_equals_the_same_network_built_in_torch(name):
+    network = zoo.load(name)
+    analysis = analyse(network)
+    torch_rows = trace(network)  # meta device: torch's shape rules, no compute
+    leaves = analysis.leaves()
+    assert list(torch_rows) == [r.path for r in leaves]  # same layers, same execution order
+    for row in leaves:
+        t = torch_rows[row.path]
+        assert cnncalc_shape(row.output) == t.output, row.path
+        assert row.params == t.params, row.path
+        assert row.trainable_params == t.trainable_params, row.path
+        assert row.non_trainable_params == t.params - t.trainable_params + t.running_stats, row.path
+        assert row.macs == t.macs, row.path
+    totals = analysis.totals
+    assert totals.params == sum(t.params for t in torch_rows.values())
+    assert totals.trainable_params == sum(t.trainable_params for t in torch_rows.values())
+    assert totals.macs == sum(t.macs for t in torch_rows.values())
+
+
+def test_models_lists_every_bundled_spec_with_its_params(cli):
+    result = cli("models")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    for name in zoo.bundled_names():
+        # the number to find: the issue's, or torch's own count for a spec not in the issue's table
+        params = EXPECTED[name][1] if name in EXPECTED else sum(t.params for t in trace(zoo.load(name)).values())
+        row = [line for line in lines if line.split() and line.split()[0] == name]
+        assert len(row) == 1, name
+        assert f"{params:,}" in row[0], name
+
+
+def test_models_json_has_every_bundled_spec_with_input_params_and_macs(cli):
+    result = cli("models", "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = {entry["name"]: entry for entry in json.loads(result.stdout)}
+    assert sorted(doc) == zoo.bundled_names()
+    for name, (hwc, params, macs) in EXPECTED.items():
+        h, w, c = (int(v) for v in hwc.split("x"))
+        assert doc[name]["input"] == {"height": h, "width": w, "channels": c}
+        assert (doc[name]["params"], doc[name]["macs"]) == (params, macs)
+        assert doc[name]["description"]
