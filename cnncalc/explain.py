@@ -567,8 +567,8 @@ def find_row(analysis: Analysis, path: str) -> tuple[int, Row]:
         if row.path == path:
             return i, row
     paths = [r.path for r in analysis.rows]
-    close = difflib.get_close_matches(path, paths, n=3, cutoff=0.6)
-    suggestion = "; did you mean " + " or ".join(f"`{c}`" for c in close) + "?" if close else ""
+    close = difflib.get_close_matches(path, paths, n=1, cutoff=0.6)
+    suggestion = f"; did you mean `{close[0]}`?" if close else ""
     raise CnnCalcError(
         f"{analysis.network.name} has no layer `{path}`{suggestion}",
         hint=f"`cnncalc table` lists every path (e.g. `{next((p for p in paths if '.' in p), paths[0])}`)",
