@@ -21,10 +21,12 @@ What is not a window of its own is read as one, or declared undefined, explicitl
 * `zeropad` is a window of kernel 1, stride 1 with its top/left padding;
 * pools are windows of their kernel, stride, dilation and padding; ceil_mode only adds a
   last, partial window and changes nothing for the others;
-* `global_avgpool` and `adaptive_avgpool` with n % o == 0 are windows of kernel = stride = n/o.
-  When o does not divide n, torch's bins (floor(i·n/o) … ceil((i+1)·n/o)) differ in size and
-  step, so no (r, S, P) exists: the layer reports the range of r over its units and the
-  field is undefined past it;
+* `global_avgpool` and `adaptive_avgpool` use torch's bins floor(i·n/o) … ceil((i+1)·n/o).
+  When every bin has the same size k and the same step s (always when o divides n: k = s =
+  n/o; sometimes otherwise, e.g. 7 → 3 is k = 3, s = 2) the layer is that window (a single
+  bin, as in global pooling, is read as kernel = stride = n). Otherwise bins differ in size
+  or step, so no (r, S, P) exists: the layer reports r over its units (one number if all
+  agree, else the range) and the field is undefined past it;
 * `flatten` keeps each unit's field; `fc` sees every unit of the last feature map, i.e. a
   window of kernel = stride = the map's size (like a global pool);
 * `conv_transpose` at stride 1 is a convolution with the flipped kernel and padding
@@ -117,7 +119,7 @@ class Window:
 
 @dataclass(frozen=True)
 class Undefined:
-    """No (r, S, P) describes the field from layer `path` on, for `reason`."""
+    """No (r, S, P) describes the field from layer `path` on; `reason` says why in a few words (the layer's note says more)."""
 
     path: str
     reason: str
@@ -182,14 +184,11 @@ class LayerField:
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """The axes' notes, once each (both axes usually say the same)."""
-        seen: list[str] = []
-        for name, axis in self.axes:
-            if axis.note and axis.note not in seen:
-                seen.append(axis.note)
-        if len(seen) == 2:
-            return (f"height: {seen[0]}", f"width: {seen[1]}")
-        return tuple(seen)
+        """The axes' notes: once when both axes say the same, else each with its axis."""
+        h, w = self.height.note, self.width.note
+        if h == w:
+            return (h,) if h else ()
+        return tuple(f"{name}: {axis.note}" for name, axis in self.axes if axis.note)
 
     def as_json(self) -> dict[str, Any]:
         h, w = self.height.as_json(), self.width.as_json()
@@ -269,15 +268,18 @@ def _passed(prev: AxisState, rule: str | None = None) -> tuple[AxisField, AxisSt
 
 
 def _broken(
-    path: str, prev: AxisState, reason: str, size_range: tuple[int, int] | None, size: int | None = None
+    path: str, prev: AxisState, reason: str, short: str, size_range: tuple[int, int] | None
 ) -> tuple[AxisField, AxisState]:
     """A layer past which no (r, S, P) exists; it reports what it can (the range of r over its units)."""
     if isinstance(prev, Undefined):
         return AxisField(None, None, None, note=_undefined_note(prev)), prev
-    note = reason
+    size, note = None, reason
     if size_range is not None and size_range[0] != size_range[1]:
         note = f"{reason}; r ranges from {size_range[0]} to {size_range[1]} over this layer's units"
-    return AxisField(size, None, None, previous=prev, size_range=size_range, note=note), Undefined(path, reason)
+    elif size_range is not None:
+        size = size_range[0]  # every unit's field has the same size, only its position is irregular
+        note = f"{reason}; every unit still sees r = {size}"
+    return AxisField(size, None, None, previous=prev, size_range=size_range, note=note), Undefined(path, short)
 
 
 def _range(sizes: list[int]) -> tuple[int, int] | None:
@@ -311,21 +313,24 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
             f"a transposed convolution with stride {s} along the {axis} spreads each input unit over {s} output units "
             f"unevenly (an effective stride of S/{s}), so no single r, S, P describes its units"
         )
-        return _broken(node.path, prev, reason, _range(sizes))
+        return _broken(node.path, prev, reason, f"transposed convolution with stride {s}", _range(sizes))
     if isinstance(node, AdaptivePool):
-        if n_in % n_out == 0:
-            k = n_in // n_out
-            what = "global average pooling" if n_out == 1 else f"adaptive pooling {n_in} → {n_out}"
-            return _through(prev, Window(k, k, 1, 0), rule=f"{what}: a window of kernel = stride = {n_in}/{n_out} = {k}")
+        # torch's bins: floor(i·n/o) … ceil((i + 1)·n/o). Equal sizes and equal steps make a window.
         bins = formulas.adaptive_pool_bins(n_in, n_out)
-        sizes = [(end - start - 1) * prev.stride + prev.size for start, end in bins] if isinstance(prev, Span) else []
+        sizes = sorted({end - start for start, end in bins})
         steps = sorted({b[0] - a[0] for a, b in zip(bins, bins[1:])})
+        what = "global average pooling" if n_out == 1 else f"adaptive pooling {n_in} → {n_out}"
+        if len(sizes) == 1 and (not steps or (len(steps) == 1 and steps[0] >= 1)):
+            k = sizes[0]
+            s = steps[0] if steps else k  # one bin: no step to speak of; read as kernel = stride = n
+            rule = f"{what}: every bin has {k} units" + (f" and the next starts {s} later" if steps else "")
+            return _through(prev, Window(k, s, 1, 0), rule=f"{rule}: a window of kernel {k}, stride {s}")
+        unit_sizes = [(end - start - 1) * prev.stride + prev.size for start, end in bins] if isinstance(prev, Span) else []
         reason = (
-            f"adaptive pooling {n_in} → {n_out} along the {axis}: {n_out} does not divide {n_in}, so torch's bins "
-            f"have sizes {'/'.join(str(x) for x in sorted({e - s for s, e in bins}))} and steps "
-            f"{'/'.join(str(x) for x in steps)}: no single r, S, P"
+            f"{what} along the {axis}: torch's bins have sizes {'/'.join(map(str, sizes))} and steps "
+            f"{'/'.join(map(str, steps))}, so no single stride and padding describe its units"
         )
-        return _broken(node.path, prev, reason, _range(sizes))
+        return _broken(node.path, prev, reason, f"{what} has uneven bins", _range(unit_sizes))
     if isinstance(node, Upsample):
         if n_out == n_in:
             return _passed(prev, rule="resizing to the same size is the identity")
@@ -340,9 +345,10 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
                 "so the fields no longer step by a whole stride"
             )
             size = prev.size if isinstance(prev, Span) else None
-            return _broken(node.path, prev, reason + "; each unit still copies one unit, hence r", (size, size) if size else None, size)
+            short = f"nearest resizing {n_in} → {n_out}"
+            return _broken(node.path, prev, reason + " (each output unit copies one input unit)", short, (size, size) if size else None)
         reason = f"{node.mode} resizing {n_in} → {n_out} along the {axis} blends neighbouring units unevenly: no single r, S, P"
-        return _broken(node.path, prev, reason, None)
+        return _broken(node.path, prev, reason, f"{node.mode} resizing {n_in} → {n_out}", None)
     if isinstance(node, Fc):
         n = grid[i]
         rule = f"fully connected: every output sees all {n} units of the last feature map, a window of kernel = stride = {n}"
@@ -372,7 +378,7 @@ def _merge_axis(node: Merge, i: int, states: list[AxisState], n_out: int) -> tup
             note += f"; r ranges from {rng[0]} to {rng[1]} over this layer's units"
         return (
             AxisField(None, None, None, branches=tuple(spans), size_range=rng, note=note),
-            Undefined(node.path, reason),
+            Undefined(node.path, "branches with different effective strides"),
             False,
         )
     padding = max(s.padding for s in spans)
