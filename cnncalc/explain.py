@@ -585,7 +585,7 @@ def _branch_output(analysis: Analysis, merge_row: Row, branch: tuple[Node, ...])
     return label, row.output
 
 
-def merge_derivation(analysis: Analysis, row: Row, source: str | None = None) -> Worked:
+def merge_derivation(analysis: Analysis, row: Row, source: str | None = None, dtype: Dtype = Dtype.FLOAT32) -> Worked:
     node = row.node
     assert isinstance(node, Merge)
     from cnncalc.render import row_json
@@ -618,7 +618,7 @@ def merge_derivation(analysis: Analysis, row: Row, source: str | None = None) ->
     sections = (
         Section("Merge", rule, tuple(steps), (why,)),
         Section("Parameters", "", (Step("total", "", "0 (merging has no weights; cnncalc counts no MACs for it)"),)),
-        _activation_section(row, Dtype.FLOAT32),
+        _activation_section(row, dtype),
     )
     summary = (
         f"input   {row.input.hwc()}" + (f" (from {source}), given to every branch" if source else ""),
@@ -669,7 +669,7 @@ def explain(analysis: Analysis, path: str, dtype: Dtype = Dtype.FLOAT32) -> Work
     if row.is_block:
         return block_derivation(analysis, index, source)
     if isinstance(row.node, Merge):
-        return merge_derivation(analysis, row, source)
+        return merge_derivation(analysis, row, source, dtype)
     return leaf_derivation(row, dtype, source=source)
 
 

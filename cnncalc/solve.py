@@ -60,7 +60,12 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
     if dilation != 1:
         steps.append(Step("kernel span", f"{dilation}·({kernel} − 1) + 1", str(span)))
     smallest = (target - 1) * stride + span - n
-    shown = str(smallest) if smallest >= 0 else f"{smallest}, so 0: padding cannot be negative"
+    if smallest >= 0:
+        shown = str(smallest)
+    elif totals:
+        shown = f"{smallest}, so P = 0: padding cannot be negative"
+    else:
+        shown = f"{smallest}: negative, and padding cannot remove pixels"
     steps.append(Step("smallest P", f"({target} − 1)·{stride} + {_span(kernel, dilation)} − {n}", shown))
     if stride > 1:
         steps.append(
