@@ -92,25 +92,43 @@ def memory_json(analysis: Analysis, batch: int, dtype: Dtype) -> dict[str, int]:
     }
 
 
-def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) -> str:
+def totals_json(analysis: Analysis, batch: int, dtype: Dtype) -> dict[str, int]:
     t = analysis.totals
-    doc = {
-        "name": analysis.network.name,
-        "input": analysis.input.as_json(),
-        "batch": batch,
-        "dtype": str(dtype),
-        "layers": [row_json(r) for r in analysis.rows_to_depth(depth)],
-        "totals": {
-            "params": t.params,
-            "trainable_params": t.trainable_params,
-            "non_trainable_params": t.non_trainable_params,
-            "macs": t.macs,
-            "flops": t.flops,
-            "activations": t.activations,
-            **memory_json(analysis, batch, dtype),
-        },
+    return {
+        "params": t.params,
+        "trainable_params": t.trainable_params,
+        "non_trainable_params": t.non_trainable_params,
+        "macs": t.macs,
+        "flops": t.flops,
+        "activations": t.activations,
+        **memory_json(analysis, batch, dtype),
     }
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) -> str:
+    """One object; each layer on a line of its own.
+
+    Written by hand around json.dumps of each part because json's indenting encoder is
+    pure Python and took most of the run time on large networks; the compact encoder is C.
+    The result is ordinary JSON, the same document `json.dumps(doc, indent=...)` would give.
+    """
+    dumps = json.dumps
+    head = {"name": analysis.network.name, "input": analysis.input.as_json(), "batch": batch, "dtype": str(dtype)}
+    lines = ["{"]
+    lines.extend(f"  {dumps(key)}: {dumps(value, ensure_ascii=False)}," for key, value in head.items())
+    rows = analysis.rows_to_depth(depth)
+    if rows:
+        lines.append('  "layers": [')
+        last = len(rows) - 1
+        lines.extend(
+            f"    {dumps(row_json(r), ensure_ascii=False)}{',' if i < last else ''}" for i, r in enumerate(rows)
+        )
+        lines.append("  ],")
+    else:
+        lines.append('  "layers": [],')
+    lines.append(f'  "totals": {dumps(totals_json(analysis, batch, dtype))}')
+    lines.append("}")
+    return "\n".join(lines)
 
 
 CSV_COLUMNS = (
