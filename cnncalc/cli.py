@@ -184,8 +184,14 @@ def models_command(
         from cnncalc import zoo
         from cnncalc.engine import analyse
 
+        import re
+
+        # Natural order, so a family reads by size: resnet18, resnet34, ..., resnet152.
+        def natural(name: str) -> list:
+            return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
         entries = []
-        for name in zoo.bundled_names():
+        for name in sorted(zoo.bundled_names(), key=natural):
             network = zoo.load(name)
             totals = analyse(network).totals
             entries.append((name, network, totals))
@@ -228,15 +234,22 @@ def models_command(
         from rich import box
         from rich.table import Table
 
+        rows = [(name, network.input.hwc(), f"{totals.params:,}", f"{totals.macs:,}") for name, network, totals in entries]
+        headers = ("Name", "Input", "Params", "MACs")
+        out = console()
+        # The numbers keep their full width; the description gets what is left of the line and is
+        # cut with "…" rather than wrapped (the full text is in --format markdown or json).
+        # rich puts three spaces between columns (padding and an invisible divider) and one at each edge.
+        used = sum(max(len(h), *(len(r[i]) for r in rows)) + 3 for i, h in enumerate(headers)) + 2
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("Name", no_wrap=True)
         table.add_column("Input", no_wrap=True)
         table.add_column("Params", justify="right", no_wrap=True)
         table.add_column("MACs", justify="right", no_wrap=True)
-        table.add_column("Description", overflow="fold")
-        for name, network, totals in entries:
-            table.add_row(name, network.input.hwc(), f"{totals.params:,}", f"{totals.macs:,}", network.description)
-        console().print(table)
+        table.add_column("Description", no_wrap=True, overflow="ellipsis", max_width=max(out.width - used, 12))
+        for row, (_, network, _) in zip(rows, entries):
+            table.add_row(*row, network.description)
+        out.print(table)
 
 
 @app.command("check")

@@ -106,3 +106,17 @@ def test_models_json_has_every_bundled_spec_with_input_params_and_macs(cli):
         assert doc[name]["input"] == {"height": h, "width": w, "channels": c}
         assert (doc[name]["params"], doc[name]["macs"]) == (params, macs)
         assert doc[name]["description"]
+
+
+def test_models_lists_a_family_by_size_and_keeps_numbers_whole_at_80_columns():
+    from typer.testing import CliRunner
+
+    from cnncalc.cli import app
+
+    result = CliRunner().invoke(app, ["models"], env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"})
+    assert result.exit_code == 0, result.output
+    names = [line.split()[0] for line in result.stdout.splitlines() if line.split() and line.split()[0] in EXPECTED]
+    resnets = [n for n in names if n.startswith("resnet")]
+    assert resnets == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
+    assert all(len(line) <= 80 for line in result.stdout.splitlines())
+    assert "143,667,240" in result.stdout and "19,632,062,464" in result.stdout  # vgg19, the widest numbers
