@@ -680,6 +680,12 @@ def _emit_receptive(report, network, spec: str, *, layer: str | None, format: Ou
 
 
 def main() -> None:
+    # A run is short and builds many small objects that all live to the end (YAML nodes, layers,
+    # rows); the cyclic collector would rescan them again and again, which made a 10,000-layer
+    # spec cost quadratic time (bench/startup.py). Reference counting still frees everything.
+    import gc
+
+    gc.disable()
     app()
 
 
