@@ -101,9 +101,14 @@ def parse_input_option(text: str | None):  # -> Shape | None
 
 
 def console(stderr: bool = False):
+    import os
+
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    # rich drops colours for NO_COLOR but still writes bold and other attributes; no-color.org
+    # asks for no escape codes at all, so styling goes entirely (rich already does this when piped).
+    plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
+    return Console(stderr=stderr, highlight=False, soft_wrap=False, **plain)
 
 
 SpecArgument = Annotated[

@@ -170,84 +170,162 @@ def to_csv(analysis: Analysis, *, depth: int | None, chw: bool) -> str:
 
 
 def human_bytes(n: int) -> str:
-    """Decimal megabytes, as torchinfo prints them."""
+    """Decimal megabytes (10^6 bytes), as torchinfo prints them."""
     return f"{n / 1e6:,.2f} MB"
 
 
+def compact(n: int) -> str:
+    """25.6M, 4.09G: three significant digits, for narrow terminals only (exact numbers need room)."""
+    for factor, suffix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= factor:
+            value = n / factor
+            digits = 2 if value < 10 else 1 if value < 100 else 0
+            return f"{value:.{digits}f}{suffix}"
+    return str(n)
+
+
 def totals_lines(analysis: Analysis, batch: int, dtype: Dtype) -> list[tuple[str, str]]:
+    """The footer, torchinfo-style: counts, then memory for this batch and dtype. ("", "") is a rule."""
     t = analysis.totals
     mem = memory_json(analysis, batch, dtype)
-    lines = [
+    return [
         ("Total params", f"{t.params:,}"),
         ("Trainable params", f"{t.trainable_params:,}"),
         ("Non-trainable params", f"{t.non_trainable_params:,}"),
-        ("MACs", f"{t.macs:,} ({t.macs / 1e9:.2f} G)"),
-        ("FLOPs (2 x MACs)", f"{t.flops:,}"),
-        (f"Input ({batch} x {analysis.input.hwc()}, {dtype})", human_bytes(mem["input_bytes"])),
+        *(
+            [("  frozen (trainable: false)", f"{t.params - t.trainable_params:,}")]
+            if t.params != t.trainable_params and t.running_stats
+            else []
+        ),
+        *([("  batch-norm running mean/var", f"{t.running_stats:,}")] if t.running_stats else []),
+        ("MACs", f"{t.macs:,} ({compact(t.macs)})"),
+        ("FLOPs (2 × MACs)", f"{t.flops:,} ({compact(t.flops)})"),
+        ("", ""),
+        (f"Input ({batch} × {analysis.input.hwc()}, {dtype})", human_bytes(mem["input_bytes"])),
         ("Parameters (incl. running stats)", human_bytes(mem["parameter_bytes"])),
         ("Activations, inference peak", human_bytes(mem["activation_bytes_inference"])),
         ("Activations kept for training", human_bytes(mem["activation_bytes_training"])),
     ]
-    return lines
+
+
+def footer_lines(analysis: Analysis, batch: int, dtype: Dtype, width: int) -> list[str]:
+    """The totals as aligned plain lines between rules, like torchinfo's summary footer."""
+    lines = totals_lines(analysis, batch, dtype)
+    label_width = max(len(label) for label, _ in lines)
+    value_width = max(len(value) for _, value in lines)
+    rule_width = min(width, label_width + 2 + value_width)
+    out = ["=" * rule_width]
+    for label, value in lines:
+        out.append(f"{label:<{label_width}}  {value:>{value_width}}" if label else "-" * rule_width)
+    out.append("=" * rule_width)
+    return out
+
+
+def display_rows(analysis: Analysis, depth: int | None) -> list[tuple[Row, str]]:
+    """Rows for people: blocks (with their sums) above their contents, down to `depth` levels,
+    each with its label: the path relative to the enclosing block, indented two spaces a level."""
+    out: list[tuple[Row, str]] = []
+    parents: list[str] = []  # path of the open block at each depth
+    for r in analysis.rows:
+        if depth is not None and r.depth > depth:
+            continue
+        del parents[r.depth - 1 :]
+        parent = parents[-1] if parents else ""
+        name = r.path[len(parent) + 1 :] if parent and r.path.startswith(parent + ".") else r.path
+        out.append((r, "  " * (r.depth - 1) + name))
+        if r.is_block:
+            parents.append(r.path)
+    return out
 
 
 def to_markdown(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype, chw: bool) -> str:
+    order = "C×H×W" if chw else "H×W×C"
     out = [
-        f"## {analysis.network.name} ({shape_text(analysis.input, chw)})",
+        f"**{analysis.network.name}**: input {shape_text(analysis.input, chw)} ({order})",
         "",
         "| layer | kind | output | k/s/p | params | MACs |",
         "|---|---|---|---|---:|---:|",
     ]
-    for r in analysis.rows_to_depth(depth):
+    for r, _ in display_rows(analysis, depth):
+        path = f"**`{r.path}`**" if r.is_block else f"`{r.path}`"
         kind = f"**{r.kind}**" if r.is_block else r.kind
-        out.append(f"| `{r.path}` | {kind} | {shape_text(r.output, chw)} | {geometry(r)} | {r.params:,} | {r.macs:,} |")
-    out.append("")
-    out.append("| total | |")
-    out.append("|---|---:|")
-    for label, value in totals_lines(analysis, batch, dtype):
-        out.append(f"| {label} | {value} |")
+        params = f"**{r.params:,}**" if r.is_block else f"{r.params:,}"
+        macs = f"**{r.macs:,}**" if r.is_block else f"{r.macs:,}"
+        out.append(f"| {path} | {kind} | {shape_text(r.output, chw)} | {geometry(r)} | {params} | {macs} |")
+    out += ["", "| total | |", "|---|---:|"]
+    out += [f"| {label} | {value} |" for label, value in totals_lines(analysis, batch, dtype) if label]
     return "\n".join(out) + "\n"
 
 
+_GAP = 3  # rich's SIMPLE_HEAD box without edges puts 3 characters between columns
+
+
+def _layout(columns: dict[str, list[str]], headers: dict[str, str], width: int) -> list[str]:
+    """The first column set, in order of preference, whose natural width fits the terminal.
+
+    Geometry goes first, then the kind, then exact numbers give way to 3-digit ones: a row
+    must never wrap into a second line.
+    """
+    choices = [
+        ["layer", "kind", "output", "geometry", "params", "macs"],
+        ["layer", "kind", "output", "params", "macs"],
+        ["layer", "output", "params", "macs"],
+        ["layer", "output", "params_c", "macs_c"],
+    ]
+
+    def natural(names: list[str]) -> int:
+        return sum(max(len(headers[n]), *(len(c) for c in columns[n])) for n in names) + _GAP * (len(names) - 1)
+
+    for names in choices:
+        if natural(names) <= width:
+            return names
+    return choices[-1]
+
+
 def rich_table(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype, chw: bool, width: int) -> Any:
-    """A rich renderable: the layer table, then the totals. Narrow terminals lose the k/s/p column first."""
+    """A rich renderable: the layer table (blocks bold, with their sums), then the totals."""
     from rich import box
     from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    show_geometry = width >= 90
-    show_kind = width >= 60
+    rows = display_rows(analysis, depth)
+    columns: dict[str, list[str]] = {
+        "layer": [label for _, label in rows],
+        "kind": [r.kind for r, _ in rows],
+        "output": [shape_text(r.output, chw) for r, _ in rows],
+        "geometry": [geometry(r) for r, _ in rows],
+        "params": [f"{r.params:,}" for r, _ in rows],
+        "macs": [f"{r.macs:,}" for r, _ in rows],
+        "params_c": [compact(r.params) if r.params else "0" for r, _ in rows],
+        "macs_c": [compact(r.macs) if r.macs else "0" for r, _ in rows],
+    }
+    headers = {
+        "layer": "Layer",
+        "kind": "Kind",
+        "output": "Output",
+        "geometry": "k/s/p",
+        "params": "Params",
+        "macs": "MACs",
+        "params_c": "Params",
+        "macs_c": "MACs",
+    }
+    names = _layout(columns, headers, width)
     order = "C×H×W" if chw else "H×W×C"
     table = Table(
-        title=f"{analysis.network.name}: input {shape_text(analysis.input, chw)} ({order})",
-        box=box.SIMPLE_HEAD,
+        title=Text(f"{analysis.network.name}: input {shape_text(analysis.input, chw)} ({order})", style="bold"),
         title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
         pad_edge=False,
     )
-    table.add_column("Layer", overflow="fold", ratio=3)
-    if show_kind:
-        table.add_column("Kind", overflow="ellipsis", no_wrap=True, max_width=14)
-    table.add_column("Output", no_wrap=True)
-    if show_geometry:
-        table.add_column("k/s/p", no_wrap=True)
-    table.add_column("Params", justify="right", no_wrap=True)
-    table.add_column("MACs", justify="right", no_wrap=True)
-    rows = analysis.rows if depth is None else analysis.rows_to_depth(depth)
-    for r in rows:
-        style = "bold" if r.is_block else None
-        indent = "  " * (r.depth - 1)
-        label = f"{indent}{r.path}"
-        cells = [label]
-        if show_kind:
-            cells.append(r.kind)
-        cells.append(shape_text(r.output, chw))
-        if show_geometry:
-            cells.append(geometry(r))
-        cells.extend([f"{r.params:,}", f"{r.macs:,}"])
-        table.add_row(*cells, style=style)
-    totals = Table(box=None, show_header=False, pad_edge=False)
-    totals.add_column(justify="left")
-    totals.add_column(justify="right")
-    for label, value in totals_lines(analysis, batch, dtype):
-        totals.add_row(label, value)
-    return Group(table, totals)
+    for name in names:
+        numeric = name.startswith(("params", "macs"))
+        if name == "layer":
+            table.add_column(headers[name], overflow="ellipsis", no_wrap=True, min_width=8)
+        else:
+            table.add_column(headers[name], justify="right" if numeric else "left", no_wrap=True)
+    for i, (r, _) in enumerate(rows):
+        table.add_row(*(columns[name][i] for name in names), style="bold" if r.is_block else None)
+
+    return Group(table, Text("\n".join(footer_lines(analysis, batch, dtype, width))))
