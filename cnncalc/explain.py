@@ -159,6 +159,17 @@ def row_symmetric(node: Conv | Pool) -> bool:
     return node.padding.mode is PaddingMode.EXPLICIT and node.padding.is_symmetric
 
 
+def conv_length_step(label: str, n: int, f: int, s: int, before: int, after: int, d: int = 1) -> Step:
+    """`(10 + 2·0 − 3)/2 + 1 = 4.5` with the note `⌊7/2⌋ + 1 = 4` when the division is not exact (torch floors)."""
+    expression = formulas.conv_length_expression(n, f, s, before, after, d)
+    value = formulas.conv_output_length(n, f, s, before, after, d)
+    if formulas.division_remainder(n, f, s, before, after, d) == 0:
+        return Step(label, expression, num(value))
+    numerator = formulas.conv_numerator(n, f, s, before, after, d)
+    exact = decimal(Fraction(numerator, s) + 1)
+    return Step(label, expression, exact, note=f"not a whole number: ⌊{numerator}/{s}⌋ + 1 = {value}")
+
+
 def _length_steps(row: Row) -> tuple[list[Step], list[str]]:
     node = row.node
     assert isinstance(node, (Conv, Pool)) and isinstance(row.output, Spatial)
@@ -176,7 +187,7 @@ def _length_steps(row: Row) -> tuple[list[Step], list[str]]:
         exact = decimal(Fraction(numerator, s) + 1)
         floor_value = formulas.pool_output_length(n, f, s, before, after, d, ceil_mode=False)
         if not ceil_mode:
-            steps.append(Step(label, expression, exact, note=f"not a whole number: ⌊{numerator}/{s}⌋ + 1 = {value}"))
+            steps.append(conv_length_step(label, n, f, s, before, after, d))
             notes.append(
                 f"{label}: {numerator}/{s} is not a whole number, so the windows do not tile the padded "
                 f"{n + before + after}-pixel input exactly. CS231n calls such hyperparameters invalid "

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from cnncalc import formulas
 from cnncalc.errors import CnnCalcError
-from cnncalc.explain import Section, Step, Worked, num, transpose_expression
+from dataclasses import replace
+
+from cnncalc.explain import Section, Step, Worked, conv_length_step, num, transpose_expression
 
 
 def _span(kernel: int, dilation: int) -> str:
@@ -78,15 +80,13 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
     solutions = []
     for total in totals:
         before, after = _split(total)
-        check = formulas.conv_length_expression(n, kernel, stride, before, after, dilation)
-        value = formulas.conv_output_length(n, kernel, stride, before, after, dilation)
         if total % 2 == 0:
             label = f"P = {total}: p = {before}"
             how = f"symmetric: nn.Conv2d(padding={before})"
         else:
             label = f"P = {total}: {before} + {after}"
             how = f"asymmetric: {before} before, {after} after (nn.ZeroPad2d, or TensorFlow's \"same\")"
-        steps.append(Step(label, check, str(value), note=how))
+        steps.append(_with_note(conv_length_step(label, n, kernel, stride, before, after, dilation), how))
         solutions.append({"total": total, "before": before, "after": after, "symmetric": total % 2 == 0})
     if not totals:
         no_pad = formulas.conv_output_length(n, kernel, stride, 0, 0, dilation)
@@ -117,6 +117,10 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
     )
 
 
+def _with_note(step: Step, note: str) -> Step:
+    return replace(step, note=f"{step.note}; {note}" if step.note else note)
+
+
 def _padding_answer(solution: dict) -> str:
     if solution["symmetric"]:
         return f"p = {solution['before']}"
@@ -140,11 +144,10 @@ def stride(n: int, kernel: int, output: int, padding: int = 0, dilation: int = 1
     open_ended = output == 1
     solutions = []
     for s in found:
-        expression = formulas.conv_length_expression(n, kernel, s, padding, padding, dilation)
         exact = formulas.division_remainder(n, kernel, s, padding, padding, dilation) == 0
-        note = "exact" if exact else f"not exact: {numerator}/{s} is rounded down (CS231n calls this invalid)"
         label = f"s = {s}" if not (open_ended and s == numerator + 1) else f"s ≥ {s}"
-        steps.append(Step(label, expression, str(output), note=note))
+        step = conv_length_step(label, n, kernel, s, padding, padding, dilation)
+        steps.append(_with_note(step, "exact" if exact else "CS231n calls this invalid; torch rounds down"))
         solutions.append({"stride": s, "exact": exact, **({"and_above": True} if open_ended and s == numerator + 1 else {})})
     if open_ended:
         notes.append(f"Output 1 means a single window: every stride above {numerator} gives it too (the window never moves).")
@@ -196,9 +199,8 @@ def kernel(n: int, output: int, stride: int = 1, padding: int = 0, dilation: int
         if value != output:
             continue
         exact = formulas.division_remainder(n, f, stride, padding, padding, dilation) == 0
-        numerator = formulas.conv_numerator(n, f, stride, padding, padding, dilation)
-        note = "exact" if exact else f"not exact: {numerator}/{stride} is rounded down (CS231n calls this invalid)"
-        steps.append(Step(f"f = {f}", formulas.conv_length_expression(n, f, stride, padding, padding, dilation), str(value), note=note))
+        step = conv_length_step(f"f = {f}", n, f, stride, padding, padding, dilation)
+        steps.append(_with_note(step, "exact" if exact else "CS231n calls this invalid; torch rounds down"))
         solutions.append({"kernel": f, "exact": exact})
     notes: list[str] = []
     if stride == 1 and dilation == 1 and solutions:
@@ -235,7 +237,7 @@ def output_padding(n: int, kernel: int, stride: int, padding: int = 0, dilation:
     answer = [op for op, size in options if size == n]
     given = _given(n=n, f=kernel, s=stride, p=padding, **({"d": dilation} if dilation != 1 else {}))
     steps = [
-        Step("conv", formulas.conv_length_expression(n, kernel, stride, padding, padding, dilation), str(m)),
+        conv_length_step("conv", n, kernel, stride, padding, padding, dilation),
     ]
     for op, size in options:
         mark = "← restores n" if size == n else ""

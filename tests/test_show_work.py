@@ -319,6 +319,7 @@ def test_solve_kernel_matches_torch_over_every_kernel(cli, n, s, p, out):
 def test_solve_kernel_text(cli):
     out = cli("solve", "kernel", "--input", "32", "--output", "28").stdout
     assert "f = 5  (32 + 2·0 − 5)/1 + 1 = 28" in out
+    assert "(32 + 2·0 − 3)/3 + 1 = 10.667…" in cli("solve", "kernel", "--input", "32", "--stride", "3", "--output", "10").stdout
 
 
 # --------------------------------------------------------------------------- compare
@@ -504,3 +505,81 @@ def test_other_kinds_against_torch(cli, args, module, c):
     doc = run_json(cli, "layer", args[0], "--input", f"9x9x{c}", *args[1:])
     assert out_tuple(doc) == torch_shape(module, 9, 9, c, device="cpu")
     assert doc["params"] == n_params(module)
+
+
+# --------------------------------------------------------------------------- every row of every bundled network
+
+
+def _evaluate(formula: str):
+    """A substituted formula as written (`(63 + 2·0 − 7)/2 + 1`, `(7·7·16 + 1)·32`), evaluated exactly."""
+    import ast
+    import re
+    from fractions import Fraction
+
+    text = formula.replace("·", "*").replace("−", "-").replace(",", "")
+    if not re.fullmatch(r"[\d+\-*/() .]+", text):
+        return None
+    tree = ast.parse(re.sub(r"(\d+)", r"Fraction(\1)", text), mode="eval")
+    return eval(compile(tree, "<formula>", "eval"), {"Fraction": Fraction})  # digits and operators only
+
+
+def _number(value: str):
+    from fractions import Fraction
+    import re
+
+    match = re.match(r"^-?[\d,]+(\.\d+)?(…)?", value)
+    if not match or match.group(2):
+        return None
+    return Fraction(match.group(0).replace(",", ""))
+
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "mobilenet_v2", "densenet121", "alexnet", "squeezenet1_0", "vgg16_bn"])
+def test_every_row_of_bundled_networks_explains_and_every_formula_computes_its_value(name):
+    from cnncalc import zoo
+    from cnncalc.explain import explain, to_text
+
+    analysis = analyse(zoo.load(name))
+    checked = 0
+    for row in analysis.rows:
+        worked = explain(analysis, row.path)
+        assert to_text(worked)
+        assert worked.data["params"] == row.params and worked.data["macs"] == row.macs
+        assert worked.data["output"] == row.output.as_json()
+        for section in worked.sections:
+            for step in section.steps:
+                if not step.formula:
+                    continue
+                value, written = _number(step.value), _evaluate(step.formula)
+                if value is None or written is None:
+                    continue
+                if step.note.startswith("not a whole number"):
+                    assert written.denominator != 1, (row.path, step)
+                assert written == value, (row.path, step)
+                checked += 1
+    assert checked > len(analysis.leaves())
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["solve", "padding", "--input", "32", "--kernel", "5", "--stride", "2", "--output", "16"],
+        ["solve", "stride", "--input", "63", "--kernel", "7", "--output", "29"],
+        ["solve", "kernel", "--input", "32", "--stride", "3", "--output", "10"],
+        ["solve", "output-padding", "--input", "9", "--kernel", "4", "--stride", "3", "--padding", "1"],
+        ["compare", "bottleneck", "--input", "28x28x192", "--filters", "32", "--kernel", "5", "--via", "16"],
+        ["compare", "stack", "--input", "14x14x32", "--kernel", "7"],
+    ],
+)
+def test_solve_and_compare_formulas_compute_their_values(cli, args):
+    doc = run_json(cli, *args)
+    checked = 0
+    for section in doc["derivation"]:
+        for step in section["steps"]:
+            value, written = _number(step["value"]), _evaluate(step["formula"])
+            if value is None or written is None or "%" in step["value"]:
+                continue
+            if step.get("note", "").startswith("not a whole number"):
+                assert written.denominator != 1, step
+            assert written == value, step
+            checked += 1
+    assert checked >= 1
