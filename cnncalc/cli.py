@@ -367,7 +367,10 @@ def layer_command(
       cnncalc layer conv_transpose --input 4x4x8 --filters 4 --kernel 3 --stride 2 --padding 1 --output-padding 1
     """
     with guarded():
+        import re
+
         from cnncalc import explain
+        from cnncalc.errors import CnnCalcError
         from cnncalc.parse import parse_layer
 
         shape = parse_input_option(input)
@@ -389,7 +392,15 @@ def layer_command(
         options = {key: _layer_option_value(value) for key, value in given.items() if value is not None}
         flags = {"bias": bias, "ceil_mode": ceil_mode, "affine": affine, "track_running_stats": track_running_stats, "trainable": trainable}
         options.update({key: value for key, value in flags.items() if value is not None})
-        layer = parse_layer(kind, options)
+        try:
+            layer = parse_layer(kind, options)
+        except CnnCalcError as exc:
+            # The spec's message, with the command-line spelling of a missing option added to its hint.
+            missing = re.fullmatch(r"\S+ needs `(\w+)`", exc.message)
+            if missing:
+                flag = "--" + missing.group(1).replace("_", "-")
+                exc.hint = f"{exc.hint}; on the command line: {flag} VALUE" if exc.hint else f"add {flag} VALUE"
+            raise
         _emit_worked(explain.single_layer(layer, shape, dtype), format)
 
 
