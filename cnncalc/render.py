@@ -170,8 +170,13 @@ def to_csv(analysis: Analysis, *, depth: int | None, chw: bool) -> str:
 
 
 def human_bytes(n: int) -> str:
-    """Decimal megabytes (10^6 bytes), as torchinfo prints them."""
-    return f"{n / 1e6:,.2f} MB"
+    """Decimal units, as torchinfo prints them: MB = 10^6 bytes (GB from 10^9, kB below 1 MB,
+    so a small network does not show 0.00 MB)."""
+    if n >= 1e9:
+        return f"{n / 1e9:,.2f} GB"
+    if n >= 1e6:
+        return f"{n / 1e6:,.2f} MB"
+    return f"{n / 1e3:,.2f} kB"
 
 
 def compact(n: int) -> str:
