@@ -247,11 +247,16 @@ def step(layer: LayerSpec, shape: Shape, math: LayerMath) -> dict[str, Any]:
         out["channels"] = math.output.channels
         out["channels_from"] = "filters" if isinstance(node, Conv) else "input"
         out["dilated"] = node.dilation != (1, 1)
+        # torch floors the division; bundled networks do it on purpose (ResNet's 224 → 112 with a 7×7/2)
+        out["floored"] = any(
+            formulas.division_remainder(n, node.kernel[i], node.stride[i], before, after, node.dilation[i])
+            for i, (n, before, after) in enumerate(((shape.height, top, bottom), (shape.width, left, right)))
+        )
     elif isinstance(node, ConvTranspose):
         assert isinstance(shape, Spatial)
         for axis, n, i in (("height", shape.height, 0), ("width", shape.width, 1)):
             k, s, p, op, d = node.kernel[i], node.stride[i], node.padding[i], node.output_padding[i], node.dilation[i]
-            span = f"{k} − 1" if d == 1 else f"{d}·({k} − 1)"
+            span = f"({k} − 1)" if d == 1 else f"{d}·({k} − 1)"
             out[axis] = f"({n} − 1)·{s} − 2·{p} + {span}" + (f" + {op}" if op else "") + " + 1"
         out["out_h"], out["out_w"] = math.output.height, math.output.width  # type: ignore[union-attr]
         out["channels"] = math.output.channels
@@ -303,7 +308,7 @@ def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
             continue
         k_eff = formulas.effective_kernel(node.kernel[0], node.dilation[0])
         new_r = r + (k_eff - 1) * jump
-        steps.append({"layer": item, "k_eff": k_eff, "jump": jump, "before": r, "rf": new_r, "stride": node.stride[0]})
+        steps.append({"layer": item, "k_eff": k_eff, "jump": jump, "before": r, "rf": new_r, "stride": node.stride[0], "next_jump": jump * node.stride[0]})
         r, jump = new_r, jump * node.stride[0]
     return steps
 
@@ -349,8 +354,8 @@ class _Draw:
         """(n, k, s, p, d) along one axis with (n + 2p − d(k − 1) − 1)/s a whole number."""
         for _ in range(40):
             k, s, d = self.choice(kernels), self.choice(strides), self.choice(dilations)
-            if s > k and k > 1:
-                continue  # a window that skips pixels between positions is not a design anyone uses
+            if s > k and (k, s) != (1, 2):
+                continue  # a window that skips pixels between positions is not a design anyone uses (bar ResNet's 1x1/2 shortcut)
             span = formulas.effective_kernel(k, d)
             p = self.choice(paddings(k, span))
             if pool and 2 * p > k:
@@ -759,7 +764,7 @@ class _Generator:
             return Problem(
                 QuizTopic.MACS, "bottleneck", QuestionForm.COMPUTE, Ask.MACS_SAVED, _given(shape, direct, versus=cheap), Answer.number(saved),
                 {"direct": direct_m[0].macs, "direct_expr": macs_expression(direct[0], shape, direct_m[0]),
-                 "parts": [m.macs for m in cheap_m],
+                 "parts": [m.macs for m in cheap_m], "cheap": sum(m.macs for m in cheap_m),
                  "parts_expr": [macs_expression(cheap[0], shape, cheap_m[0]), macs_expression(cheap[1], cheap_m[0].output, cheap_m[1])],
                  "reduced": r},
             )
@@ -809,7 +814,7 @@ class _Generator:
             return Problem(
                 QuizTopic.RECEPTIVE_FIELD, "rf_compare", QuestionForm.COMPUTE, Ask.PARAMS_SAVED, _given(shape, big, versus=small),
                 Answer.number(big_m[0].params - sum(m.params for m in small_m)),
-                {"big": big_m[0].params, "small": small_m[0].params, "count": count, "k": k, "c": c, "bias": bias,
+                {"big": big_m[0].params, "small": small_m[0].params, "small_total": sum(m.params for m in small_m), "count": count, "k": k, "c": c, "bias": bias,
                  "big_expr": params_expression(big[0], shape), "small_expr": params_expression(small[0], shape),
                  "rf_big": receptive_field(big)[-1]["rf"], "rf_small": receptive_field(small)[-1]["rf"]},
             )
