@@ -15,7 +15,7 @@ from typing import Any
 
 from cnncalc import formulas
 from cnncalc.engine import Analysis, Row, analyse, layer_math
-from cnncalc.enums import ACTIVATIONS, Dtype, LayerKind, MergeKind, PaddingMode
+from cnncalc.enums import ACTIVATIONS, Dtype, MergeKind, PaddingMode
 from cnncalc.errors import CnnCalcError
 from cnncalc.layers import (
     AdaptivePool,

@@ -13,7 +13,7 @@ from cnncalc import formulas
 from cnncalc.errors import CnnCalcError
 from dataclasses import replace
 
-from cnncalc.explain import Section, Step, Worked, conv_length_step, num, transpose_expression
+from cnncalc.explain import Section, Step, Worked, conv_length_step, transpose_expression
 
 
 def _span(kernel: int, dilation: int) -> str:
