@@ -579,9 +579,9 @@ class _Generator:
         if self.draw.easy:
             args = dict(kernels=(2,), strides=(2,), paddings=lambda k, span: (0,), out=(2, 56), size=(4, 112))
         elif not self.draw.hard:
-            args = dict(kernels=(2, 2, 3), strides=(1, 2, 2), paddings=lambda k, span: (0, 0, 1), out=(2, 112), size=(4, 224))
+            args = dict(kernels=(2, 2, 3), strides=(1, 2, 2), paddings=lambda k, span: (0, 0, 1) if k > 2 else (0,), out=(2, 112), size=(4, 224))
         else:
-            args = dict(kernels=(2, 3, 3, 4, 5), strides=(1, 2, 2, 3), paddings=lambda k, span: (0, 1), out=(2, 112), size=(4, 300))
+            args = dict(kernels=(2, 3, 3, 4, 5), strides=(1, 2, 2, 3), paddings=lambda k, span: (0, 1) if k > 2 else (0,), out=(2, 112), size=(4, 300))
         h = self.draw.axis(pool=True, **args)  # type: ignore[arg-type]
         w = h if not self.draw.hard or self.draw.chance(0.5) else self.draw.axis(pool=True, **args)  # type: ignore[arg-type]
         (nh, kh, sh, ph, _), (nw, kw, sw, pw, _) = h, w

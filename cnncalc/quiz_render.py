@@ -612,7 +612,7 @@ def to_json(problems: list[Problem], lang: Lang) -> str:
     return json.dumps([problem_json(p, lang) for p in problems], indent=2, ensure_ascii=False) + "\n"
 
 
-def _header(lang: Lang, difficulty: Difficulty, seed: int, count: int) -> str:
+def header(lang: Lang, difficulty: Difficulty, seed: int, count: int) -> str:
     level = {"easy": "쉬움", "medium": "보통", "hard": "어려움"}[str(difficulty)] if lang is Lang.KO else str(difficulty)
     if lang is Lang.KO:
         return f"{count}문제 · 난이도 {level} · 시드 {seed} (`cnncalc quiz --seed {seed}`로 같은 문제를 다시 만들 수 있습니다)"
@@ -621,7 +621,7 @@ def _header(lang: Lang, difficulty: Difficulty, seed: int, count: int) -> str:
 
 def to_markdown(problems: list[Problem], lang: Lang, difficulty: Difficulty, seed: int) -> str:
     ko = lang is Lang.KO
-    out = ["# CNN 계산 연습 문제" if ko else "# CNN arithmetic worksheet", "", _header(lang, difficulty, seed, len(problems)), ""]
+    out = ["# CNN 계산 연습 문제" if ko else "# CNN arithmetic worksheet", "", header(lang, difficulty, seed, len(problems)), ""]
     for i, p in enumerate(problems, 1):
         q = question(p, lang).replace("\n", "  \n")
         out += [f"**{i}.** ({_topic_label(p.topic, lang)}) {q}", ""]
@@ -637,7 +637,7 @@ def to_markdown(problems: list[Problem], lang: Lang, difficulty: Difficulty, see
 def to_text(problems: list[Problem], lang: Lang, difficulty: Difficulty, seed: int) -> str:
     """The worksheet with answers and solutions under each question: what a pipe gets by default."""
     ko = lang is Lang.KO
-    out = [_header(lang, difficulty, seed, len(problems)), ""]
+    out = [header(lang, difficulty, seed, len(problems)), ""]
     for i, p in enumerate(problems, 1):
         out.append(f"{i}. [{_topic_label(p.topic, lang)}] {question(p, lang)}")
         out.append(f"   {'정답' if ko else 'Answer'}: {answer_text(p, lang)}")
