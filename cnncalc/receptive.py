@@ -28,7 +28,8 @@ What is not a window of its own is read as one, or declared undefined, explicitl
   or step, so no (r, S, P) exists: the layer reports r over its units (one number if all
   agree, else the range) and the field is undefined past it;
 * `flatten` keeps each unit's field; `fc` sees every unit of the last feature map, i.e. a
-  window of kernel = stride = the map's size (like a global pool);
+  window of kernel = stride = the map's size (like a global pool). From there on r and P say
+  which pixels every feature sees, and S is not reported: a vector has no neighbouring units;
 * `conv_transpose` at stride 1 is a convolution with the flipped kernel and padding
   d(k − 1) − p (exact); at stride s > 1 its output units alternate between ⌈·⌉ and ⌊·⌋ input
   units, an effective stride of S/s that no integer grid has: undefined past it;
@@ -47,7 +48,7 @@ This module computes; it does not print. Shapes and padding come from `engine.an
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cnncalc import formulas
@@ -241,6 +242,7 @@ class _State:
     height: AxisState
     width: AxisState
     grid: tuple[int, int]
+    whole: bool = False  # after `fc`: every feature sees the whole field, there is no grid left
 
     def axis(self, i: int) -> AxisState:
         return self.height if i == 0 else self.width
@@ -349,6 +351,8 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
             return _broken(node.path, prev, reason + " (each output unit copies one input unit)", short, (size, size) if size else None)
         reason = f"{node.mode} resizing {n_in} → {n_out} along the {axis} blends neighbouring units unevenly: no single r, S, P"
         return _broken(node.path, prev, reason, f"{node.mode} resizing {n_in} → {n_out}", None)
+    if isinstance(node, Fc) and grid[i] == 1:
+        return _passed(prev, rule="fully connected on features that each see the whole field already: unchanged")
     if isinstance(node, Fc):
         n = grid[i]
         rule = f"fully connected: every output sees all {n} units of the last feature map, a window of kernel = stride = {n}"
@@ -411,7 +415,21 @@ def _exceeds(fields: tuple[AxisField, AxisField], lengths: tuple[int, int]) -> t
     return tuple(f.size is not None and f.size > n for f, n in zip(fields, lengths))  # type: ignore[return-value]
 
 
-def _record(walk: _Walk, node: Node, row: Row, h: AxisField, w: AxisField, aligned: bool | None = None) -> None:
+VECTOR_NOTE = "fully connected: every feature sees this whole field; a vector has no neighbouring units, so S does not apply"
+
+
+def _as_vector(axis: AxisField) -> AxisField:
+    """After `fc` r and P still say which input pixels a feature sees; S has nothing to measure."""
+    if axis.size is None:
+        return axis
+    return replace(axis, stride=None, note=axis.note or VECTOR_NOTE)
+
+
+def _record(
+    walk: _Walk, node: Node, row: Row, h: AxisField, w: AxisField, aligned: bool | None = None, whole: bool = False
+) -> None:
+    if whole:
+        h, w = _as_vector(h), _as_vector(w)
     walk.fields[id(node)] = LayerField(
         path=row.path,
         kind=row.kind,
@@ -439,20 +457,22 @@ def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
         state = _walk_sequence(node.children, state, walk)
         h, _ = _passed(state.height)
         w, _ = _passed(state.width)
-        _record(walk, node, row, h, w)
+        _record(walk, node, row, h, w, whole=state.whole)
         return state
     if isinstance(node, Merge):
         ends = [_walk_sequence(branch, state, walk) for branch in node.branches]
         n_out = _lengths(row.output, ends[0].grid)
         results = [_merge_axis(node, i, [e.axis(i) for e in ends], n_out[i]) for i in (0, 1)]
         aligned = results[0][2] and results[1][2]
-        _record(walk, node, row, results[0][0], results[1][0], aligned)
-        return _State(results[0][1], results[1][1], n_out)
+        whole = all(e.whole for e in ends)
+        _record(walk, node, row, results[0][0], results[1][0], aligned, whole=whole)
+        return _State(results[0][1], results[1][1], n_out, whole)
     h, new_h = _axis_field(node, row, 0, state.height, state.grid)
     w, new_w = _axis_field(node, row, 1, state.width, state.grid)
-    _record(walk, node, row, h, w)
+    whole = state.whole or isinstance(node, Fc)
+    _record(walk, node, row, h, w, whole=whole)
     grid = (1, 1) if isinstance(node, Fc) else _lengths(row.output, state.grid)
-    return _State(new_h, new_w, grid)
+    return _State(new_h, new_w, grid, whole)
 
 
 def receptive_fields(network: Network, input_shape: Shape | None = None, analysis: Analysis | None = None) -> ReceptiveAnalysis:

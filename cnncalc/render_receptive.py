@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from cnncalc.layers import Merge, Network, Node, Sequential
-from cnncalc.receptive import AxisField, LayerField, ReceptiveAnalysis, Span
+from cnncalc.receptive import VECTOR_NOTE, AxisField, LayerField, ReceptiveAnalysis, Span
 from cnncalc.render import geometry, shape_text
 from cnncalc.shapes import Spatial
 
@@ -184,17 +184,27 @@ def _span_text(span: Span) -> str:
     return f"r = {span.size}, S = {span.stride}, P = {span.padding}"
 
 
+def _values_text(axis: AxisField) -> str:
+    parts = [f"r = {axis.size}"]
+    if axis.stride is not None:
+        parts.append(f"S = {axis.stride}")
+    if axis.padding is not None:
+        parts.append(f"P = {axis.padding}")
+    return ", ".join(parts)
+
+
 def _axis_lines(field: LayerField, axis: AxisField) -> list[str]:
     lines: list[str] = []
     if axis.rule:
         lines.append(axis.rule)
-    if axis.window is not None and axis.previous is not None and axis.span is not None:
-        w, prev, new = axis.window, axis.previous, axis.span
+    if axis.window is not None and axis.previous is not None and axis.size is not None and axis.padding is not None:
+        w, prev = axis.window, axis.previous
         lines.append(
-            f"r_l = r_(l−1) + (k − 1)·d·S_(l−1) = {prev.size} + ({w.kernel} − 1)·{w.dilation}·{prev.stride} = {new.size}"
+            f"r_l = r_(l−1) + (k − 1)·d·S_(l−1) = {prev.size} + ({w.kernel} − 1)·{w.dilation}·{prev.stride} = {axis.size}"
         )
-        lines.append(f"S_l = S_(l−1)·s = {prev.stride}·{w.stride} = {new.stride}")
-        lines.append(f"P_l = P_(l−1) + p·S_(l−1) = {prev.padding} + {w.pad_before}·{prev.stride} = {new.padding}")
+        if axis.stride is not None:
+            lines.append(f"S_l = S_(l−1)·s = {prev.stride}·{w.stride} = {axis.stride}")
+        lines.append(f"P_l = P_(l−1) + p·S_(l−1) = {prev.padding} + {w.pad_before}·{prev.stride} = {axis.padding}")
     elif axis.branches:
         for j, branch in enumerate(axis.branches, start=1):
             lines.append(f"branch {j}: {_span_text(branch)}")
@@ -204,11 +214,11 @@ def _axis_lines(field: LayerField, axis: AxisField) -> list[str]:
             ends = ", ".join(f"{b.size} − 1 − {b.padding}" for b in axis.branches)
             lines.append(f"union of the branches' fields: P = max({ps}) = {span.padding}")
             lines.append(f"r = max({ends}) + P + 1 = {span.size}, S = {span.stride}")
-    elif axis.span is not None and not field.is_block:
-        lines.append(f"{field.kind} does not move pixels: r, S, P unchanged ({_span_text(axis.span)})")
-    elif axis.span is not None:
-        lines.append(f"block: the field of its output, {_span_text(axis.span)}")
-    if axis.note:
+    elif axis.size is not None and not field.is_block and not axis.rule:
+        lines.append(f"{field.kind} does not move pixels: unchanged ({_values_text(axis)})")
+    elif axis.size is not None and field.is_block:
+        lines.append(f"block: the field of its output, {_values_text(axis)}")
+    if axis.note and (axis.note != VECTOR_NOTE or axis.window is not None):
         lines.append(axis.note)
     return lines
 
@@ -248,6 +258,8 @@ def closed_forms(fields: tuple[LayerField, ...]) -> list[dict[str, Any]]:
         axes = (f.height, f.width)
         if any(a.window is None or a.window.stride != 1 or a.previous is None or a.span is None for a in axes):
             return None
+        if all(a.window.effective_kernel == 1 for a in axes):  # type: ignore[union-attr]
+            return None  # 1×1 layers add nothing: no run to speak of
         return tuple((a.window.kernel, a.window.dilation) for a in axes)  # type: ignore[union-attr]
 
     def flush() -> None:

@@ -181,9 +181,11 @@ def test_flatten_and_fc_see_the_whole_last_map():
         )
     ).leaves()
     assert rsp(a[1]) == (3, 1, 1)
-    # fc over a 4x6 map: window 4 (height) / 6 (width): r = 3 + 3·1 = 6 and 3 + 5·1 = 8
-    assert rsp(a[2], "height") == (6, 4, 1) and rsp(a[2], "width") == (8, 6, 1)
-    assert rsp(a[3], "height") == (6, 4, 1) and rsp(a[3], "width") == (8, 6, 1)
+    # fc over a 4x6 map sees all of it: r = 3 + 3·1 = 6 (height) and 3 + 5·1 = 8 (width), from −P = −1;
+    # a vector has no neighbouring units, so S is not given (and said why)
+    assert rsp(a[2], "height") == (6, None, 1) and rsp(a[2], "width") == (8, None, 1)
+    assert rsp(a[3], "height") == (6, None, 1) and rsp(a[3], "width") == (8, None, 1)
+    assert "S does not apply" in a[2].notes[0]
 
 
 def test_transposed_convolution_at_stride_1_is_a_convolution():
@@ -440,7 +442,7 @@ def test_cli_table_and_flags(cli):
     line = next(l for l in result.output.splitlines() if l.strip().startswith("features.30"))
     assert line.split()[-3:] == ["212", "32", "90"]
     fc = next(l for l in result.output.splitlines() if l.strip().startswith("classifier.0"))
-    assert "404*" in fc  # 212 + 6·32 = 404 > 224: flagged
+    assert "404*" in fc.split()  # 212 + 6·32 = 404 > 224: flagged
     assert "larger than the 224x224 input" in result.output
 
 
