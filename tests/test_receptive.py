@@ -423,6 +423,14 @@ def test_vgg16_matches_the_published_table():
     assert a.find("features.30").kind == "maxpool"
 
 
+def test_alexnet_matches_the_published_table():
+    # the same table's alexnet_v2 has the paper's geometry (conv1 11x11 s4 without padding on 227, 3x3 s2 pools)
+    a = receptive_fields(zoo.load("alexnet"))
+    published = {"conv1": (11, 4, 0), "pool1": (19, 8, 0), "conv2": (51, 8, 16), "conv3": (99, 16, 32), "conv4": (131, 16, 48), "conv5": (163, 16, 64), "pool5": (195, 32, 64)}
+    for path, expected in published.items():
+        assert rsp(a.find(path)) == rsp(a.find(path), "width") == expected, path
+
+
 def test_resnet50_last_stage():
     a = receptive_fields(zoo.load("resnet50"))
     # stem 7,2,3 → maxpool 11,4,5 → layer1 (3 × one 3x3 at S 4): 35,4,17 → layer2: first 3x3 s2: 43,8,21,
