@@ -13,7 +13,7 @@ from typing import Annotated, Iterator, NoReturn, Optional
 import typer
 
 from cnncalc import __version__
-from cnncalc.enums import Dtype, OutputFormat
+from cnncalc.enums import Difficulty, Dtype, Lang, OutputFormat, QuizFormat, QuizTopic
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 70
@@ -693,6 +693,107 @@ def _emit_receptive(report, network, spec: str, *, layer: str | None, format: Ou
     if (draw or layer is not None) and target is not None:
         out.print()
         out.print(rr.picture(report, network, target, width=min(out.width, 100)))
+
+
+@app.command("quiz")
+def quiz_command(
+    topic: Annotated[
+        Optional[list[QuizTopic]],
+        typer.Option(
+            "--topic", "-t", case_sensitive=False, show_default=False,
+            help="Only these topics (repeat the option for several); all of them by default.",
+        ),
+    ] = None,
+    count: Annotated[int, typer.Option("--count", "-n", min=1, max=100_000, help="How many problems.")] = 10,
+    difficulty: Annotated[
+        Difficulty,
+        typer.Option("--difficulty", "-d", case_sensitive=False, help="easy, medium, or hard (non-square sizes, dilation, chains of layers, find-the-missing problems)."),
+    ] = Difficulty.MEDIUM,
+    seed: Annotated[
+        Optional[int], typer.Option("--seed", "-s", min=0, help="Same seed and options, same problems (the seed used is printed).", show_default=False)
+    ] = None,
+    lang: Annotated[Lang, typer.Option("--lang", "-l", case_sensitive=False, help="Language of the questions: en or ko (한국어).")] = Lang.EN,
+    format: Annotated[
+        Optional[QuizFormat],
+        typer.Option(
+            "--format", "-f", case_sensitive=False, show_default=False,
+            help="Write the set instead of asking: text (answers under each question), markdown (worksheet, then answer key), json.",
+        ),
+    ] = None,
+    interactive: Annotated[
+        bool,
+        typer.Option("--interactive", "-i", help="Ask and grade even when stdin is not a terminal: answers are read line by line until end of input."),
+    ] = False,
+) -> None:
+    """Practice problems on CNN arithmetic, answered and explained by the same engine as `table`.
+
+    On a terminal it asks one problem at a time, grades your answer (29x29x32, 29 29 32,
+    25,120, true, B ...), shows the worked solution when you miss, and keeps score;
+    an empty line skips, q or Ctrl-D ends. When stdin is not a terminal (a pipe, CI) and no
+    --format is given, it prints the problems with answers and solutions instead of waiting.
+
+    Topics: conv, pool, transposed, padding, params, macs, activations, receptive-field,
+    pool-facts, network.
+
+    Examples:
+
+      cnncalc quiz
+
+      cnncalc quiz --topic params --topic macs --difficulty hard --lang ko
+
+      cnncalc quiz --count 20 --seed 7 --format markdown > worksheet.md
+    """
+    with guarded():
+        import random
+
+        from cnncalc import quiz, quiz_render
+        from cnncalc.errors import CnnCalcError
+
+        if interactive and format is not None:
+            raise CnnCalcError("--interactive asks and grades, --format writes a worksheet: give one of them", hint="drop one of the two options")
+        used_seed = seed if seed is not None else random.randrange(1_000_000)
+        topics = tuple(topic) if topic else tuple(QuizTopic)
+        problems = quiz.generate(quiz.QuizOptions(topics=topics, count=count, difficulty=difficulty, seed=used_seed))
+        stdin_is_terminal = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
+        if format is None and (interactive or stdin_is_terminal):
+            _quiz_session(problems, lang, difficulty, used_seed, echo=not stdin_is_terminal)
+            return
+        if format is QuizFormat.JSON:
+            sys.stdout.write(quiz_render.to_json(problems, lang))
+        elif format is QuizFormat.MARKDOWN:
+            sys.stdout.write(quiz_render.to_markdown(problems, lang, difficulty, used_seed))
+        else:
+            sys.stdout.write(quiz_render.to_text(problems, lang, difficulty, used_seed))
+
+
+def _quiz_session(problems, lang: Lang, difficulty: Difficulty, seed: int, echo: bool) -> None:
+    """Ask on stdin/stdout. `echo` repeats answers read from a pipe, so the transcript reads like a session."""
+    from cnncalc.quiz_render import header
+    from cnncalc.quiz_session import run_session
+
+    if not echo:
+        try:
+            import readline  # noqa: F401  # line editing and history for input() on a terminal
+        except ImportError:  # pragma: no cover - Windows
+            pass
+
+    def read(prompt: str) -> str:
+        if sys.stdin is None:
+            raise EOFError
+        if not echo:
+            return input(prompt)
+        sys.stdout.write(prompt)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        sys.stdout.write(line if line.endswith("\n") else line + "\n")
+        return line.rstrip("\n")
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    run_session(problems, lang, read, write, intro=header(lang, difficulty, seed, len(problems)))
 
 
 def main() -> None:

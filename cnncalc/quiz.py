@@ -295,22 +295,35 @@ def macs_expression(layer: LayerSpec, shape: Shape, math: LayerMath) -> str:
     return "0"
 
 
-def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
-    """Receptive field after each layer, by the recurrence r ← r + (k_eff − 1)·j, j ← j·s (square layers).
+def receptive_field(layers: Iterable[LayerSpec], input_shape: Shape = Spatial(224, 224, 3)) -> list[dict[str, Any]]:
+    """Receptive field after each sliding layer of a square stack, from `cnncalc.receptive`.
 
-    `cnncalc.receptive` computes the same quantity for whole networks; this is the textbook
-    recurrence the quiz shows step by step (Araujo et al., Distill 2019, eq. 1-2).
+    That module applies the recurrence r ← r + (k_eff − 1)·j, j ← j·s (Araujo et al., Distill
+    2019); each step keeps the numbers a worked solution shows: r and j before, k_eff, r after.
     """
-    r, jump, steps = 1, 1, []
-    for item in layers:
-        node = to_layer(item)
-        if not isinstance(node, (Conv, Pool)):
-            continue
-        k_eff = formulas.effective_kernel(node.kernel[0], node.dilation[0])
-        new_r = r + (k_eff - 1) * jump
-        steps.append({"layer": item, "k_eff": k_eff, "jump": jump, "before": r, "rf": new_r, "stride": node.stride[0], "next_jump": jump * node.stride[0]})
-        r, jump = new_r, jump * node.stride[0]
+    from dataclasses import replace
+
+    from cnncalc.receptive import receptive_fields
+
+    items = list(layers)
+    key = repr((items, input_shape))
+    if key in _RF_CACHE:
+        return _RF_CACHE[key]
+    # distinct objects with distinct paths: the walk keys layers by identity, and to_layer shares equal ones
+    nodes = tuple(replace(to_layer(item), path=str(i)) for i, item in enumerate(items))
+    report = receptive_fields(Network(name="quiz", input=input_shape, layers=nodes))
+    steps = []
+    for item, field_ in zip(items, report.leaves()):
+        axis = field_.height
+        if axis.window is None or axis.previous is None:
+            continue  # a layer that moves no pixels
+        steps.append({"layer": item, "k_eff": axis.window.effective_kernel, "jump": axis.previous.stride,
+                      "before": axis.previous.size, "rf": axis.size, "stride": axis.window.stride, "next_jump": axis.stride})
+    _RF_CACHE[key] = steps
     return steps
+
+
+_RF_CACHE: dict[str, list[dict[str, Any]]] = {}  # stacks repeat across draws; the steps are never mutated
 
 
 # ----------------------------------------------------------------------------- choosing numbers
