@@ -689,7 +689,7 @@ def _emit_receptive(report, network, spec: str, *, layer: str | None, format: Ou
     out.print(rr.rich_table(report, fields, width=out.width))
     if explain or layer is not None:
         out.print()
-        out.print(rr.explain_text(report, fields), end="", markup=False)
+        out.print(rr.explain_text(report, fields, width=out.width), end="", markup=False, soft_wrap=True)
     if (draw or layer is not None) and target is not None:
         out.print()
         out.print(rr.picture(report, network, target, width=min(out.width, 100)))

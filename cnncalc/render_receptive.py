@@ -299,20 +299,20 @@ def _closed_form(run: list[LayerField]) -> dict[str, Any]:
         end = last.axis(name).size
         kk = f"({k} − 1)" if d == 1 else f"{d}·({k} − 1)"
         if start.size == 1 and start.stride == 1:
-            text = f"1 + L·{kk} = 1 + {n}·{kk} = {end}"
+            text = f"1 + L·(k − 1) = 1 + {n}·{kk} = {end}" if d == 1 else f"1 + L·d·(k − 1) = 1 + {n}·{kk} = {end}"
         else:
-            text = f"r + L·{kk}·S = {start.size} + {n}·{kk}·{start.stride} = {end}"
+            text = f"r + L·(k − 1)·d·S = {start.size} + {n}·({k} − 1)·{d}·{start.stride} = {end}"
         parts.append((name, text))
     if parts[0][1] == parts[1][1]:
         body = parts[0][1]
     else:
         body = "; ".join(f"{name}: {text}" for name, text in parts)
-    text = f"{first.path} … {last.path}: L = {n} stride-1 layers in a row, closed form {body}"
+    text = f"{first.path} … {last.path}: L = {n}, r = {body}"
     return {"first": first.path, "last": last.path, "layers": n, "text": text}
 
 
-def explain_text(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...]) -> str:
-    """Every layer's recurrence, then the closed forms of stride-1 runs."""
+def explain_text(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], width: int | None = None) -> str:
+    """Every layer's recurrence, then the closed forms of stride-1 runs; lines wrapped to `width` with a hanging indent."""
     out = [
         f"{_header(analysis)}; the input has r = 1, S = 1, P = 0.",
         "k: kernel, d: dilation, s: stride, p: padding before (top/left); r_(l−1), S_(l−1), P_(l−1): the layer's input.",
@@ -325,9 +325,20 @@ def explain_text(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...]) ->
     runs = closed_forms(fields)
     if runs:
         out.append("")
-        out.append("Closed form for stacked stride-1 layers (r grows by (k − 1)·d·S per layer; from the input: 1 + L(k − 1)):")
+        out.append("Closed form for L stacked stride-1 layers: r grows by L·(k − 1)·d·S; from the input, 1 + L(k − 1).")
         out.extend(f"  {run['text']}" for run in runs)
-    return "\n".join(out) + "\n"
+    if width is None:
+        return "\n".join(out) + "\n"
+    import textwrap
+
+    wrapped = []
+    for line in out:
+        indent = " " * (len(line) - len(line.lstrip()))
+        wrapped.extend(
+            textwrap.wrap(line, width=width, subsequent_indent=indent + "    ", break_long_words=False, break_on_hyphens=False)
+            or [""]
+        )
+    return "\n".join(wrapped) + "\n"
 
 
 def geometry_text(field: LayerField) -> str:
@@ -432,8 +443,8 @@ def picture(analysis: ReceptiveAnalysis, network: Network, target: LayerField, *
         cells = -(-(hi - lo + 1) // per)
         axis_word = "height = width" if same else name
         text.append(
-            f"Unit {unit} of {target.path} along the {axis_word} and, above it, the unit of each layer "
-            f"feeding it centred nearest to it; 1 character = {per} input pixel{'s' if per > 1 else ''}.\n"
+            f"Unit {unit} of layer {target.path} along the {axis_word}, and above it the unit of each layer "
+            f"feeding it that is centred nearest to it; 1 character = {per} input pixel{'s' if per > 1 else ''}.\n"
         )
         for path, span, u in rows:
             a, b = span.start(u), span.end(u)
