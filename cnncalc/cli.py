@@ -143,11 +143,18 @@ def table_command(
 ) -> None:
     """Layer by layer: output shape, parameters, MACs; totals and memory.
 
+    Blocks are shown in bold with the sums of their layers; --depth N hides what is nested
+    deeper than N levels. Shapes are H×W×C as in the course notes (--chw for PyTorch's order).
+    Memory is for --batch samples of --dtype. On a narrow terminal the k/s/p and kind columns
+    are dropped rather than wrapped; --format markdown/csv/json always have everything.
+
     Examples:
 
       cnncalc table resnet50
 
-      cnncalc table my_net.yaml --depth 2 --input 512x512x3
+      cnncalc table resnet50 --depth 1
+
+      cnncalc table my_net.yaml --input 512x512x3 --batch 32 --dtype float16
 
       cnncalc table vgg16 --format json > vgg16.json
     """

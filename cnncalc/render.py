@@ -189,7 +189,7 @@ def compact(n: int) -> str:
     return str(n)
 
 
-def totals_lines(analysis: Analysis, batch: int, dtype: Dtype) -> list[tuple[str, str]]:
+def totals_lines(analysis: Analysis, batch: int, dtype: Dtype, chw: bool = False) -> list[tuple[str, str]]:
     """The footer, torchinfo-style: counts, then memory for this batch and dtype. ("", "") is a rule."""
     t = analysis.totals
     mem = memory_json(analysis, batch, dtype)
@@ -206,16 +206,16 @@ def totals_lines(analysis: Analysis, batch: int, dtype: Dtype) -> list[tuple[str
         ("MACs", f"{t.macs:,} ({compact(t.macs)})"),
         ("FLOPs (2 × MACs)", f"{t.flops:,} ({compact(t.flops)})"),
         ("", ""),
-        (f"Input ({batch} × {analysis.input.hwc()}, {dtype})", human_bytes(mem["input_bytes"])),
+        (f"Input ({batch} × {shape_text(analysis.input, chw)}, {dtype})", human_bytes(mem["input_bytes"])),
         ("Parameters (incl. running stats)", human_bytes(mem["parameter_bytes"])),
         ("Activations, inference peak", human_bytes(mem["activation_bytes_inference"])),
         ("Activations kept for training", human_bytes(mem["activation_bytes_training"])),
     ]
 
 
-def footer_lines(analysis: Analysis, batch: int, dtype: Dtype, width: int) -> list[str]:
+def footer_lines(analysis: Analysis, batch: int, dtype: Dtype, width: int, chw: bool = False) -> list[str]:
     """The totals as aligned plain lines between rules, like torchinfo's summary footer."""
-    lines = totals_lines(analysis, batch, dtype)
+    lines = totals_lines(analysis, batch, dtype, chw)
     label_width = max(len(label) for label, _ in lines)
     value_width = max(len(value) for _, value in lines)
     rule_width = min(width, label_width + 2 + value_width)
@@ -258,7 +258,7 @@ def to_markdown(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dty
         macs = f"**{r.macs:,}**" if r.is_block else f"{r.macs:,}"
         out.append(f"| {path} | {kind} | {shape_text(r.output, chw)} | {geometry(r)} | {params} | {macs} |")
     out += ["", "| total | |", "|---|---:|"]
-    out += [f"| {label} | {value} |" for label, value in totals_lines(analysis, batch, dtype) if label]
+    out += [f"| {label} | {value} |" for label, value in totals_lines(analysis, batch, dtype, chw) if label]
     return "\n".join(out) + "\n"
 
 
@@ -333,4 +333,4 @@ def rich_table(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtyp
     for i, (r, _) in enumerate(rows):
         table.add_row(*(columns[name][i] for name in names), style="bold" if r.is_block else None)
 
-    return Group(table, Text("\n".join(footer_lines(analysis, batch, dtype, width))))
+    return Group(table, Text("\n".join(footer_lines(analysis, batch, dtype, width, chw))))
