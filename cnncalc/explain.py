@@ -91,7 +91,7 @@ def num(value: int) -> str:
 
 
 def decimal(value: Fraction) -> str:
-    """An exact decimal when there is one (4.5), else three places and an ellipsis (2.333…)."""
+    """An exact decimal when there is one (4.5), else three places cut short and an ellipsis (2.333…)."""
     if value.denominator == 1:
         return str(value.numerator)
     d = value.denominator
@@ -99,9 +99,10 @@ def decimal(value: Fraction) -> str:
         while d % p == 0:
             d //= p
     if d == 1:
-        text = f"{float(value):.10f}".rstrip("0")
-        return text
-    return f"{float(value):.3f}…"
+        return f"{float(value):.10f}".rstrip("0")
+    # Cut, not rounded: 2.9999 must not read as 3.000, since the floor is what matters here.
+    thousandths = value.numerator * 1000 // value.denominator
+    return f"{thousandths // 1000}.{thousandths % 1000:03d}…"
 
 
 def product(*factors: int | str) -> str:
@@ -360,9 +361,14 @@ def _transpose_derivation(row: Row) -> tuple[list[Section], int, int]:
 
 
 def conv_inputs_for(out: int, f: int, s: int, p: int, d: int, target: int) -> list[int]:
-    """Every input size n ≥ 1 that a conv (f, s, p, d) maps to `target`, near `out` (torch's formula, tried)."""
-    low = max(1, out - s)
-    return [n for n in range(low, out + s + 1) if formulas.conv_output_length(n, f, s, p, p, d) == target]
+    """The first and last input sizes that a conv (f, s, p, d) maps to `target`, from `out`, the smallest of them.
+
+    They run from `out` (the transposed conv's size without output padding) to out + s − 1, as the
+    floor drops up to s − 1 pixels; the ends are confirmed with the conv formula, and sizes that
+    do not map to `target` (a torch padding larger than the input allows) are left out.
+    """
+    ends = [n for n in (max(1, out), out + s - 1) if formulas.conv_output_length(n, f, s, p, p, d) == target]
+    return sorted(set(ends))
 
 
 def _pool_derivation(row: Row) -> tuple[list[Section], int, int]:

@@ -1,19 +1,49 @@
 """Inverse problems of conv arithmetic: which padding, stride or kernel gives a wanted size, and the
 output padding that lets a transposed conv undo a conv.
 
-Nothing is solved by rearranging a formula in code: every candidate in the range that can
-matter is put through the forward formula of `formulas` (the one torch uses), and the ones
-that give the target are the solutions. The algebra shown is the explanation; the forward
-formula is the judge, so the two can never disagree silently. Pure: no I/O.
+The output length is monotonic in each of padding, stride and kernel, so the solutions form
+one run of consecutive values. Its ends come from inverting the floor; the forward formula of
+`formulas` (the one torch uses) then confirms that both ends give the target and that the
+values just outside do not, so a wrong bound is an error, never a wrong answer. Each listed
+solution is shown through the forward formula. Runs of any length cost the same: sizes in the
+billions answer as fast as textbook ones. Pure: no I/O.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Callable
+
 from cnncalc import formulas
 from cnncalc.errors import CnnCalcError
-from dataclasses import replace
+from cnncalc.explain import Section, Step, Worked, conv_length_step, num, transpose_expression
 
-from cnncalc.explain import Section, Step, Worked, conv_length_step, transpose_expression
+MAX_LISTED = 10  # a longer run of solutions is shown by its first and last values
+
+
+def _run(lo: int, hi: int | None, gives: Callable[[int], int], target: int, smallest_allowed: int) -> list[int]:
+    """The solutions lo..hi (hi None: no upper end) to list, after checking the run's ends with the forward formula."""
+    if hi is not None and hi < lo:
+        return []
+    top = lo if hi is None else hi
+    if gives(lo) != target or gives(top) != target:
+        raise AssertionError(f"solve: the run {lo}..{hi} does not give {target}")  # a bug, reported as such
+    if lo - 1 >= smallest_allowed and gives(lo - 1) == target:
+        raise AssertionError(f"solve: {lo - 1} also gives {target}")
+    if hi is not None and gives(hi + 1) == target:
+        raise AssertionError(f"solve: {hi + 1} also gives {target}")
+    if hi is None:
+        return [lo]
+    if hi - lo + 1 <= MAX_LISTED:
+        return list(range(lo, hi + 1))
+    return [lo, lo + 1, lo + 2, hi - 1, hi]
+
+
+def _gap_step(listed: list[int], lo: int, hi: int | None, symbol: str) -> Step | None:
+    """The line that stands for the values a long run does not list one by one."""
+    if hi is None or hi - lo + 1 <= MAX_LISTED:
+        return None
+    return Step("…", "", f"every {symbol} from {num(lo)} to {num(hi)} works: {num(hi - lo + 1)} in all")
 
 
 def _span(kernel: int, dilation: int) -> str:
@@ -47,13 +77,10 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
     same = output is None
     target = -(-n // stride) if output is None else output
     span = formulas.effective_kernel(kernel, dilation)
-    # Beyond (target)·s + span − n the output is already larger than the target: nothing further can work.
-    limit = max(target * stride + span - n, 0)
-    totals = [
-        total
-        for total in range(0, limit + 1)
-        if formulas.conv_output_length(n, kernel, stride, *_split(total), dilation) == target
-    ]
+    # ⌊(n + P − span)/s⌋ = target − 1  ⇔  (target − 1)·s + span − n ≤ P ≤ that + s − 1
+    smallest = (target - 1) * stride + span - n
+    lo, hi = max(smallest, 0), smallest + stride - 1
+    totals = _run(lo, hi, lambda total: formulas.conv_output_length(n, kernel, stride, *_split(total), dilation), target, 0)
     given = _given(n=n, f=kernel, s=stride, **({"d": dilation} if dilation != 1 else {}))
     goal = f"output {target}" + (f" = ⌈{n}/{stride}⌉ (\"same\")" if same and stride > 1 else " (\"same\": the size is kept)" if same else "")
     rule = "⌊(n + P − f)/s⌋ + 1 = n_out, where P = p_before + p_after is the total padding"
@@ -61,7 +88,6 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
     notes: list[str] = []
     if dilation != 1:
         steps.append(Step("kernel span", f"{dilation}·({kernel} − 1) + 1", str(span)))
-    smallest = (target - 1) * stride + span - n
     if smallest >= 0:
         shown = str(smallest)
     elif totals:
@@ -79,6 +105,8 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
         )
     solutions = []
     for total in totals:
+        if hi is not None and total == hi - 1 and (gap := _gap_step(totals, lo, hi, "total P")):
+            steps.append(gap)
         before, after = _split(total)
         if total % 2 == 0:
             label = f"P = {total}: p = {before}"
@@ -107,10 +135,22 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
         )
     if stride == 1 and same and kernel % 2 == 1 and dilation == 1:
         notes.append(f"For an odd f at stride 1 this is the notes' rule p = (f − 1)/2 = ({kernel} − 1)/2 = {(kernel - 1) // 2}.")
-    data = {"problem": "padding", "input": n, "kernel": kernel, "stride": stride, "dilation": dilation, "output": target, "solutions": solutions}
+    data = {
+        "problem": "padding",
+        "input": n,
+        "kernel": kernel,
+        "stride": stride,
+        "dilation": dilation,
+        "output": target,
+        "solutions": solutions,
+        "count": hi - lo + 1 if totals else 0,
+    }
+    answers = ", ".join(_padding_answer(s) for s in solutions)
+    if totals and hi - lo + 1 > MAX_LISTED:
+        answers = f"every total P from {num(lo)} to {num(hi)} ({num(hi - lo + 1)} in all)"
     return Worked(
         f"padding for {given} to give {goal}",
-        (f"solutions: {', '.join(_padding_answer(s) for s in solutions) or 'none'}",),
+        (f"solutions: {answers or 'none'}",),
         (Section("Solve for P", rule, tuple(steps)),),
         tuple(notes),
         data,
@@ -139,11 +179,15 @@ def stride(n: int, kernel: int, output: int, padding: int = 0, dilation: int = 1
         Step("numerator", f"{n} + 2·{padding} − {_span(kernel, dilation)}", str(numerator)),
     ]
     notes: list[str] = []
-    # Any s > numerator leaves one window; s up to numerator + 1 covers every distinct output.
-    found = [s for s in range(1, numerator + 2) if formulas.conv_output_length(n, kernel, s, padding, padding, dilation) == output]
+    # ⌊num/s⌋ = output − 1  ⇔  num/output < s ≤ num/(output − 1); output 1: every s > num.
     open_ended = output == 1
+    lo = numerator // output + 1
+    hi = None if open_ended else numerator // (output - 1)
+    found = _run(lo, hi, lambda s: formulas.conv_output_length(n, kernel, s, padding, padding, dilation), output, 1)
     solutions = []
     for s in found:
+        if hi is not None and s == hi - 1 and (gap := _gap_step(found, lo, hi, "stride")):
+            steps.append(gap)
         exact = formulas.division_remainder(n, kernel, s, padding, padding, dilation) == 0
         label = f"s = {s}" if not (open_ended and s == numerator + 1) else f"s ≥ {s}"
         step = conv_length_step(label, n, kernel, s, padding, padding, dilation)
@@ -153,15 +197,26 @@ def stride(n: int, kernel: int, output: int, padding: int = 0, dilation: int = 1
         notes.append(f"Output 1 means a single window: every stride above {numerator} gives it too (the window never moves).")
     if not found:
         notes.append(_no_stride_reason(n, kernel, padding, dilation, numerator, output))
-    data = {"problem": "stride", "input": n, "kernel": kernel, "padding": padding, "dilation": dilation, "output": output, "solutions": solutions}
+    data = {
+        "problem": "stride",
+        "input": n,
+        "kernel": kernel,
+        "padding": padding,
+        "dilation": dilation,
+        "output": output,
+        "solutions": solutions,
+        "count": None if open_ended else (hi - lo + 1 if found else 0),
+    }
     answers = ", ".join(
         (f"s ≥ {s['stride']}" if s.get("and_above") else f"s = {s['stride']}") + ("" if s["exact"] else " (floored)")
         for s in solutions
     )
+    if found and hi is not None and hi - lo + 1 > MAX_LISTED:
+        answers = f"every stride from {num(lo)} to {num(hi)} ({num(hi - lo + 1)} in all)"
     return Worked(
         f"stride for {given} to give output {output}",
         (f"solutions: {answers or 'none'}",),
-        (Section("Try every stride", "⌊(n + 2p − f)/s⌋ + 1 = n_out", tuple(steps)),),
+        (Section("Solve for s", "⌊(n + 2p − f)/s⌋ + 1 = n_out  ⇔  numerator/n_out < s ≤ numerator/(n_out − 1)", tuple(steps)),),
         tuple(notes),
         data,
     )
@@ -174,8 +229,7 @@ def _no_stride_reason(n: int, kernel: int, padding: int, dilation: int, numerato
             f"None: stride 1 gives the largest output, {numerator} + 1 = {largest}, and {output} is larger. "
             f"Add padding or use a smaller kernel."
         )
-    below = [s for s in range(1, numerator + 2) if formulas.conv_output_length(n, kernel, s, padding, padding, dilation) > output]
-    s = below[-1]
+    s = numerator // output  # the largest stride whose output is still above the target
     bigger = formulas.conv_output_length(n, kernel, s, padding, padding, dilation)
     smaller = formulas.conv_output_length(n, kernel, s + 1, padding, padding, dilation)
     return (
@@ -193,11 +247,14 @@ def kernel(n: int, output: int, stride: int = 1, padding: int = 0, dilation: int
     padded = n + 2 * padding
     steps: list[Step] = []
     solutions = []
-    candidates = [f for f in range(1, padded + 1) if formulas.effective_kernel(f, dilation) <= padded]
-    for f in candidates:
-        value = formulas.conv_output_length(n, f, stride, padding, padding, dilation)
-        if value != output:
-            continue
+    # ⌊(L − d(f − 1) − 1)/s⌋ = output − 1  ⇔  L − output·s ≤ d(f − 1) ≤ L − 1 − (output − 1)·s
+    upper = padded - 1 - (output - 1) * stride
+    lo = 1 + max(0, -(-(padded - output * stride) // dilation))
+    hi = 1 + upper // dilation if upper >= 0 else 0
+    found = _run(lo, hi, lambda f: formulas.conv_output_length(n, f, stride, padding, padding, dilation), output, 1)
+    for f in found:
+        if f == hi - 1 and (gap := _gap_step(found, lo, hi, "kernel size")):
+            steps.append(gap)
         exact = formulas.division_remainder(n, f, stride, padding, padding, dilation) == 0
         step = conv_length_step(f"f = {f}", n, f, stride, padding, padding, dilation)
         steps.append(_with_note(step, "exact" if exact else "CS231n calls this invalid; torch rounds down"))
@@ -213,12 +270,23 @@ def kernel(n: int, output: int, stride: int = 1, padding: int = 0, dilation: int
                 f"None: no kernel size gives exactly {output} at stride {stride}; nearby sizes jump over it. "
                 f"Change the stride or the padding."
             )
-    data = {"problem": "kernel", "input": n, "stride": stride, "padding": padding, "dilation": dilation, "output": output, "solutions": solutions}
+    data = {
+        "problem": "kernel",
+        "input": n,
+        "stride": stride,
+        "padding": padding,
+        "dilation": dilation,
+        "output": output,
+        "solutions": solutions,
+        "count": hi - lo + 1 if found else 0,
+    }
     answers = ", ".join(f"f = {s['kernel']}" + ("" if s["exact"] else " (floored)") for s in solutions)
+    if found and hi - lo + 1 > MAX_LISTED:
+        answers = f"every kernel size from {num(lo)} to {num(hi)} ({num(hi - lo + 1)} in all)"
     return Worked(
         f"kernel for {given} to give output {output}",
         (f"solutions: {answers or 'none'}",),
-        (Section("Try every kernel that fits", f"⌊(n + 2p − f)/s⌋ + 1 = n_out, 1 ≤ f ≤ n + 2p = {padded}", tuple(steps)),),
+        (Section("Solve for f", "⌊(n + 2p − f)/s⌋ + 1 = n_out  ⇔  n + 2p − n_out·s ≤ f − 1 ≤ n + 2p − 1 − (n_out − 1)·s", tuple(steps)),),
         tuple(notes),
         data,
     )
@@ -233,7 +301,10 @@ def output_padding(n: int, kernel: int, stride: int, padding: int = 0, dilation:
     m = formulas.conv_output_length(n, kernel, stride, padding, padding, dilation)
     base = formulas.conv_transpose_output_length(m, kernel, stride, padding, 0, dilation)
     limit = max(stride, dilation)  # torch: output_padding < max(stride, dilation)
-    options = [(op, formulas.conv_transpose_output_length(m, kernel, stride, padding, op, dilation)) for op in range(limit)]
+    # The conv's floor dropped (n + 2p − span) mod s pixels: that is the output padding to add back.
+    needed = formulas.division_remainder(n, kernel, stride, padding, padding, dilation)
+    shown_ops = sorted({0, needed, min(needed + 1, limit - 1)})
+    options = [(op, formulas.conv_transpose_output_length(m, kernel, stride, padding, op, dilation)) for op in shown_ops]
     answer = [op for op, size in options if size == n]
     given = _given(n=n, f=kernel, s=stride, p=padding, **({"d": dilation} if dilation != 1 else {}))
     steps = [
@@ -242,7 +313,9 @@ def output_padding(n: int, kernel: int, stride: int, padding: int = 0, dilation:
     for op, size in options:
         mark = "← restores n" if size == n else ""
         steps.append(Step(f"op = {op}", transpose_expression(m, kernel, stride, padding, op, dilation), str(size), note=mark))
-    sources = [x for x in range(max(1, n - stride), n + stride + 1) if formulas.conv_output_length(x, kernel, stride, padding, padding, dilation) == m]
+    first, last = max(1, base), base + stride - 1  # the conv maps exactly these input sizes to m
+    run = _run(first, last, lambda x: formulas.conv_output_length(x, kernel, stride, padding, padding, dilation), m, 1)
+    sources = [first, last] if run and last > first else [n]
     notes = [
         f"The conv maps every input size {sources[0]}..{sources[-1]} to {m}" if len(sources) > 1 else f"Only n = {n} maps to {m}",
         ]
@@ -264,7 +337,7 @@ def output_padding(n: int, kernel: int, stride: int, padding: int = 0, dilation:
         "dilation": dilation,
         "conv_output": m,
         "output_padding": answer[0] if answer else None,
-        "inputs_with_same_conv_output": sources,
+        "inputs_with_same_conv_output": {"from": sources[0], "to": sources[-1]},
     }
     return Worked(
         f"output_padding to undo a conv with {given}",

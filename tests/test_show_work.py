@@ -319,7 +319,7 @@ def test_solve_kernel_matches_torch_over_every_kernel(cli, n, s, p, out):
 def test_solve_kernel_text(cli):
     out = cli("solve", "kernel", "--input", "32", "--output", "28").stdout
     assert "f = 5  (32 + 2·0 − 5)/1 + 1 = 28" in out
-    assert "(32 + 2·0 − 3)/3 + 1 = 10.667…" in cli("solve", "kernel", "--input", "32", "--stride", "3", "--output", "10").stdout
+    assert "(32 + 2·0 − 3)/3 + 1 = 10.666…" in cli("solve", "kernel", "--input", "32", "--stride", "3", "--output", "10").stdout
 
 
 # --------------------------------------------------------------------------- compare
@@ -583,3 +583,29 @@ def test_solve_and_compare_formulas_compute_their_values(cli, args):
             assert written == value, step
             checked += 1
     assert checked >= 1
+
+
+def test_long_runs_of_solutions_are_summarised_and_right_in_torch(cli):
+    # n = 100, f = 3, s = 50 → output 3 for every total padding P with 2·50 ≤ 100 + P − 3 < 3·50.
+    doc = run_json(cli, "solve", "padding", "--input", "100", "--kernel", "3", "--stride", "50", "--output", "3")
+    assert doc["count"] == 50
+    listed = [s["total"] for s in doc["solutions"]]
+    assert listed[0] == 3 and listed[-1] == 52
+    works = [total for total in range(0, 60) if _torch_len(100, 3, 50, total // 2, total - total // 2) == 3]
+    assert works == list(range(3, 53))
+    out = cli("solve", "padding", "--input", "100", "--kernel", "3", "--stride", "50", "--output", "3").stdout
+    assert "every total P from 3 to 52 works: 50 in all" in out
+
+
+def test_huge_sizes_answer_at_once_by_hand_arithmetic(cli):
+    # ⌊999,999,997/s⌋ = 1 exactly for 499,999,999 ≤ s ≤ 999,999,997.
+    doc = run_json(cli, "solve", "stride", "--input", "1000000000", "--kernel", "3", "--output", "2")
+    assert doc["count"] == 499_999_999
+    assert doc["solutions"][0]["stride"] == 499_999_999 and doc["solutions"][-1]["stride"] == 999_999_997
+    doc = run_json(cli, "solve", "kernel", "--input", "1000000", "--stride", "1000", "--output", "3")
+    # ⌊(10^6 − f)/1000⌋ = 2  ⇔  2000 ≤ 10^6 − f ≤ 2999  ⇔  997,001 ≤ f ≤ 998,000
+    assert doc["count"] == 1000
+    assert doc["solutions"][0]["kernel"] == 997_001 and doc["solutions"][-1]["kernel"] == 998_000
+    doc = run_json(cli, "solve", "output-padding", "--input", "1000000001", "--kernel", "3", "--stride", "1000000")
+    # conv: ⌊999,999,998/10^6⌋ + 1 = 1000; transposed: 999·10^6 + 2 + 1 = 999,000,003; 10^9 + 1 − that = 999,998
+    assert doc["conv_output"] == 1000 and doc["output_padding"] == 999_998
