@@ -20,6 +20,9 @@ from cnncalc.layers import Activation, Conv, Network, Padding
 from cnncalc.shapes import Spatial
 
 
+MAX_STACK = 64  # layers in a compared stack: far beyond any real design, and quick to build
+
+
 def _rows(name: str, shape: Spatial, layers: list) -> list[Row]:
     return [r for r in analyse(Network(name=name, input=shape, layers=tuple(layers))).rows if r.kind == LayerKind.CONV]
 
@@ -123,6 +126,11 @@ def stack(shape: Spatial, kernel: int, small: int = 3, filters: int | None = Non
             hint=f"with --small {small}, use --kernel among {reachable}, …" if reachable else "use --small 3",
         )
     layers = (kernel - 1) // (small - 1)
+    if layers > MAX_STACK:
+        raise CnnCalcError(
+            f"one {kernel}×{kernel} conv would take a stack of {layers} {small}×{small} convs; cnncalc compares stacks of at most {MAX_STACK}",
+            hint=f"use --kernel up to {formulas.stacked_receptive_field(small, MAX_STACK)}",
+        )
     c = shape.channels
     k = c if filters is None else filters
     big = _rows("one", shape, [_conv("conv", k, kernel, bias, "same")])

@@ -609,3 +609,8 @@ def test_huge_sizes_answer_at_once_by_hand_arithmetic(cli):
     doc = run_json(cli, "solve", "output-padding", "--input", "1000000001", "--kernel", "3", "--stride", "1000000")
     # conv: ⌊999,999,998/10^6⌋ + 1 = 1000; transposed: 999·10^6 + 2 + 1 = 999,000,003; 10^9 + 1 − that = 999,998
     assert doc["conv_output"] == 1000 and doc["output_padding"] == 999_998
+
+
+def test_compare_stack_refuses_absurd_stacks_quickly(cli):
+    result = cli("compare", "stack", "--input", "8x8x4", "--kernel", "1000001")
+    assert result.exit_code == 2 and "at most 64" in result.stderr
