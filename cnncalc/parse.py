@@ -9,6 +9,7 @@ the layer path and position; the file name is added by the caller.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Callable
 from cnncalc import expressions
 from cnncalc.enums import POOLS, LayerKind, MergeKind, PaddingMode, StructureKind, UpsampleMode
 from cnncalc.errors import CnnCalcError, SourcePos
+from cnncalc.safe_yaml import YList, YMap, load_yaml
 from cnncalc.layers import (
     Activation,
     AdaptivePool,
@@ -38,10 +40,12 @@ from cnncalc.layers import (
 )
 from cnncalc.shapes import Shape, Spatial, Vector, parse_shape
 
-# Limits on what one spec may ask for, so that any file, however hostile, is answered quickly.
-MAX_FILE_BYTES = 4 * 1024 * 1024
-MAX_YAML_NODES = 2_000_000
-MAX_LAYERS = 250_000
+# Limits on what one spec may ask for, so that any file, however hostile, is answered within about
+# a second and little memory (README "When something is wrong"; tests/test_hostile.py measures them).
+# The YAML-level limits (values, nesting depth, key length, digits) live in cnncalc.safe_yaml.
+MAX_FILE_BYTES = 2 * 1024 * 1024  # a 10,000-layer chain written out without `repeat` is ~330 KB
+MAX_LAYERS = 50_000  # layers and groups after expanding blocks and repeats (the 10,000-layer CNNs of Xiao et al. 2018 are 20,000)
+MAX_EXPANSION_STEPS = 200_000  # entries visited while expanding, including ones switched off by `when`
 MAX_NESTING = 64
 MAX_INT = 2**63 - 1  # torch sizes are int64
 
@@ -51,111 +55,11 @@ COMMON_OPTIONS = ("name", "when")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class YMap(dict):
-    """A YAML mapping that remembers its own position and each key's."""
-
-    pos: SourcePos
-    key_pos: dict[str, SourcePos]
-
-
-class YList(list):
-    """A YAML sequence that remembers its own position and each item's."""
-
-    pos: SourcePos
-    item_pos: list[SourcePos]
-
-
-def _pos(mark: Any) -> SourcePos:
-    return SourcePos(mark.line + 1, mark.column + 1)
-
-
-def load_yaml(text: str) -> Any:
-    """Parse YAML into YMap/YList/scalars. Raises CnnCalcError for syntax errors and abuse."""
-    import yaml
-
-    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        loader = loader_cls(text)
-        try:
-            root = loader.get_single_node()
-        finally:
-            loader.dispose()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = exc.problem or "invalid YAML"
-        context = f" {exc.context}" if exc.context else ""
-        raise CnnCalcError(
-            f"this is not valid YAML: {problem}{context}",
-            hint="check the indentation and the brackets around this line; each layer is `- kind: {options}`",
-            pos=_pos(mark) if mark is not None else None,
-        ) from None
-    except yaml.YAMLError as exc:
-        raise CnnCalcError(f"this is not valid YAML: {exc}", hint="check the file's syntax") from None
-    except RecursionError:
-        raise CnnCalcError(
-            f"the YAML nests deeper than cnncalc reads (limit {MAX_NESTING} levels of layers)",
-            hint="use blocks and repeat instead of deep nesting",
-        ) from None
-    if root is None:
-        return None
-    constructor = yaml.constructor.SafeConstructor()
-    budget = [MAX_YAML_NODES]
-    return _convert(root, constructor, budget, 0)
-
-
-def _convert(node: Any, constructor: Any, budget: list[int], depth: int) -> Any:
-    import yaml
-
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise CnnCalcError(
-            f"the YAML expands to more than {MAX_YAML_NODES:,} values (are anchors and aliases multiplying it?)",
-            hint="write blocks and `repeat` instead of YAML aliases",
-            pos=_pos(node.start_mark),
-        )
-    if depth > 4 * MAX_NESTING:
-        raise CnnCalcError(
-            "the YAML nests too deeply",
-            hint="use blocks and repeat instead of deep nesting",
-            pos=_pos(node.start_mark),
-        )
-    if isinstance(node, yaml.MappingNode):
-        result = YMap()
-        result.pos = _pos(node.start_mark)
-        result.key_pos = {}
-        for key_node, value_node in node.value:
-            key = _convert(key_node, constructor, budget, depth + 1)
-            if not isinstance(key, str):
-                raise CnnCalcError(
-                    f"keys are words like `kernel` or `filters`; got {_show(key)}",
-                    hint="check the indentation: a value may have ended up as a key",
-                    pos=_pos(key_node.start_mark),
-                )
-            if key in result:
-                raise CnnCalcError(
-                    f"`{key}` appears twice in the same mapping (first at line {result.key_pos[key].line})",
-                    hint="keep one of them",
-                    pos=_pos(key_node.start_mark),
-                )
-            result.key_pos[key] = _pos(key_node.start_mark)
-            result[key] = _convert(value_node, constructor, budget, depth + 1)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        items = YList()
-        items.pos = _pos(node.start_mark)
-        items.item_pos = []
-        for child in node.value:
-            items.item_pos.append(_pos(child.start_mark))
-            items.append(_convert(child, constructor, budget, depth + 1))
-        return items
-    try:
-        return constructor.construct_object(node, deep=True)
-    except yaml.YAMLError as exc:
-        raise CnnCalcError(
-            f"cannot read this value: {getattr(exc, 'problem', None) or exc}",
-            hint="use plain numbers, words, true/false and lists; YAML tags are not accepted",
-            pos=_pos(node.start_mark),
-        ) from None
+def _too_large(size: int, unit: str) -> CnnCalcError:
+    return CnnCalcError(
+        f"the spec is {size:,} {unit}; cnncalc reads specs of at most {MAX_FILE_BYTES:,} bytes (2 MiB)",
+        hint="a spec of the largest networks takes a few kilobytes: use blocks and `repeat`",
+    )
 
 
 def read_spec_file(path: str | Path) -> str:
@@ -164,32 +68,41 @@ def read_spec_file(path: str | Path) -> str:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise CnnCalcError(
-                f"the file is {size:,} bytes; cnncalc reads specs of at most {MAX_FILE_BYTES:,} bytes",
-                hint="a spec of the largest networks takes a few kilobytes: use blocks and repeat",
-            )
+            raise _too_large(size, "bytes")
         with path.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
+            data = f.read(MAX_FILE_BYTES + 1)  # bounded: a device or a growing file may say size 0
     except IsADirectoryError:
         raise CnnCalcError("this is a folder, not a spec file", hint="name a .yaml file") from None
     except FileNotFoundError:
         raise CnnCalcError("no such file", hint="check the path, or run `cnncalc models` for the bundled names") from None
     except OSError as exc:
         raise CnnCalcError(f"cannot read the file: {exc.strerror}", hint="check the path and its permissions") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _too_large(len(data), "bytes or more")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CnnCalcError("the file is UTF-16 text; cnncalc reads UTF-8", hint="save the spec as UTF-8")
     if b"\x00" in data:
-        raise CnnCalcError("this is a binary file, not a YAML spec", hint="name a .yaml text file")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
         raise CnnCalcError(
-            f"the file is not UTF-8 text (byte {exc.start} cannot be decoded)",
-            hint="save the spec as UTF-8",
+            f"this is a binary file, not a YAML spec (byte {data.index(0):,} is a NUL)",
+            hint="name a .yaml text file",
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
+        raise CnnCalcError(
+            f"the file is not UTF-8 text: byte {exc.start:,} (0x{data[exc.start]:02x}) cannot be decoded; is it a binary file?",
+            hint="save the spec as UTF-8 text, or name the right file",
+            pos=SourcePos(data.count(b"\n", 0, exc.start) + 1, column),
         ) from None
 
 
 def parse_spec(text: str, *, file: str | None = None, default_name: str = "network") -> Network:
     """A `Network` from the YAML text of a spec."""
     try:
+        if len(text) > MAX_FILE_BYTES:
+            raise _too_large(len(text), "characters")
         return build_network(load_yaml(text), file=file, default_name=default_name)
     except CnnCalcError as exc:
         raise exc.located(file=file)
@@ -208,50 +121,158 @@ def parse_file(path: str | Path) -> Network:
 
 
 def _show(value: Any) -> str:
-    """A value as the user wrote it in YAML."""
+    """A value as the user wrote it in YAML, short enough for a one-line message."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if value is None:
         return "nothing (null)"
     if isinstance(value, str):
-        return f"'{value}' (text)"
+        return f"{_quote(value)} (text)"
     if isinstance(value, list):
-        return "[" + ", ".join(_show_plain(v) for v in value) + "]"
+        return _show_list(value)
     if isinstance(value, dict):
         return "a mapping"
-    return str(value)
+    return _show_number(value)
 
 
 def _show_plain(value: Any) -> str:
     if isinstance(value, str):
-        return f"'{value}'"
+        return _quote(value)
+    if isinstance(value, list):
+        return "[…]" if value else "[]"  # one level is enough to see the mistake (and lists can be cyclic)
     return _show(value)
 
 
-def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+def _show_list(value: list) -> str:
+    shown = [_show_plain(v) for v in value[:6]]
+    if len(value) > 6:
+        shown.append(f"… {len(value) - 6:,} more")
+    return "[" + ", ".join(shown) + "]"
+
+
+def _show_number(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    text = str(value)
+    if isinstance(value, int) and len(text) > 30:
+        return f"a {len(text.lstrip('-'))}-digit number"
+    return text
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "'" + text.replace("\n", "\\n").replace("\t", "\\t") + "'"
+
+
+def _word(text: Any, limit: int = 40) -> str:
+    """A key or kind the user wrote, inside backquotes in a message, cut if it is very long."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _norm(word: str) -> str:
+    return word.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+
+# What other frameworks call cnncalc's kinds and options (keys normalised by `_norm`).
+_SYNONYMS = {
+    "conv2d": "conv", "convolution": "conv", "convolution2d": "conv",
+    "linear": "fc", "dense": "fc", "fullyconnected": "fc", "innerproduct": "fc",
+    "bn": "batchnorm", "batchnormalization": "batchnorm", "batchnorm2d": "batchnorm", "batchnorm1d": "batchnorm",
+    "maxpool2d": "maxpool", "maxpooling2d": "maxpool", "pool": "maxpool",
+    "avgpool2d": "avgpool", "averagepooling2d": "avgpool",
+    "globalaveragepooling2d": "global_avgpool", "gap": "global_avgpool", "globalavgpool": "global_avgpool",
+    "adaptiveavgpool2d": "adaptive_avgpool",
+    "convtranspose2d": "conv_transpose", "conv2dtranspose": "conv_transpose", "deconv": "conv_transpose",
+    "transposedconv": "conv_transpose",
+    "zeropadding2d": "zeropad", "zeropad2d": "zeropad", "pad": "padding",
+    "upsampling2d": "upsample", "localresponsenorm": "lrn", "leakyrelu": "leaky_relu",
+    "cat": "concat", "concatenate": "concat", "sum": "add", "residual": "add",
+    "outchannels": "filters", "channels": "filters", "numfilters": "filters", "filter": "filters",
+    "kernelsize": "kernel", "poolsize": "kernel", "ksize": "kernel", "strides": "stride",
+    "outfeatures": "units", "features": "units", "outputs": "units", "rate": "p",
+    "scalefactor": "scale", "outputsize": "output_size", "usebias": "bias",
+}
+# Options other tools need but cnncalc works out from the layer before.
+_INFERRED = {"inchannels": "input channels", "infeatures": "input features", "inputshape": "input shape"}
+
+
+def _suggest(word: Any, choices: list[str] | tuple[str, ...]) -> str:
+    """`did you mean `x`?` for a misspelt or foreign name, or ''."""
+    if not isinstance(word, str) or len(word) > 64:
+        return ""
+    choices = list(choices)
+    norm = _norm(word)
+    if norm in _INFERRED and "kernel" in choices + ["units"]:
+        return f"cnncalc works out the {_INFERRED[norm]} from the layer before: remove `{word}`"
+    by_norm = {_norm(c): c for c in choices}
+    for candidate in (norm, norm.removesuffix("2d")):
+        if candidate in by_norm:
+            return f"did you mean `{by_norm[candidate]}`?"
+        if _SYNONYMS.get(candidate) in choices:
+            return f"did you mean `{_SYNONYMS[candidate]}`?"
+    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
     return f"did you mean `{close[0]}`?" if close else ""
 
 
 class _Bad(Exception):
-    """A value that does not fit its key: `_Options` turns it into a CnnCalcError with the key."""
+    """A value that does not fit its key: `_Expander.layer` turns it into a CnnCalcError with the key."""
 
     def __init__(self, expected: str, hint: str | None = None) -> None:
         self.expected = expected
         self.hint = hint
 
 
+_INT_TEXT = re.compile(r"[-+]?\d+")
+_FLOAT_TEXT = re.compile(r"[-+]?(\.\d+|\d+(\.\d*)?)([eE][-+]?\d+)?")  # YAML 1.2's float, which 1.1 reads partly as text
+_SIZE_TEXT = re.compile(r"(\d+)\s*[x×X*]\s*(\d+)")
+
+
+def _int_hint(value: Any, minimum: int) -> str | None:
+    """Why a value is not a size, and what to write instead."""
+    if isinstance(value, bool):
+        return "true and false (also yes/no and on/off in YAML) are booleans, not numbers"
+    if isinstance(value, str):
+        text = value.strip()
+        if _INT_TEXT.fullmatch(text):
+            return f"write {text} without quotes"
+        size = _SIZE_TEXT.fullmatch(text)
+        if size:
+            h, w = size.groups()
+            return f"write {h} for {h}×{h}" if h == w else f"write a list [height, width]: [{h}, {w}]"
+        if _FLOAT_TEXT.fullmatch(text):
+            whole = _whole(text)
+            spelled = f"write {whole}" if whole is not None else "write a whole number in digits"
+            return f"YAML reads {text} as text here; {spelled}"
+        return None
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) <= MAX_INT:
+            return f"write {int(value)}"
+        return "sizes count whole pixels, channels or units"
+    if isinstance(value, int) and value < minimum:
+        if value == 0:
+            return "0 would leave nothing to compute with: the smallest value here is 1"
+        return f"sizes count pixels, channels or units: the smallest value here is {minimum}"
+    return None
+
+
+def _whole(text: str) -> int | None:
+    """The whole number a text like 1e3 spells, if it is one within int64."""
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        number = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the regex admits only numbers
+        return None
+    if number.is_finite() and abs(number) <= MAX_INT and number == number.to_integral_value():
+        return int(number)
+    return None
+
+
 def _int(value: Any, minimum: int) -> int:
     word = "a positive whole number" if minimum == 1 else "a whole number ≥ 0"
-    if isinstance(value, bool) or not isinstance(value, int):
-        hint = None
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            hint = f"write {value.strip()} without quotes"
-        elif isinstance(value, float) and value.is_integer():
-            hint = f"write {int(value)}"
-        raise _Bad(word, hint)
-    if value < minimum:
-        raise _Bad(word)
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise _Bad(word, _int_hint(value, minimum))
     if value > MAX_INT:
         raise _Bad(f"{word} up to {MAX_INT:,} (torch's int64 limit)", "use a realistic size")
     return value
@@ -265,15 +286,15 @@ def non_negative(value: Any) -> int:
     return _int(value, 0)
 
 
-def _pair_of(check: Callable[[Any], int], word: str) -> Callable[[Any], tuple[int, int]]:
+def _pair_of(check: Callable[[Any], int], word: str, plural: str) -> Callable[[Any], tuple[int, int]]:
     def convert(value: Any) -> tuple[int, int]:
         if isinstance(value, list):
             if len(value) != 2:
-                raise _Bad(f"{word} or a list [height, width]")
+                raise _Bad(f"{word} or a list [height, width]", f"a list has two numbers, height and width; got {len(value)}")
             try:
                 return (check(value[0]), check(value[1]))
             except _Bad as bad:
-                raise _Bad(f"a list [height, width] of {bad.expected}s", bad.hint) from None
+                raise _Bad(f"a list [height, width] of {plural}", bad.hint) from None
         try:
             v = check(value)
         except _Bad as bad:
@@ -283,8 +304,8 @@ def _pair_of(check: Callable[[Any], int], word: str) -> Callable[[Any], tuple[in
     return convert
 
 
-positive_pair = _pair_of(positive, "a positive whole number")
-non_negative_pair = _pair_of(non_negative, "a whole number ≥ 0")
+positive_pair = _pair_of(positive, "a positive whole number", "positive whole numbers")
+non_negative_pair = _pair_of(non_negative, "a whole number ≥ 0", "whole numbers ≥ 0")
 
 
 def padding(value: Any) -> Padding:
@@ -311,18 +332,29 @@ def padding(value: Any) -> Padding:
 
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _Bad("true or false")
+        hint = None
+        if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "on", "off"):
+            hint = "write true or false without quotes"
+        elif isinstance(value, int) and value in (0, 1):
+            hint = f"write {'true' if value else 'false'}"
+        raise _Bad("true or false", hint)
     return value
 
 
 def _number(minimum: float, maximum: float | None = None, *, open_min: bool = False) -> Callable[[Any], float]:
+    bound = (f"> {minimum}" if open_min else f"≥ {minimum}") + (f" and ≤ {maximum}" if maximum is not None else "")
+
     def convert(value: Any) -> float:
+        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()) and "e" in value.lower():
+            value = float(value)  # YAML 1.1 reads 1e-5 as text; YAML 1.2 and every user read a number
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise _Bad("a number")
+            hint = f"write {value.strip()} without quotes" if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()) else None
+            raise _Bad(f"a number {bound}", hint)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Bad(f"a finite number {bound}", "this is beyond the range of floating-point numbers" if math.isinf(value) else None)
         low_ok = value > minimum if open_min else value >= minimum
         if not low_ok or (maximum is not None and value > maximum):
-            bound = f"> {minimum}" if open_min else f"≥ {minimum}"
-            raise _Bad(f"a number {bound}" + (f" and ≤ {maximum}" if maximum is not None else ""))
+            raise _Bad(f"a number {bound}")
         return value
 
     return convert
@@ -460,6 +492,7 @@ class _Expander:
     def __init__(self, blocks: dict[str, _Block]) -> None:
         self.blocks = blocks
         self.layer_count = 0
+        self.steps = 0  # entries and repeat copies visited: bounds the work even where nothing is produced
         self.stack: list[str] = []
 
     # -- items
@@ -491,6 +524,7 @@ class _Expander:
         nodes: list[Node] = []
         positions = getattr(items, "item_pos", None) or [pos] * len(items)
         for item, item_pos in zip(items, positions):
+            self._step(ns, item_pos)
             nodes.extend(self.item(item, item_pos, scope, ns, depth, in_repeat))
         return nodes
 
@@ -577,9 +611,10 @@ class _Expander:
             )
         choices = list(_LAYER_WORDS) + ["sequential", "add", "concat", "repeat"] + list(self.blocks)
         suggestion = _suggest(kind, choices) if isinstance(kind, str) else ""
+        defined = f"; this spec's blocks are {', '.join(self.blocks)}" if self.blocks else "; define your own under `blocks:`"
         raise CnnCalcError(
-            f"unknown layer kind `{kind}`" + (f"; {suggestion}" if suggestion else ""),
-            hint="layer kinds are " + ", ".join(_LAYER_WORDS) + "; define your own under `blocks:`",
+            f"unknown layer kind `{_word(kind)}`" + (f"; {suggestion}" if suggestion else ""),
+            hint="layer kinds are " + ", ".join(_LAYER_WORDS) + defined,
             layer=ns.peek(None),
             pos=kind_pos,
         )
@@ -609,14 +644,32 @@ class _Expander:
         return when, name
 
     def value(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos) -> Any:
+        """An option's value with `$expressions` evaluated, also as the items of a short list such as
+        [height, width]; nothing deeper (no option takes nested lists, and YAML aliases can make them cyclic)."""
+        if isinstance(raw, list):
+            if len(raw) > 4:
+                return raw  # no option takes more than 4 numbers: the option's own check says so
+            return [self._scalar_value(v, scope, ns, pos) for v in raw]
+        return self._scalar_value(raw, scope, ns, pos)
+
+    def _scalar_value(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos) -> Any:
         if expressions.is_expression(raw):
             try:
                 return expressions.evaluate(raw, scope)
             except CnnCalcError as exc:
                 raise exc.located(layer=ns.peek(None), pos=pos)
-        if isinstance(raw, list):
-            return [self.value(v, scope, ns, pos) for v in raw]
         return raw
+
+    def _step(self, ns: _Namespace, pos: SourcePos) -> None:
+        self.steps += 1
+        if self.steps > MAX_EXPANSION_STEPS:
+            raise CnnCalcError(
+                f"expanding the spec's blocks and repeats takes more than {MAX_EXPANSION_STEPS:,} steps",
+                hint="check the `repeat` counts and blocks used many times inside one another, "
+                "also where `when` switches the layers off",
+                layer=ns.peek(None),
+                pos=pos,
+            )
 
     def _count(self, ns: _Namespace, pos: SourcePos) -> None:
         self.layer_count += 1
@@ -739,6 +792,7 @@ class _Expander:
             target = _Namespace(container_path)
         nodes: list[Node] = []
         for _ in range(times):
+            self._step(ns, pos)
             nodes.extend(
                 self.items(item["layers"], item.key_pos["layers"], scope, target, depth + 1, "layers", in_repeat=True)
             )

@@ -1,0 +1,406 @@
+"""YAML text → dicts and lists that remember where each key and item sat, safe for any input.
+
+PyYAML's own composer builds a node tree first (recursively, and expanding every alias
+into the same node again and again), then converts it. Here the values are built directly
+from the parser's event stream, without recursion and within budgets, so that no file
+however hostile can make cnncalc hang, recurse out or fill memory:
+
+- at most `MAX_YAML_VALUES` values (scalars, lists, mappings and alias uses), counted as
+  they are read, so that rejection costs only the first values;
+- at most `MAX_YAML_DEPTH` levels of nested lists and mappings (libyaml stops at 1000);
+- an alias (`*name`) is the very same object as its anchor (`&name`), never a copy, so an
+  alias bomb ("billion laughs") costs one value per alias written in the file; what it
+  would expand to is bounded later by the expansion limits of `cnncalc.parse`;
+- keys of at most `MAX_KEY_LENGTH` characters, numbers of at most `MAX_NUMBER_DIGITS`
+  digits (Python itself refuses to read more than 4,300), no float that overflows to
+  infinity, and no YAML tags beyond the plain types.
+
+Syntax errors are reworded from PyYAML's problem/context pair into what to look for.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cnncalc.errors import CnnCalcError, SourcePos
+
+MAX_YAML_VALUES = 250_000
+MAX_YAML_DEPTH = 200
+MAX_KEY_LENGTH = 100
+MAX_NUMBER_DIGITS = 100
+
+_TAG = "tag:yaml.org,2002:"
+_PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null")}
+_MERGE = _TAG + "merge"
+
+
+class YMap(dict):
+    """A YAML mapping that remembers its own position and each key's."""
+
+    pos: SourcePos
+    key_pos: dict[str, SourcePos]
+
+
+class YList(list):
+    """A YAML sequence that remembers its own position and each item's."""
+
+    pos: SourcePos
+    item_pos: list[SourcePos]
+
+
+def _pos(mark: Any) -> SourcePos:
+    return SourcePos(mark.line + 1, mark.column + 1)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse one YAML document into YMap/YList/scalars. Raises CnnCalcError for syntax errors and abuse."""
+    import yaml
+
+    loader_cls = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    loader = None
+    try:
+        loader = loader_cls(text)  # the pure-Python reader checks the characters here already
+        return _Builder(loader, text).document()
+    except yaml.MarkedYAMLError as exc:
+        raise _syntax_error(exc, text) from None
+    except yaml.reader.ReaderError as exc:
+        raise _reader_error(exc, text) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - every parser error is one of the two above
+        raise CnnCalcError(f"this is not valid YAML: {exc}", hint="check the file's syntax") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+class _Frame:
+    __slots__ = ("value", "key", "key_pos", "merges", "start")
+
+    def __init__(self, value: YMap | YList, start: Any) -> None:
+        self.value = value
+        self.key: Any = None  # a mapping's key waiting for its value
+        self.key_pos: SourcePos | None = None
+        self.merges: list[tuple[Any, SourcePos]] = []  # `<<: *anchor` merge keys, applied at the end
+        self.start = start
+
+
+_NO_KEY = object()
+_MERGE_KEY = object()
+
+
+class _Builder:
+    def __init__(self, loader: Any, text: str) -> None:
+        import yaml
+
+        self.yaml = yaml
+        self.loader = loader
+        self.text = text
+        self.constructor = yaml.constructor.SafeConstructor()
+        self.anchors: dict[str, Any] = {}
+        self.budget = MAX_YAML_VALUES
+
+    def document(self) -> Any:
+        events = self.yaml.events
+        get = self.loader.get_event
+        get()  # StreamStartEvent
+        event = get()
+        if isinstance(event, events.StreamEndEvent):
+            return None  # an empty file: the spec checks say what is missing
+        root = self._root(get)
+        get()  # DocumentEndEvent
+        event = get()
+        if not isinstance(event, events.StreamEndEvent):
+            raise CnnCalcError(
+                "a spec is one YAML document, but a second one starts here (after a `---` line)",
+                hint="keep one network per file; remove the `---` line and what follows, or split the file",
+                pos=_pos(event.start_mark),
+            )
+        return root
+
+    def _root(self, get: Any) -> Any:
+        events = self.yaml.events
+        stack: list[_Frame] = []
+        root: Any = _NO_KEY
+        while True:
+            event = get()
+            if isinstance(event, (events.MappingEndEvent, events.SequenceEndEvent)):
+                frame = stack.pop()
+                if frame.merges:
+                    self._apply_merges(frame)
+                if not stack:
+                    return frame.value
+                continue
+            pos = _pos(event.start_mark)
+            self.budget -= 1
+            if self.budget < 0:
+                raise CnnCalcError(
+                    f"the YAML holds more than {MAX_YAML_VALUES:,} values; cnncalc reads specs up to that size",
+                    hint="a spec of the largest networks has a few thousand values: use blocks and `repeat`",
+                    pos=pos,
+                )
+            container: YMap | YList | None = None
+            if isinstance(event, events.ScalarEvent):
+                value = self._scalar(event, pos, stack)
+            elif isinstance(event, events.AliasEvent):
+                if event.anchor not in self.anchors:
+                    raise CnnCalcError(
+                        f"`*{_clip(event.anchor)}` refers to no anchor: `&{_clip(event.anchor)}` must come before it",
+                        hint="define the anchor first (`&name` before a value), or write the value out",
+                        pos=pos,
+                    )
+                value = self.anchors[event.anchor]
+            elif isinstance(event, (events.MappingStartEvent, events.SequenceStartEvent)):
+                is_map = isinstance(event, events.MappingStartEvent)
+                plain = _TAG + ("map" if is_map else "seq")
+                if event.tag not in (None, "!", plain):
+                    raise _tag_error(event.tag, pos)
+                container = YMap() if is_map else YList()
+                container.pos = pos
+                if is_map:
+                    container.key_pos = {}  # type: ignore[union-attr]
+                else:
+                    container.item_pos = []  # type: ignore[union-attr]
+                value = container
+                if len(stack) >= MAX_YAML_DEPTH:
+                    raise CnnCalcError(
+                        f"the YAML nests lists and mappings more than {MAX_YAML_DEPTH} levels deep",
+                        hint="a spec needs a few levels: use blocks and `repeat` instead of deep nesting",
+                        pos=pos,
+                    )
+            else:  # pragma: no cover - the parser sends no other event inside a document
+                raise CnnCalcError(f"unexpected YAML ({type(event).__name__})", pos=pos)
+            if getattr(event, "anchor", None) is not None and not isinstance(event, events.AliasEvent):
+                self.anchors[event.anchor] = value
+            if stack:
+                self._add(stack[-1], value, pos, event)
+            else:
+                root = value
+            if container is not None:
+                stack.append(_Frame(container, event.start_mark))
+            elif not stack:
+                return root
+
+    def _scalar(self, event: Any, pos: SourcePos, stack: list[_Frame]) -> Any:
+        yaml = self.yaml
+        text = event.value
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
+        if tag == _MERGE and stack and isinstance(stack[-1].value, YMap) and stack[-1].key is None:
+            return _MERGE_KEY
+        if tag not in _PLAIN_TAGS:
+            if event.tag is None:
+                return text  # `2024-01-01`, `<<` or `=` as a value: text to cnncalc, no option takes a date
+            raise _tag_error(tag, pos)
+        if tag in (_TAG + "int", _TAG + "float"):
+            digits = sum(c.isdigit() for c in text)
+            if digits > MAX_NUMBER_DIGITS:
+                raise CnnCalcError(
+                    f"this number has {digits:,} digits; cnncalc reads numbers of at most {MAX_NUMBER_DIGITS} digits",
+                    hint="sizes fit in 19 digits (torch's int64 limit is 9,223,372,036,854,775,807)",
+                    pos=pos,
+                )
+        node = yaml.ScalarNode(tag, text, event.start_mark, event.end_mark, style=event.style)
+        constructor = self.constructor.yaml_constructors[tag]
+        try:
+            value = constructor(self.constructor, node)
+        except (ValueError, yaml.YAMLError):  # pragma: no cover - the resolver only picks tags whose text parses
+            raise CnnCalcError(f"cannot read the value {_clip(text)!r}", hint="write a plain number or text", pos=pos) from None
+        if isinstance(value, float) and math.isinf(value) and "inf" not in text.lower():
+            raise CnnCalcError(
+                f"the number {_clip(text)} is too large: it overflows to infinity",
+                hint="sizes are whole numbers up to 9,223,372,036,854,775,807; rates like `p` lie between 0 and 1",
+                pos=pos,
+            )
+        return value
+
+    def _add(self, frame: _Frame, value: Any, pos: SourcePos, event: Any) -> None:
+        target = frame.value
+        if isinstance(target, YList):
+            target.append(value)
+            target.item_pos.append(pos)
+            return
+        if frame.key is None:  # this value is a key
+            if value is _MERGE_KEY:
+                frame.key, frame.key_pos = _MERGE_KEY, pos
+                return
+            if not isinstance(value, str):
+                raise CnnCalcError(
+                    f"keys are words like `kernel` or `filters`; got {_describe(value)}",
+                    hint="check the indentation and the colons: a value may have ended up as a key",
+                    pos=pos,
+                )
+            if len(value) > MAX_KEY_LENGTH:
+                raise CnnCalcError(
+                    f"a key of {len(value):,} characters; keys are names like `kernel`, of at most {MAX_KEY_LENGTH}",
+                    hint="check for a missing line break or a missing `: ` after a key",
+                    pos=pos,
+                )
+            if value in target:
+                raise CnnCalcError(
+                    f"`{value}` appears twice in the same mapping (first at line {target.key_pos[value].line})",
+                    hint="keep one of them",
+                    pos=pos,
+                )
+            frame.key, frame.key_pos = value, pos
+            return
+        if frame.key is _MERGE_KEY:
+            frame.merges.append((value, pos))
+        else:
+            target[frame.key] = value
+            target.key_pos[frame.key] = frame.key_pos  # type: ignore[assignment]
+        frame.key = frame.key_pos = None
+
+    def _apply_merges(self, frame: _Frame) -> None:
+        """`<<: *defaults` (YAML's merge key): keys written in the mapping win over merged ones."""
+        target = frame.value
+        for source, pos in frame.merges:
+            sources = source if isinstance(source, YList) else [source]
+            for merged in sources:
+                if not isinstance(merged, YMap) or merged is target:
+                    raise CnnCalcError(
+                        f"`<<` merges the keys of another mapping, as in `<<: *defaults`; got {_describe(merged)}",
+                        hint="put an anchor on a mapping (`&defaults {kernel: 3, padding: 1}`) and merge that",
+                        pos=pos,
+                    )
+                self.budget -= len(merged)
+                if self.budget < 0:
+                    raise CnnCalcError(
+                        f"the YAML holds more than {MAX_YAML_VALUES:,} values once its `<<` merges are done",
+                        hint="use blocks and `repeat` instead of YAML merges",
+                        pos=pos,
+                    )
+                for key, value in merged.items():
+                    if key not in target:
+                        target[key] = value
+                        target.key_pos[key] = merged.key_pos[key]
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, YMap):
+        return "a mapping"
+    if isinstance(value, YList):
+        return "a list"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing (null)"
+    return _clip(repr(value) if isinstance(value, str) else str(value))
+
+
+def _tag_error(tag: str, pos: SourcePos) -> CnnCalcError:
+    shown = tag.replace(_TAG, "!!")
+    return CnnCalcError(
+        f"cnncalc reads plain YAML; the tag `{_clip(shown)}` is not accepted",
+        hint="remove the tag: write plain numbers, text, true/false, lists and mappings",
+        pos=pos,
+    )
+
+
+# --------------------------------------------------------------------------- syntax errors
+
+
+def _char_at(text: str, mark: Any) -> str:
+    """The character a YAML mark points at ('' past the end of a line or of the file)."""
+    lines = text.split("\n")
+    if mark is None or mark.line >= len(lines):
+        return ""
+    line = lines[mark.line]
+    return line[mark.column] if mark.column < len(line) else ""
+
+
+def _syntax_error(exc: Any, text: str) -> CnnCalcError:
+    problem = exc.problem or ""
+    context = exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    opened = exc.context_mark
+    char = _char_at(text, exc.problem_mark)
+    indent_hint = "indent the items of one list (`- `), and the keys of one mapping, by the same number of spaces"
+
+    def error(message: str, hint: str, at: Any = mark) -> CnnCalcError:
+        return CnnCalcError(f"invalid YAML: {message}", hint=hint, pos=_pos(at) if at is not None else None)
+
+    if "did not find expected ','" in problem and opened is not None:
+        bracket = "{" if "}" in problem else "["
+        closing = "}" if bracket == "{" else "]"
+        example = "`- conv: {filters: 8, kernel: 3}`" if bracket == "{" else "`layers: [relu, flatten]`"
+        if exc.problem_mark is not None and exc.problem_mark.line == opened.line:
+            return error(
+                f"a `,` or `{closing}` is missing here, inside the `{bracket}` opened at column {opened.column + 1}",
+                f"separate the entries with commas and close with `{closing}`, e.g. {example}",
+            )
+        return error(
+            f"this `{bracket}` is never closed: YAML still expected a `,` or `{closing}` at line "
+            f"{exc.problem_mark.line + 1}, column {exc.problem_mark.column + 1}",
+            f"close it with `{closing}` on the same line, e.g. {example}",
+            at=opened,
+        )
+    if "cannot start any token" in problem or "tab character" in problem:
+        if char == "\t" or "tab character" in problem:
+            return error("a tab character; YAML indents with spaces only", "replace the tab with spaces (two per level is usual)")
+        return error(
+            f"`{char}` cannot start a value in YAML" if char else "a character that cannot start a value in YAML",
+            "put the value in quotes, e.g. 'text'",
+        )
+    if "mapping values are not allowed" in problem:
+        return error(
+            "a `key: value` cannot start here: this line is indented deeper than the one above it, "
+            "or a value contains `: `",
+            "align the keys of one mapping at the same indent; put a value that contains `: ` in quotes",
+        )
+    if "block sequence entries are not allowed" in problem:
+        return error(
+            "a list item `- ` cannot start here",
+            "start the list on the next line, indented (`layers:` then `  - relu`), or write `layers: [relu]`",
+        )
+    if "did not find expected key" in problem or "did not find expected '-' indicator" in problem:
+        if char in ("}", "]"):
+            return error(f"this `{char}` closes nothing", f"remove it, or check the brackets before it on this line")
+        return error("the indentation of this line matches none of the lines above it", indent_hint)
+    if "could not find expected ':'" in problem:
+        return error(
+            "a line inside a mapping without `key: value` (YAML found no `:`)",
+            "check the indentation of the line above this one, or put a long text in quotes",
+            at=exc.context_mark or mark,
+        )
+    if "unexpected end of stream" in problem and "quoted scalar" in context:
+        return error("this quote is never closed", "end the text with the same quote mark", at=opened or mark)
+    if "unknown escape character" in problem:
+        return error(
+            "a backslash escape that YAML does not know, inside double quotes",
+            "use single quotes for text with backslashes, or write `\\\\`",
+        )
+    if "maximum nesting depth" in problem:
+        return error(
+            f"lists and mappings nest more than {MAX_YAML_DEPTH} levels deep",
+            "a spec needs a few levels: use blocks and `repeat` instead of deep nesting",
+        )
+    if "expected node content" in problem:
+        return error(
+            f"a value is missing before `{char}`" if char else "a value is missing here",
+            "write the value, or remove the stray bracket or comma",
+        )
+    where = f" ({context})" if context else ""
+    return error(f"{problem or 'cannot be read'}{where}", "check the indentation and the brackets around this line")
+
+
+def _reader_error(exc: Any, text: str) -> CnnCalcError:
+    character = exc.character
+    if isinstance(character, bytes):  # pragma: no cover - str input always gives code points
+        character = character[0] if character else 0
+    index = text.find(chr(character)) if isinstance(character, int) else -1
+    pos = None
+    if index >= 0:
+        line = text.count("\n", 0, index)
+        pos = SourcePos(line + 1, index - (text.rfind("\n", 0, index) + 1) + 1)
+    code = f"U+{character:04X}" if isinstance(character, int) else "a character"
+    return CnnCalcError(
+        f"the file contains the control character {code}, which YAML does not allow: is this a binary file?",
+        hint="a spec is plain UTF-8 text; remove the character, or name the right file",
+        pos=pos,
+    )
