@@ -149,7 +149,10 @@ class Problem:
     def key(self) -> str:
         """Identity within a set: the same question on the same numbers is a duplicate."""
         claims = [(s.key, s.values) for s in self.statements]
-        return repr((self.kind, str(self.ask), self.given, claims))  # the generator builds each dict in one fixed key order
+        given = self.given
+        if self.topic is QuizTopic.RECEPTIVE_FIELD:
+            given = {k: v for k, v in given.items() if k != "input"}  # the field does not depend on the input, and the question does not show it
+        return repr((self.kind, str(self.ask), given, claims))  # the generator builds each dict in one fixed key order
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,8 @@ class _Reject(Exception):
 def spec(kind: str, **options: Any) -> LayerSpec:
     """A layer as the spec format writes it: options at their defaults are left out."""
     defaults = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "output_padding": 0}
+    if kind in ("maxpool", "avgpool"):
+        defaults["stride"] = options.get("kernel")  # torch's pools default the stride to the kernel, not to 1
     kept = {k: v for k, v in options.items() if v is not None and defaults.get(k, object()) != v}
     return {kind: kept} if kept else kind
 
@@ -400,6 +405,16 @@ class _Draw:
         return h, w
 
 
+def _input_for(layers: list[LayerSpec], out: int) -> int:
+    """The input size that a square stack turns into `out` with every window fitting exactly: n = (o − 1)s + d(k − 1) + 1 − 2p, last layer first."""
+    n = out
+    for item in reversed(layers):
+        node = to_layer(item)
+        if isinstance(node, (Conv, Pool)):
+            n = (n - 1) * node.stride[0] + formulas.effective_kernel(node.kernel[0], node.dilation[0]) - node.padding.explicit[0] - node.padding.explicit[1]
+    return n
+
+
 def _conv_from_axes(h: tuple[int, ...], w: tuple[int, ...], channels: int, filters: int, **extra: Any) -> tuple[Spatial, LayerSpec]:
     (nh, kh, sh, ph, dh), (nw, kw, sw, pw, dw) = h, w
     layer = spec("conv", filters=filters, kernel=_pair(kh, kw), stride=_pair(sh, sw), padding=_pair(ph, pw), dilation=_pair(dh, dw), **extra)
@@ -600,8 +615,6 @@ class _Generator:
         (nh, kh, sh, ph, _), (nw, kw, sw, pw, _) = h, w
         kind = self.draw.choice(("maxpool", "maxpool", "avgpool"))
         options = {"kernel": _pair(kh, kw), "stride": _pair(sh, sw), "padding": _pair(ph, pw)}
-        if options["stride"] == options["kernel"] and self.draw.chance(0.5):
-            options.pop("stride")  # torch's default stride is the kernel: say it the short way sometimes
         layer = spec(kind, **options)
         shape = Spatial(nh, nw, self.draw.channels() if not self.draw.easy else self.draw.choice((6, 16, 32, 64, 96)))
         (math,) = run(shape, [layer])
@@ -845,9 +858,12 @@ class _Generator:
                     dil = d.choice((1, 1, 2, 4)) if d.hard and k == 3 else 1
                     s = d.choice((1, 1, 2)) if k > 1 else 1
                     layers.append(spec("conv", filters=d.choice((32, 64, 128)), kernel=k, stride=s, padding=dil * (k - 1) // 2, dilation=dil))
-        shape = Spatial(224, 224, 3)
+        n = _input_for(layers, self.rng.randint(4, 16))
+        if n > 512:
+            raise _Reject
+        shape = Spatial(n, n, 3)
         run(shape, layers)  # the stack must be a valid network (the engine raises otherwise)
-        steps = receptive_field(layers)
+        steps = receptive_field(layers, shape)
         rf = steps[-1]["rf"]
         given = _given(shape, layers)
         if form == "missing":
@@ -871,11 +887,12 @@ class _Generator:
     def pool_facts(self) -> Problem:
         form = self.form(value=(2, 1, 1), claim=(2, 2, 1), statements=(0, 1, 2))
         d = self.draw
-        n = d.choice((8, 14, 16, 28, 32, 56, 112, 224))
         k = d.choice((2, 2, 3))
+        # 2×2/2 on an even size, 3×3/2 on an odd one (AlexNet's 55 → 27): the windows tile exactly
+        n = d.choice((8, 14, 16, 28, 32, 56, 112, 224) if k == 2 else (7, 13, 15, 27, 29, 55, 57, 111, 113))
         kind = d.choice(("maxpool", "avgpool"))
         shape = Spatial(n, n, d.choice((3, 6, 16, 32, 64, 96, 128, 256, 512)))
-        layer = spec(kind, kernel=k, stride=2, padding=1 if k == 3 and n % 2 == 0 else 0)
+        layer = spec(kind, kernel=k, stride=2, padding=d.choice((0, 1)) if k == 3 else 0)
         (math,) = run(shape, [layer])
         facts = {"steps": [step(layer, shape, math)], "params": math.params, "channels": math.output.channels, "output": math.output.hwc()}
         given = _given(shape, [layer])
