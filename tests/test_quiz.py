@@ -590,3 +590,24 @@ def test_korean_uses_the_notes_vocabulary():
     text = "\n".join(question(p, Lang.KO) + "\n".join(solution(p, Lang.KO)) for p in problems)
     for word in ("합성곱", "패딩", "스트라이드", "풀링", "필터", "파라미터", "수용 영역", "채널", "출력 크기"):
         assert word in text, word
+
+
+def test_the_checker_rejects_wrong_answers():
+    """The big check is not vacuous: the same problems with a wrong answer fail it."""
+    from dataclasses import replace
+
+    problems = generate(QuizOptions(count=400, difficulty=Difficulty.HARD, seed=21))
+    kinds = set()
+    for p in problems:
+        a = p.answer
+        wrong = {
+            AnswerKind.SHAPE: lambda v: (v[0], v[1], v[2] + 1),
+            AnswerKind.PAIR: lambda v: (v[0] + 1, v[1]),
+            AnswerKind.INT: lambda v: v + 1,
+            AnswerKind.BOOL: lambda v: not v,
+            AnswerKind.CHOICE: lambda v: "A" if v != "A" else "B",
+        }[a.kind](a.value)
+        with pytest.raises(AssertionError):
+            check(replace(p, answer=Answer(a.kind, wrong)))
+        kinds.add(p.kind)
+    assert len(kinds) >= 25
