@@ -112,16 +112,16 @@ def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) 
     pure Python and took most of the run time on large networks; the compact encoder is C.
     The result is ordinary JSON, the same document `json.dumps(doc, indent=...)` would give.
     """
-    dumps = json.dumps
+    dumps = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
     head = {"name": analysis.network.name, "input": analysis.input.as_json(), "batch": batch, "dtype": str(dtype)}
     lines = ["{"]
-    lines.extend(f"  {dumps(key)}: {dumps(value, ensure_ascii=False)}," for key, value in head.items())
+    lines.extend(f"  {dumps(key)}: {dumps(value)}," for key, value in head.items())
     rows = analysis.rows_to_depth(depth)
     if rows:
         lines.append('  "layers": [')
         last = len(rows) - 1
         lines.extend(
-            f"    {dumps(row_json(r), ensure_ascii=False)}{',' if i < last else ''}" for i, r in enumerate(rows)
+            f"    {dumps(row_json(r))}{',' if i < last else ''}" for i, r in enumerate(rows)
         )
         lines.append("  ],")
     else:
