@@ -73,8 +73,9 @@ def guarded() -> Iterator[None]:
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         if _state["debug"]:
             raise
+        detail = str(exc) if len(str(exc)) <= 200 else str(exc)[:199] + "…"
         print(
-            f"internal error: cnncalc failed on this input ({type(exc).__name__}: {exc}).\n"
+            f"internal error: cnncalc failed on this input ({type(exc).__name__}: {detail}).\n"
             f"  This is a bug in cnncalc, not in your spec. Please report it on {REPORT_URL} with the spec,\n"
             "  and the traceback from running the same command with `cnncalc --debug …`.",
             file=sys.stderr,
@@ -267,22 +268,49 @@ def models_command(
 @app.command("check")
 def check_command(
     specs: Annotated[list[str], typer.Argument(help="One or more spec files or bundled names.", show_default=False)],
+    input: InputOption = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print nothing when every spec is fine (the exit code says it).")
+    ] = False,
 ) -> None:
-    """Validate specs without printing tables: exit 0 if all are fine, 2 with the first problem otherwise.
+    """Validate specs with every check `table` makes, without printing tables: for editors and CI.
 
-    Example:
+    Every spec is checked. Errors and warnings go to stderr as FILE:LINE:COLUMN: layer PATH: message;
+    the exit code is 0 when all specs are fine (warnings allowed) and 2 when any has an error, and then
+    nothing is printed on stdout. On success each spec gets one line: NAME: ok (layers, params).
+
+    Examples:
 
       cnncalc check my_net.yaml && echo ok
+
+      cnncalc check --quiet specs/*.yaml
     """
     with guarded():
         from cnncalc import zoo
         from cnncalc.engine import analyse
+        from cnncalc.errors import CnnCalcError
 
+        shape = parse_input_option(input)
+        lines, failed = [], 0
         for spec in specs:
-            network = zoo.load(spec)
-            analysis = analyse(network)
+            try:
+                network = zoo.load(spec)
+                analysis = analyse(network, shape)
+            except CnnCalcError as exc:
+                print(exc.render(), file=sys.stderr)
+                failed += 1
+                continue
             print_warnings(analysis.warnings, network.file)
-            print(f"{spec}: ok ({len(analysis.leaves())} layers, {analysis.totals.params:,} params)")
+            count = len(analysis.warnings)
+            warned = f", {count} warning{'s' if count != 1 else ''}" if count else ""
+            layers = len(analysis.leaves())
+            lines.append(f"{spec}: ok ({layers:,} layer{'s' if layers != 1 else ''}, {analysis.totals.params:,} params{warned})")
+        if failed:
+            if len(specs) > 1:
+                print(f"{failed} of {len(specs)} specs have errors", file=sys.stderr)
+            raise typer.Exit(EXIT_USER_ERROR)
+        if not quiet:
+            print("\n".join(lines))
 
 
 # --------------------------------------------------------------------------- show your work: layer, explain, solve, compare
@@ -800,7 +828,10 @@ def _quiz_session(problems, lang: Lang, difficulty: Difficulty, seed: int, echo:
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    run_session(problems, lang, read, write, intro=header(lang, difficulty, seed, len(problems)))
+    import shutil
+
+    width = min(shutil.get_terminal_size().columns, 100) - 1 if not echo else None
+    run_session(problems, lang, read, write, intro=header(lang, difficulty, seed, len(problems)), width=width)
 
 
 def main() -> None:

@@ -237,7 +237,7 @@ def question(p: Problem, lang: Lang) -> str:
         if ko:
             return (f"크기가 {_x(g['input'])}인 특성 맵을 펼쳐서(flatten) 다음 완전 연결층에 넣습니다: {details(fc, lang)}. "
                     "이 완전 연결층의 파라미터 수는 몇 개일까요?")
-        return (f"{_a(_x(g['input']))} feature map is flattened and fed to a fully connected layer: {details(fc, lang)}. "
+        return (f"{_a(_x(g['input'])).capitalize()} feature map is flattened and fed to a fully connected layer: {details(fc, lang)}. "
                 "How many parameters does the fully connected layer have?")
     if k == "bn_params":
         if ko:
@@ -334,7 +334,7 @@ def answer_hint(p: Problem, lang: Lang) -> str:
         AnswerKind.SHAPE: "예: 29x29x32" if ko else "e.g. 29x29x32",
         AnswerKind.PAIR: "예: 1x2" if ko else "e.g. 1x2",
         AnswerKind.INT: "숫자" if ko else "a number",
-        AnswerKind.BOOL: "참/거짓 (t/f)" if ko else "true/false (t/f)",
+        AnswerKind.BOOL: "참/거짓 또는 t/f" if ko else "true/false or t/f",
         AnswerKind.CHOICE: "A-D",
     }[p.answer.kind]
 
@@ -615,8 +615,8 @@ def to_json(problems: list[Problem], lang: Lang) -> str:
 def header(lang: Lang, difficulty: Difficulty, seed: int, count: int) -> str:
     level = {"easy": "쉬움", "medium": "보통", "hard": "어려움"}[str(difficulty)] if lang is Lang.KO else str(difficulty)
     if lang is Lang.KO:
-        return f"{count}문제 · 난이도 {level} · 시드 {seed} (`cnncalc quiz --seed {seed}`로 같은 문제를 다시 만들 수 있습니다)"
-    return f"{count} problems · difficulty {level} · seed {seed} (`cnncalc quiz --seed {seed}` makes the same set again)"
+        return f"{count}문제 · 난이도 {level} · 시드 {seed} (같은 옵션에 --seed {seed} 옵션을 더하면 같은 문제가 다시 나옵니다)"
+    return f"{count} problems · difficulty {level} · seed {seed} (the same options with --seed {seed} give the same problems again)"
 
 
 def to_markdown(problems: list[Problem], lang: Lang, difficulty: Difficulty, seed: int) -> str:

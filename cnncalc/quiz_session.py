@@ -59,21 +59,51 @@ def _words(lang: Lang) -> dict[str, str]:
     }
 
 
+def wrap(text: str, width: int | None) -> str:
+    """Break lines at spaces to fit `width` terminal columns (Hangul and other wide characters take two).
+
+    A continuation keeps the indentation of its line, so the choices A) … D) stay aligned.
+    """
+    if not width:
+        return text
+    import unicodedata
+
+    def cells(word: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in word)
+
+    out = []
+    for line in text.split("\n"):
+        indent = line[: len(line) - len(line.lstrip())]
+        follow = indent + "   " if indent else ""  # under the text of "  A) ", not under the letter
+        current, used, empty = indent, len(indent), True
+        for word in line.split():
+            size = cells(word)
+            if not empty and used + 1 + size > width:
+                out.append(current)
+                current, used, empty = follow, len(follow), True
+            if not empty:
+                current, used = current + " ", used + 1
+            current, used, empty = current + word, used + size, False
+        out.append(current)
+    return "\n".join(out)
+
+
 def run_session(
     problems: list[Problem],
     lang: Lang,
     read: Callable[[str], str],
     write: Callable[[str], None],
     intro: str | None = None,
+    width: int | None = None,
 ) -> Score:
-    """Ask every problem in turn; returns the score (also written at the end)."""
+    """Ask every problem in turn; returns the score (also written at the end). `width` wraps the questions for a terminal."""
     words = _words(lang)
     score = Score()
     write((intro + "\n" if intro else "") + words["intro"] + "\n")
     try:
         for i, problem in enumerate(problems, 1):
             score.asked += 1
-            write(f"\n{words['header'].format(i=i, n=len(problems))}  [{problem.topic}]\n{question(problem, lang)}\n")
+            write(f"\n{words['header'].format(i=i, n=len(problems))}  [{problem.topic}]\n{wrap(question(problem, lang), width)}\n")
             hint = answer_hint(problem, lang)
             while True:
                 typed = read(f"({hint}) > ")
@@ -84,7 +114,7 @@ def run_session(
                 if word in SKIP_WORDS:
                     score.skipped += 1
                     write(words["skipped"].format(answer=answer_text(problem, lang)) + "\n")
-                    _explain(problem, lang, words, write)
+                    _explain(problem, lang, words, write, width)
                     break
                 verdict = problem.answer.matches(typed)
                 if verdict is None:
@@ -96,7 +126,7 @@ def run_session(
                 else:
                     score.wrong += 1
                     write(words["wrong"].format(answer=answer_text(problem, lang)) + "\n")
-                    _explain(problem, lang, words, write)
+                    _explain(problem, lang, words, write, width)
                 break
     except (_Quit, EOFError, KeyboardInterrupt):
         write("\n")
@@ -108,8 +138,8 @@ class _Quit(Exception):
     pass
 
 
-def _explain(problem: Problem, lang: Lang, words: dict[str, str], write: Callable[[str], None]) -> None:
-    write(words["solution"] + "\n" + "".join(f"  {line}\n" for line in solution(problem, lang)))
+def _explain(problem: Problem, lang: Lang, words: dict[str, str], write: Callable[[str], None], width: int | None) -> None:
+    write(words["solution"] + "\n" + "".join(f"{wrap('  ' + line, width)}\n" for line in solution(problem, lang)))
 
 
 __all__ = ["Score", "run_session"]

@@ -25,7 +25,7 @@ from cnncalc import zoo
 from cnncalc.enums import AnswerKind, Ask, Difficulty, Lang, QuestionForm, QuizTopic
 from cnncalc.parse import parse_layer
 from cnncalc.quiz import Answer, Problem, QuizOptions, generate, parse_answer
-from cnncalc.quiz_render import problem_json, question, solution, to_json, to_markdown, to_text
+from cnncalc.quiz_render import answer_text, problem_json, question, solution, to_json, to_markdown, to_text
 from cnncalc.quiz_session import run_session
 
 # ----------------------------------------------------------------------------- torch from `given`
@@ -574,7 +574,8 @@ def test_markdown_export_is_a_worksheet_then_an_answer_key(cli, lang):
     assert "seed 6" in head or "시드 6" in head
     for i, p in enumerate(problems, 1):
         assert question(p, lang).split("\n")[0] in head
-    assert problems[0].answer.text().replace("x", "×") in key or problems[0].answer.text() in key or p.answer.kind is AnswerKind.BOOL
+        assert f"**{i}.** {'정답' if lang is Lang.KO else 'Answer'}: **{answer_text(p, lang)}**" in key
+        assert solution(p, lang)[-1] in key
 
 
 def test_text_worksheet_matches_the_json_answers():
@@ -611,3 +612,14 @@ def test_the_checker_rejects_wrong_answers():
             check(replace(p, answer=Answer(a.kind, wrong)))
         kinds.add(p.kind)
     assert len(kinds) >= 25
+
+
+def test_wrapping_counts_hangul_as_two_columns():
+    from cnncalc.quiz_session import wrap
+
+    text = "크기가 60×60×3인 입력에 다음 합성곱 층을 적용합니다: 3×3 필터 96개, 스트라이드 3, 패딩 0."
+    lines = wrap(text, 30).split("\n")
+    assert len(lines) > 1 and " ".join(lines) == text
+    assert all(sum(2 if "가" <= ch <= "힣" else 1 for ch in line) <= 30 for line in lines)
+    choice = wrap("  A) The output shape is 16×16×64 and this statement wraps", 30).split("\n")
+    assert choice[1].startswith("     ") and not choice[1].startswith("      ")
