@@ -99,7 +99,7 @@ def run_session(
     """Ask every problem in turn; returns the score (also written at the end). `width` wraps the questions for a terminal."""
     words = _words(lang)
     score = Score()
-    write((intro + "\n" if intro else "") + words["intro"] + "\n")
+    write(wrap((intro + "\n" if intro else "") + words["intro"], width) + "\n")
     try:
         for i, problem in enumerate(problems, 1):
             score.asked += 1
@@ -128,9 +128,11 @@ def run_session(
                     write(words["wrong"].format(answer=answer_text(problem, lang)) + "\n")
                     _explain(problem, lang, words, write, width)
                 break
-    except (_Quit, EOFError, KeyboardInterrupt):
-        write("\n")
-    write(score.summary(lang, len(problems)) + "\n")
+    except _Quit:
+        pass
+    except (EOFError, KeyboardInterrupt):
+        write("\n")  # the cursor is still on the prompt line
+    write("\n" + score.summary(lang, len(problems)) + "\n")
     return score
 
 
