@@ -351,10 +351,8 @@ def _last_stage(name: str) -> str:
     raise AssertionError(name)
 
 
-@pytest.mark.parametrize("name", ["vgg16", "resnet50", "googlenet", "mobilenet_v2", "squeezenet1_0", "alexnet", "lenet5", "densenet121"])
+@pytest.mark.parametrize("name", zoo.bundled_names())
 def test_bundled_last_stage_matches_torch(name):
-    if name not in zoo.bundled_names():
-        pytest.skip(f"{name} is not bundled")
     network = zoo.load(name)
     path = _last_stage(name)
     shape = _tall_input(network, path)
