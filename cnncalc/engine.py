@@ -7,7 +7,9 @@ files or prints.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 
 from cnncalc import formulas
 from cnncalc.enums import ACTIVATIONS, Dtype, LayerKind, MergeKind, PaddingMode
@@ -144,6 +146,7 @@ def _resolve_padding(layer: Conv | Pool, n_h: int, n_w: int) -> tuple[int, int, 
 def _sliding_lengths(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, int, int], ceil_mode: bool = False) -> tuple[int, int]:
     top, bottom, left, right = pads
     lengths = []
+    too_small = []  # (axis, arithmetic, span, padded length) of each axis with no output
     for axis, n, before, after in (("height", shape.height, top, bottom), ("width", shape.width, left, right)):
         i = 0 if axis == "height" else 1
         k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
@@ -152,27 +155,64 @@ def _sliding_lengths(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, i
         else:
             out = formulas.conv_output_length(n, k, s, before, after, d)
         if out < 1:
-            span = formulas.effective_kernel(k, d)
-            window = f"{span}-pixel" if d == 1 else f"dilated {span}-pixel"
-            raise _error(
-                layer,
-                f"{formulas.conv_length_expression(n, k, s, before, after, d)} = {out} along the {axis}: "
-                f"the {window} kernel is larger than the {n + before + after}-pixel padded input",
-                hint="use padding or a smaller kernel, or give the network a larger input",
-            )
+            arithmetic = f"{formulas.conv_length_expression(n, k, s, before, after, d)} = {out}"
+            too_small.append((axis, arithmetic, formulas.effective_kernel(k, d), n + before + after))
         lengths.append(out)
+    if too_small:
+        raise _error(layer, _kernel_too_large(layer, shape, pads, too_small), hint=_KERNEL_HINT)
     return lengths[0], lengths[1]
+
+
+_KERNEL_HINT = "use padding (e.g. `padding: same`) or a smaller kernel, or give the network a larger input"
+
+
+def _kernel_too_large(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, int, int], axes: list) -> str:
+    """The rule, the arithmetic per failing axis with the numbers in, and the sizes involved."""
+    if len(axes) == 2 and axes[0][1:] == axes[1][1:]:
+        (_, arithmetic, span, padded), = axes[:1]
+        where = f"along the height and the width {arithmetic}"
+    else:
+        where = " and ".join(f"along the {axis} {arithmetic}" for axis, arithmetic, _, _ in axes)
+        _, _, span, padded = axes[0]
+    if len(axes) == 2 and axes[0][1:] != axes[1][1:]:
+        sizes = f"the {axes[0][2]}×{axes[1][2]}-pixel kernel is larger than the {axes[0][3]}×{axes[1][3]}-pixel padded input"
+    else:
+        sizes = f"the {span}-pixel kernel is larger than the {padded}-pixel padded input"
+    kh, kw = layer.kernel
+    kernel = f"{kh}×{kw}" + ("" if layer.dilation == (1, 1) else f" with dilation {_pair(layer.dilation)}")
+    top, bottom, left, right = pads
+    if top == bottom == left == right:
+        padding = str(top)
+    else:
+        padding = f"[{top}, {left}]" if top == bottom and left == right else f"[{top}, {bottom}, {left}, {right}]"
+    return (
+        f"the kernel must fit inside the padded input, but {where}: {sizes} "
+        f"(kernel {kernel}, input {shape.height}×{shape.width}, padding {padding})"
+    )
+
+
+def _pair(values: tuple[int, int]) -> str:
+    return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
 
 
 def _check_groups(layer: Conv | ConvTranspose, channels: int) -> None:
     g = layer.groups
     if channels % g or layer.filters % g:
-        culprit = "input channels" if channels % g else "filters"
-        value = channels if channels % g else layer.filters
+        culprits = []
+        if channels % g:
+            culprits.append(f"the {channels} input channels")
+        if layer.filters % g:
+            culprits.append(f"the {layer.filters} filters")
+        common = math.gcd(channels, layer.filters)
+        divisors = [d for d in range(1, min(common, 4096) + 1) if common % d == 0] if common <= 4096 else []
+        shown = ", ".join(str(d) for d in divisors[:8]) + (", …" if len(divisors) > 8 else "")
         raise _error(
             layer,
-            f"groups must divide both the input channels and the filters; {culprit} {value} is not divisible by groups {g}",
-            hint=f"choose groups among the common divisors of {channels} and {layer.filters}",
+            f"groups must divide both the input channels and the filters; groups {g} does not divide "
+            + " nor ".join(culprits),
+            hint=f"use one of the common divisors of {channels} and {layer.filters}: {shown}"
+            if shown
+            else f"use a common divisor of {channels} and {layer.filters}",
         )
 
 
@@ -208,11 +248,13 @@ def layer_math(layer: Layer, shape: Shape) -> LayerMath:
                 )
             out = formulas.conv_transpose_output_length(n, layer.kernel[i], s, layer.padding[i], op, d)
             if out < 1:
+                p = layer.padding[i]
                 raise _error(
                     layer,
-                    f"({n} − 1)·{s} − 2·{layer.padding[i]} + {d}·({layer.kernel[i]} − 1) + {op} + 1 = {out} along the {axis}: "
-                    f"the padding removes more than the transposed convolution produces",
-                    hint="reduce the padding",
+                    f"a transposed convolution's output must be at least 1 pixel, but "
+                    f"({n} − 1)·{s} − 2·{p} + {d}·({layer.kernel[i]} − 1) + {op} + 1 = {out} along the {axis}: "
+                    f"padding {p} removes 2·{p} = {2 * p} of the {out + 2 * p} pixels it would produce",
+                    hint=f"use padding ≤ {(out + 2 * p - 1) // 2} along the {axis}",
                 )
             lengths.append(out)
         kh, kw = layer.kernel
@@ -280,10 +322,22 @@ def layer_math(layer: Layer, shape: Shape) -> LayerMath:
         if layer.size is not None:
             return LayerMath(Spatial(layer.size[0], layer.size[1], x.channels))
         assert layer.scale is not None
+        for axis, n, scale in (("height", x.height, layer.scale[0]), ("width", x.width, layer.scale[1])):
+            if not n * scale < 2**63:  # also catches overflow to infinity before floor() would fail on it
+                raise _error(
+                    layer,
+                    f"an output size must fit torch's int64; upsampling the {axis} {n:,} by {scale:g} gives more",
+                    hint="use a smaller scale",
+                )
         h = formulas.upsample_length(x.height, layer.scale[0])
         w = formulas.upsample_length(x.width, layer.scale[1])
         if h < 1 or w < 1:
-            raise _error(layer, f"upsampling {x.height}x{x.width} by {layer.scale} leaves no pixels", hint="use a larger scale")
+            axis, n, scale, out = ("height", x.height, layer.scale[0], h) if h < 1 else ("width", x.width, layer.scale[1], w)
+            raise _error(
+                layer,
+                f"upsampling must leave at least 1 pixel, but the {axis} {n} × {scale:g} = {n * scale:g} floors to {out}",
+                hint=f"use a scale of at least {1 / n:g}, or `size:`",
+            )
         return LayerMath(Spatial(h, w, x.channels))
     if isinstance(layer, Lrn):
         _spatial(layer, shape)
@@ -293,6 +347,107 @@ def layer_math(layer: Layer, shape: Shape) -> LayerMath:
     raise TypeError(f"not a layer: {layer!r}")  # pragma: no cover - the parser builds only the types above
 
 
+# --------------------------------------------------------------------------- limits and warnings
+
+MAX_INT = 2**63 - 1  # torch's sizes and element counts are int64
+# A layer is "unusually large" above 2^31 output values per sample or 2^31 parameters: 8 GiB in
+# float32 for one tensor of one sample, past int32 indexing (where many GPU kernels need a 64-bit
+# path or refuse). Real CNNs stay far below: VGG-16's largest layer (fc6) has 102,764,544
+# parameters, ResNet-50's largest output 802,816 values at 224x224. Above it, a typo is likely.
+LARGE_LAYER = 2**31
+
+
+def _check_size(node: Node, shape: Shape) -> None:
+    """torch cannot hold a tensor whose sizes or element count exceed int64: refuse, do not overflow."""
+    dims = (shape.height, shape.width, shape.channels) if isinstance(shape, Spatial) else (shape.features,)
+    if max(dims) > MAX_INT or shape.elements > MAX_INT:
+        raise _error(
+            node,
+            f"a tensor's size must fit torch's int64 (at most {MAX_INT:,} values); "
+            f"this layer's output {shape.hwc()} holds {shape.elements:,}",
+            hint="check the input size and the sizes of the layers before this one",
+        )
+
+
+def _layer_warnings(layer: Layer, shape: Shape, math: LayerMath) -> list[SpecWarning]:
+    warnings = []
+    if isinstance(layer, (Conv, Pool)) and not (isinstance(layer, Pool) and layer.ceil_mode):
+        assert isinstance(shape, Spatial) and math.padding is not None
+        warning = _border_warning(layer, shape, math.padding)
+        if warning is not None:
+            warnings.append(warning)
+    big = []
+    if math.output.elements > LARGE_LAYER:
+        big.append(f"its output holds {math.output.elements:,} values per sample ({_gib(math.output.elements)} in float32)")
+    if math.params > LARGE_LAYER:
+        big.append(f"it has {math.params:,} parameters ({_gib(math.params)} in float32)")
+    if big:
+        warnings.append(
+            SpecWarning(
+                f"an unusually large layer: {' and '.join(big)}, more than 2^31 = {LARGE_LAYER:,}",
+                layer=layer.path or None,
+                pos=layer.pos,
+                hint="check the input size and the filters or units of this layer; an extra zero is the usual cause",
+            )
+        )
+    return warnings
+
+
+def _gib(elements: int) -> str:
+    return f"{elements * 4 / 2**30:,.1f} GiB"
+
+
+def _border_warning(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, int, int]) -> SpecWarning | None:
+    """A stride that does not divide the padded input: torch floors the division and the window never
+    reaches the last rows or columns. Said only when real input pixels are lost (not just padding) and more
+    of them than the stride skips between any two windows anyway (a 1x1 stride-2 conv samples every other
+    pixel by design)."""
+    top, bottom, left, right = pads
+    lost = []  # (axis, arithmetic, pixels of the input never read)
+    for i, (axis, n, before, after) in enumerate((("height", shape.height, top, bottom), ("width", shape.width, left, right))):
+        k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
+        remainder = formulas.division_remainder(n, k, s, before, after, d)
+        dropped = remainder - after
+        if dropped > max(s - formulas.effective_kernel(k, d), 0):
+            exact = Fraction(formulas.conv_numerator(n, k, s, before, after, d), s) + 1
+            value = f"= {_decimal(exact)}" if (exact * 1000).denominator == 1 else f"≈ {float(exact):.2f}"
+            arithmetic = f"{formulas.conv_length_expression(n, k, s, before, after, d)} {value}, which torch floors to {exact.numerator // exact.denominator}"
+            lost.append((axis, arithmetic, dropped))
+    if not lost:
+        return None
+    if len(lost) == 2 and lost[0][1:] == lost[1][1:]:
+        where = f"along the height and the width {lost[0][1]}"
+        what = f"the last {_count(lost[0][2], 'row')} and {'column' if lost[0][2] == 1 else 'columns'}"
+        plural = True
+    else:
+        plural = len(lost) == 2 or lost[0][2] > 1
+        where = " and ".join(f"along the {axis} {arithmetic}" for axis, arithmetic, _ in lost)
+        what = " and ".join(
+            f"the last {_count(dropped, 'row' if axis == 'height' else 'column')}" for axis, _, dropped in lost
+        )
+    if isinstance(layer, Pool):
+        hint = "`ceil_mode: true` keeps them in a last, partial window; or pad the input"
+    else:
+        hint = "pad the input, or change the stride, kernel or input size so that the division is exact"
+    return SpecWarning(
+        f"the stride does not divide the padded input: {where}, "
+        f"so {what} of the {shape.height}×{shape.width} input {'are' if plural else 'is'} never read",
+        layer=layer.path or None,
+        pos=layer.pos,
+        hint=hint,
+    )
+
+
+def _decimal(value: Fraction) -> str:
+    """An exact decimal with at most 3 places (the caller checked it has one)."""
+    whole, frac = divmod(value.numerator * 1000 // value.denominator, 1000)
+    return f"{whole}" if frac == 0 else f"{whole}.{frac:03d}".rstrip("0")
+
+
+def _count(n: int, word: str) -> str:
+    return word if n == 1 else f"{n} {word}s"
+
+
 @dataclass
 class _Walk:
     """Accumulates rows in execution order while the tree is walked (private to `analyse`)."""
@@ -300,6 +455,16 @@ class _Walk:
     rows: list[Row] = field(default_factory=list)
     running_stats: int = 0
     warnings: list[SpecWarning] = field(default_factory=list)
+    seen: set[tuple] = field(default_factory=set)
+    file: str | None = None
+
+    def warn(self, warnings: list[SpecWarning]) -> None:
+        """Keep each warning once per spec line: a block used 16 times, or a repeated layer, says it once."""
+        for warning in warnings:
+            key = (warning.pos, warning.message)
+            if key not in self.seen:
+                self.seen.add(key)
+                self.warnings.append(warning.with_file(self.file))
 
 
 @dataclass(frozen=True)
@@ -351,6 +516,8 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
     if isinstance(node, Merge):
         return _walk_merge(node, shape, depth, held, walk)
     math = layer_math(node, shape)
+    _check_size(node, math.output)
+    walk.warn(_layer_warnings(node, shape, math))
     walk.running_stats += math.running_stats
     walk.rows.append(
         Row(
@@ -382,9 +549,24 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
 def _describe_branch(node: Merge, index: int) -> str:
     branch = node.branches[index]
     if not branch:
-        return f"branch {index + 1} (identity)"
+        return f"branch {index + 1} (the identity)"
     first, last = branch[0].path, branch[-1].path
-    return f"branch {index + 1} ({first})" if first == last else f"branch {index + 1} ({first} … {last})"
+    return f"branch {index + 1} (layer {first})" if first == last else f"branch {index + 1} (layers {first} … {last})"
+
+
+def _difference(a: Shape, b: Shape) -> str:
+    """What differs between two branch outputs, for the merge messages."""
+    if isinstance(a, Vector) != isinstance(b, Vector):
+        return "a vector and a feature map"
+    if isinstance(a, Vector) and isinstance(b, Vector):
+        return f"{a.features} vs {b.features} features"
+    assert isinstance(a, Spatial) and isinstance(b, Spatial)
+    parts = []
+    if (a.height, a.width) != (b.height, b.width):
+        parts.append(f"height and width {a.height}×{a.width} vs {b.height}×{b.width}")
+    if a.channels != b.channels:
+        parts.append(f"channels {a.channels} vs {b.channels}")
+    return ", ".join(parts)
 
 
 def _walk_merge(node: Merge, shape: Shape, depth: int, held: int, walk: _Walk) -> _Sums:
@@ -404,6 +586,7 @@ def _walk_merge(node: Merge, shape: Shape, depth: int, held: int, walk: _Walk) -
         if branch:
             kept += sums.output.elements
     output = _merge_shape(node, outputs)
+    _check_size(node, output)
     peak = max(peak, held + shape.elements + kept + output.elements)
     walk.rows.append(
         Row(
@@ -431,7 +614,7 @@ def _merge_shape(node: Merge, outputs: list[Shape]) -> Shape:
                 raise _error(
                     node,
                     f"add needs every branch to give the same shape; {_describe_branch(node, 0)} gives "
-                    f"{first.hwc()} but {_describe_branch(node, i)} gives {other.hwc()}",
+                    f"{first.hwc()} but {_describe_branch(node, i)} gives {other.hwc()} ({_difference(first, other)})",
                     hint="make the branches agree, e.g. a 1x1 conv with the right filters and stride on the shortcut",
                 )
         return first
@@ -446,17 +629,25 @@ def _merge_shape(node: Merge, outputs: list[Shape]) -> Shape:
             raise _error(
                 node,
                 f"concat joins channels, so every branch must have the same height and width; "
-                f"{_describe_branch(node, 0)} gives {first.hwc()} but {_describe_branch(node, i)} gives {other.hwc()}",
+                f"{_describe_branch(node, 0)} gives {first.hwc()} but {_describe_branch(node, i)} gives {other.hwc()}"
+                f" ({_difference(first, other).split(', channels')[0]})",
                 hint="give the branches the same strides and padding so their feature maps line up",
             )
     return Spatial(first.height, first.width, sum(o.channels for o in outputs))  # type: ignore[union-attr]
 
 
 def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
-    """Every row and the totals of `network`, on its own input or on `input_shape`."""
+    """Every row and the totals of `network`, on its own input or on `input_shape`.
+
+    Problems that stop the run raise CnnCalcError located at the layer (file, line, path);
+    legal but suspicious things are collected in `Analysis.warnings`, in execution order.
+    """
     shape = input_shape or network.input
-    walk = _Walk()
-    sums = _walk_sequence(network.layers, shape, 1, 0, walk)
+    walk = _Walk(file=network.file)
+    try:
+        sums = _walk_sequence(network.layers, shape, 1, 0, walk)
+    except CnnCalcError as exc:
+        raise exc.located(file=network.file)
     totals = Totals(
         params=sums.params,
         trainable_params=sums.trainable,

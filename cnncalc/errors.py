@@ -80,6 +80,7 @@ class SpecWarning:
     layer: str | None = None
     pos: SourcePos | None = None
     file: str | None = None
+    hint: str | None = None
 
     def with_file(self, file: str | None) -> SpecWarning:
         return self if self.file is not None or file is None else replace(self, file=file)
@@ -91,4 +92,5 @@ class SpecWarning:
         if self.layer:
             where.append(f"layer {self.layer}")
         prefix = ": ".join(where)
-        return f"warning: {prefix}: {self.message}" if prefix else f"warning: {self.message}"
+        head = f"warning: {prefix}: {self.message}" if prefix else f"warning: {self.message}"
+        return head if self.hint is None else f"{head}\n  hint: {self.hint}"

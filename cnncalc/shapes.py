@@ -56,6 +56,7 @@ class Vector:
 
 Shape = Spatial | Vector
 
+_MAX_INT = 2**63 - 1  # torch's sizes and element counts are int64
 _SEPARATORS = re.compile(r"\s*[x×X*,]\s*|\s+")
 
 
@@ -67,7 +68,20 @@ def parse_shape(text: str) -> Shape:
             f"an input shape is height x width x channels, like 32x32x3; got {text!r}",
             hint="write it as HxWxC (e.g. 224x224x3), or a single number of features for a vector",
         )
+    if any(len(p.lstrip("0")) > 19 for p in parts):  # before int(): Python refuses over 4,300 digits
+        raise CnnCalcError(
+            f"an input size must fit torch's int64 (at most {_MAX_INT:,}); got a {max(len(p.lstrip('0')) for p in parts)}-digit number",
+            hint="write the input's height x width x channels in pixels and channels, e.g. 224x224x3",
+        )
     numbers = [int(p) for p in parts]
+    elements = 1
+    for n in numbers:
+        elements *= n
+    if max(numbers) > _MAX_INT or elements > _MAX_INT:
+        raise CnnCalcError(
+            f"an input must fit torch's int64 (at most {_MAX_INT:,} values); {'x'.join(map(str, numbers))} holds {elements:,}",
+            hint="write the input's height x width x channels in pixels and channels, e.g. 224x224x3",
+        )
     if any(n <= 0 for n in numbers):
         raise CnnCalcError(
             f"every dimension of an input shape must be at least 1; got {text!r}",
