@@ -43,6 +43,8 @@ def geometry(row: Row) -> str:
             parts.append(f"g{node.groups}")
         if isinstance(node, ConvTranspose) and node.output_padding != (0, 0):
             parts.append(f"op{_pair_text(node.output_padding)}")
+        if isinstance(node, Pool) and node.ceil_mode:
+            parts.append("ceil")
         return " ".join(parts)
     if isinstance(node, ZeroPad) and row.padding is not None:
         return f"p{_padding_text(row.padding)}"
@@ -61,6 +63,10 @@ def _geometry_json(row: Row) -> dict[str, Any]:
         out["padding"] = {"top": top, "bottom": bottom, "left": left, "right": right}
     if isinstance(node, (Conv, ConvTranspose)):
         out["groups"] = node.groups
+    if isinstance(node, ConvTranspose):
+        out["output_padding"] = {"height": node.output_padding[0], "width": node.output_padding[1]}
+    if isinstance(node, Pool):
+        out["ceil_mode"] = node.ceil_mode
     return out
 
 
@@ -262,7 +268,7 @@ def to_markdown(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dty
     return "\n".join(out) + "\n"
 
 
-_GAP = 3  # rich's SIMPLE_HEAD box without edges puts 3 characters between columns
+_GAP = 2  # SIMPLE_HEAD without edges and with padding only on the right: 2 characters between columns
 
 
 def _layout(columns: dict[str, list[str]], headers: dict[str, str], width: int) -> list[str]:
@@ -323,6 +329,7 @@ def rich_table(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtyp
         box=box.SIMPLE_HEAD,
         show_edge=False,
         pad_edge=False,
+        padding=(0, 1, 0, 0),
     )
     for name in names:
         numeric = name.startswith(("params", "macs"))
