@@ -176,7 +176,13 @@ def spec(kind: str, **options: Any) -> LayerSpec:
     if kind in ("maxpool", "avgpool"):
         defaults["stride"] = options.get("kernel")  # torch's pools default the stride to the kernel, not to 1
     kept = {k: v for k, v in options.items() if v is not None and defaults.get(k, object()) != v}
-    return {kind: kept} if kept else kind
+    return _Entry({kind: kept}) if kept else kind
+
+
+class _Entry(dict):
+    """A spec entry `{kind: options}` (a plain dict to JSON and to ==) that keeps the layer built from it."""
+
+    __slots__ = ("built",)
 
 
 def _pair(h: int, w: int) -> int | list[int]:
@@ -204,11 +210,16 @@ def to_layer(layer: LayerSpec) -> Layer:
     directly: the spec parser's checks are for what people type and cost 0.1 ms a layer,
     which 10,000 problems cannot afford. The tests parse every `given` with the parser too.
     """
+    built = getattr(layer, "built", None)
+    if built is not None:
+        return built
     key = repr(layer)
     cached = _LAYER_CACHE.get(key)
     if cached is None:
         kind, options = _kind_and_options(layer)
         cached = _LAYER_CACHE[key] = _LAYER_TYPES[kind](path=kind, **options)
+    if isinstance(layer, _Entry):
+        layer.built = cached  # entries are never changed after spec() made them
     return cached
 
 
@@ -300,20 +311,24 @@ def macs_expression(layer: LayerSpec, shape: Shape, math: LayerMath) -> str:
     return "0"
 
 
-def receptive_field(layers: Iterable[LayerSpec], input_shape: Shape = Spatial(224, 224, 3)) -> list[dict[str, Any]]:
+def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
     """Receptive field after each sliding layer of a square stack, from `cnncalc.receptive`.
 
     That module applies the recurrence r ← r + (k_eff − 1)·j, j ← j·s (Araujo et al., Distill
     2019); each step keeps the numbers a worked solution shows: r and j before, k_eff, r after.
+    The field does not depend on the input size, so the stack runs on the input that gives an
+    8×8 output with every window fitting, and the result is cached per stack.
     """
     from dataclasses import replace
 
     from cnncalc.receptive import receptive_fields
 
     items = list(layers)
-    key = repr((items, input_shape))
+    key = repr(items)
     if key in _RF_CACHE:
         return _RF_CACHE[key]
+    size = _input_for(items, 8)
+    input_shape = Spatial(size, size, 3)
     # distinct objects with distinct paths: the walk keys layers by identity, and to_layer shares equal ones
     nodes = tuple(replace(to_layer(item), path=str(i)) for i, item in enumerate(items))
     report = receptive_fields(Network(name="quiz", input=input_shape, layers=nodes))
@@ -863,7 +878,7 @@ class _Generator:
             raise _Reject
         shape = Spatial(n, n, 3)
         run(shape, layers)  # the stack must be a valid network (the engine raises otherwise)
-        steps = receptive_field(layers, shape)
+        steps = receptive_field(layers)
         rf = steps[-1]["rf"]
         given = _given(shape, layers)
         if form == "missing":

@@ -609,7 +609,11 @@ def problem_json(p: Problem, lang: Lang) -> dict[str, Any]:
 
 
 def to_json(problems: list[Problem], lang: Lang) -> str:
-    return json.dumps([problem_json(p, lang) for p in problems], indent=2, ensure_ascii=False) + "\n"
+    """A JSON list, one problem per line: easy to diff and to split, and json's fast (C) encoder only runs without indent."""
+    if not problems:
+        return "[]\n"
+    lines = (json.dumps(problem_json(p, lang), ensure_ascii=False) for p in problems)
+    return "[\n  " + ",\n  ".join(lines) + "\n]\n"
 
 
 def header(lang: Lang, difficulty: Difficulty, seed: int, count: int) -> str:
