@@ -415,8 +415,15 @@ class _Draw:
                 size=(7, 512),
             )
         square = (not self.hard or self.chance(0.4)) if square is None else square
-        h = self.axis(**args)  # type: ignore[arg-type]
-        w = h if square else self.axis(**args)  # type: ignore[arg-type]
+        if square:
+            h = self.axis(**args)  # type: ignore[arg-type]
+            return h, h
+        # Non-square as real networks do it: a rectangular input, and either a square kernel or
+        # one of the factorised ones (Inception's 1×7 / 7×1, 1×3 / 3×1); one stride and dilation for both axes.
+        kh, kw = self.choice(((3, 3), (3, 3), (5, 5), (1, 3), (3, 1), (1, 7), (7, 1), (1, 5), (5, 1), (3, 5), (5, 3)))
+        stride, dilation = self.choice(args["strides"]), self.choice(args.get("dilations", (1,)))  # type: ignore[arg-type]
+        h = self.axis(**{**args, "kernels": (kh,), "strides": (stride,), "dilations": (dilation if kh > 1 else 1,)})  # type: ignore[arg-type]
+        w = self.axis(**{**args, "kernels": (kw,), "strides": (stride,), "dilations": (dilation if kw > 1 else 1,)})  # type: ignore[arg-type]
         return h, w
 
 
