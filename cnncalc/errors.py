@@ -66,7 +66,7 @@ class CnnCalcError(Exception):
     def render(self) -> str:
         """The text the CLI prints, without colour: `error: WHERE: MESSAGE` and an indented hint."""
         head = f"error: {self.where}: {self.message}" if self.where else f"error: {self.message}"
-        return head if self.hint is None else f"{head}\n  hint: {self.hint}"
+        return _printable(head if self.hint is None else f"{head}\n  hint: {self.hint}")
 
     def __str__(self) -> str:
         return self.render()
@@ -93,4 +93,12 @@ class SpecWarning:
             where.append(f"layer {self.layer}")
         prefix = ": ".join(where)
         head = f"warning: {prefix}: {self.message}" if prefix else f"warning: {self.message}"
-        return head if self.hint is None else f"{head}\n  hint: {self.hint}"
+        return _printable(head if self.hint is None else f"{head}\n  hint: {self.hint}")
+
+
+def _printable(text: str) -> str:
+    """Escape control characters and line separators that came from the user's file (a message is its
+    own lines only: a key or value holding U+2028 or a carriage return must not break or rewrite them)."""
+    if text.isprintable() or all(c.isprintable() or c == "\n" for c in text):
+        return text
+    return "".join(c if c.isprintable() or c == "\n" else c.encode("unicode_escape").decode("ascii") for c in text)

@@ -83,7 +83,8 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
             )
         name = node.id[len(_PREFIX):]
         if name not in scope:
-            known = ", ".join(f"${k}" for k in scope) or "none here"
+            names = [f"${k}" for k in scope]
+            known = ", ".join(names[:12]) + (", …" if len(names) > 12 else "") or "none here"
             raise CnnCalcError(
                 f"{text!r} refers to ${name}, which is not an argument of this block (arguments: {known})",
                 hint="declare it under the block's `args:`, or fix the spelling",
@@ -121,6 +122,8 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
         for op_node, right_node in zip(node.ops, node.comparators):
             right = _eval(right_node, scope, text)
             op = _COMPARE.get(type(op_node))
+            if op not in (None, operator.eq, operator.ne):
+                _numbers(text, left, right)  # `<` between text and a number has no meaning (Python would raise)
             if op is None or not op(left, right):
                 if op is None:
                     raise CnnCalcError(f"{text!r} uses a comparison expressions do not have", hint="use == != < <= > >=")

@@ -160,14 +160,21 @@ def _show_number(value: Any) -> str:
 
 
 def _quote(text: str, limit: int = 40) -> str:
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "'" + text.replace("\n", "\\n").replace("\t", "\\t") + "'"
+    return "'" + _word(text, limit) + "'"
 
 
 def _word(text: Any, limit: int = 40) -> str:
-    """A key or kind the user wrote, inside backquotes in a message, cut if it is very long."""
+    """A key or kind the user wrote, for a message: cut if very long, line breaks and controls escaped."""
     text = str(text)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def _listing(names: Any, limit: int = 12) -> str:
+    """`a, b, c` for a message, at most `limit` names (a spec may define thousands)."""
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names) - limit:,} more)" if len(names) > limit else "")
 
 
 def _norm(word: str) -> str:
@@ -564,8 +571,8 @@ class _Expander:
             kind = kinds[0]
             stray = [k for k in keys if k != kind]
             raise CnnCalcError(
-                f"`{', '.join(stray)}` sits beside `{kind}` instead of inside its options",
-                hint=f"indent the options under the kind: `- {kind}: {{{', '.join(f'{k}: …' for k in stray)}}}`",
+                f"`{_listing(stray)}` sits beside `{kind}` instead of inside its options",
+                hint=f"indent the options under the kind: `- {kind}: {{{_listing(f'{k}: …' for k in stray)}}}`",
                 layer=ns.peek(None),
                 pos=item.key_pos[stray[0]],
             )
@@ -577,7 +584,7 @@ class _Expander:
                 pos=item.pos,
             )
         raise CnnCalcError(
-            f"a layer entry has exactly one key, its kind; this one has {len(keys)}: {', '.join(keys)}",
+            f"a layer entry has exactly one key, its kind; this one has {len(keys)}: {_listing(keys)}",
             hint="put each layer in its own `- ` entry, with its options inside: `- conv: {filters: 6, kernel: 5}`",
             layer=ns.peek(None),
             pos=item.pos,
@@ -611,7 +618,7 @@ class _Expander:
             )
         choices = list(_LAYER_WORDS) + ["sequential", "add", "concat", "repeat"] + list(self.blocks)
         suggestion = _suggest(kind, choices) if isinstance(kind, str) else ""
-        defined = f"; this spec's blocks are {', '.join(self.blocks)}" if self.blocks else "; define your own under `blocks:`"
+        defined = f"; this spec's blocks are {_listing(self.blocks)}" if self.blocks else "; define your own under `blocks:`"
         raise CnnCalcError(
             f"unknown layer kind `{_word(kind)}`" + (f"; {suggestion}" if suggestion else ""),
             hint="layer kinds are " + ", ".join(_LAYER_WORDS) + defined,
@@ -881,7 +888,7 @@ class _Expander:
                 continue
             if key not in block.args:
                 suggestion = _suggest(key, list(block.args))
-                known = ", ".join(block.args) or "no arguments"
+                known = _listing(block.args) or "no arguments"
                 raise CnnCalcError(
                     f"block `{block.name}` has no argument `{key}`" + (f"; {suggestion}" if suggestion else ""),
                     hint=f"{block.name} takes: {known} (declared under its `args:`)",
@@ -937,7 +944,7 @@ def _example_options(kind: str, blocks: dict[str, _Block]) -> str:
         "concat": "branches: [[...], [...]]",
     }
     if kind in blocks:
-        return ", ".join(f"{k}: …" for k in blocks[kind].args)
+        return _listing(f"{k}: …" for k in blocks[kind].args)
     return examples.get(kind, "")
 
 

@@ -230,6 +230,12 @@ class _Builder:
                     hint="check the indentation and the colons: a value may have ended up as a key",
                     pos=pos,
                 )
+            if not value.isprintable():
+                raise CnnCalcError(
+                    f"keys are names like `kernel`; this one holds a line break or a control character: {value!r:.60}",
+                    hint="check the quotes around this key",
+                    pos=pos,
+                )
             if len(value) > MAX_KEY_LENGTH:
                 raise CnnCalcError(
                     f"a key of {len(value):,} characters; keys are names like `kernel`, of at most {MAX_KEY_LENGTH}",
