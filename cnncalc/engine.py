@@ -497,7 +497,11 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
     if isinstance(node, Sequential):
         index = len(walk.rows)
         walk.rows.append(None)  # type: ignore[arg-type]  # placeholder: the block row goes before its contents
-        sums = _walk_sequence(node.children, shape, depth + 1, held, walk)
+        try:
+            sums = _walk_sequence(node.children, shape, depth + 1, held, walk)
+        except CnnCalcError as exc:
+            _note_block_use(exc, node)
+            raise
         walk.rows[index] = Row(
             path=node.path,
             kind=node.label,
@@ -544,6 +548,16 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
         math.output.elements,
         held + shape.elements + math.output.elements,
     )
+
+
+def _note_block_use(exc: CnnCalcError, node: Sequential) -> None:
+    """An error inside a block points at the block's definition; say which use of it failed, once."""
+    if getattr(exc, "block_use_noted", False) or node.label in ("sequential", "repeat", "branch") or node.pos is None:
+        return
+    if exc.pos is not None and exc.pos.line == node.pos.line:
+        return
+    exc.message += f"; in `{node.path}`, the `{node.label}` block used at line {node.pos.line}"
+    exc.block_use_noted = True  # type: ignore[attr-defined]
 
 
 def _describe_branch(node: Merge, index: int) -> str:

@@ -100,7 +100,7 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
             if isinstance(left, int) and isinstance(right, int):
                 if left % right:
                     raise CnnCalcError(
-                        f"{text!r} is {left}/{right}, which is not a whole number",
+                        f"`/` must divide exactly; {text!r} is {left}/{right}, which is not a whole number",
                         hint="use // to round down, or choose arguments that divide",
                     )
                 return left // right

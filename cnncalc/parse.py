@@ -476,14 +476,14 @@ class _Namespace:
         self.count += 1
         if segment in self.used:
             first = self.used[segment]
-            where = f" (first at line {first.line})" if first is not None else ""
+            where = f" by the layer at line {first.line}" if first is not None else ""
             hint = (
                 "a name inside `repeat` is used once per copy: name the repeat instead, or leave the name out"
                 if in_repeat
-                else "give each layer in the same block its own name"
+                else "give each layer in the same group (the spec's `layers`, a block, a sequential) its own name"
             )
             raise CnnCalcError(
-                f"the name `{segment}` is used twice in the same block{where}",
+                f"names must be unique within their group; `{segment}` is already taken{where}",
                 hint=hint,
                 layer=self._join(segment),
                 pos=pos,
@@ -609,6 +609,13 @@ class _Expander:
             return self.merge(MergeKind(kind), options, kind_pos, scope, ns, depth, in_repeat)
         if kind in self.blocks:
             return self.block_use(self.blocks[kind], options, kind_pos, scope, ns, depth, in_repeat)
+        if kind in TOP_LEVEL_KEYS and kind != "name":
+            raise CnnCalcError(
+                f"`{kind}` belongs at the top level of the spec, not inside a list of layers",
+                hint=f"move `{kind}:` out to the left margin, beside `input:` and `layers:`",
+                layer=ns.peek(None),
+                pos=kind_pos,
+            )
         if kind == StructureKind.REPEAT:
             raise CnnCalcError(
                 "`repeat` takes a count and the layers to repeat",
@@ -650,21 +657,21 @@ class _Expander:
                 )
         return when, name
 
-    def value(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos) -> Any:
+    def value(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos, layer: str | None = None) -> Any:
         """An option's value with `$expressions` evaluated, also as the items of a short list such as
         [height, width]; nothing deeper (no option takes nested lists, and YAML aliases can make them cyclic)."""
         if isinstance(raw, list):
             if len(raw) > 4:
                 return raw  # no option takes more than 4 numbers: the option's own check says so
-            return [self._scalar_value(v, scope, ns, pos) for v in raw]
-        return self._scalar_value(raw, scope, ns, pos)
+            return [self._scalar_value(v, scope, ns, pos, layer) for v in raw]
+        return self._scalar_value(raw, scope, ns, pos, layer)
 
-    def _scalar_value(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos) -> Any:
+    def _scalar_value(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos, layer: str | None) -> Any:
         if expressions.is_expression(raw):
             try:
                 return expressions.evaluate(raw, scope)
             except CnnCalcError as exc:
-                raise exc.located(layer=ns.peek(None), pos=pos)
+                raise exc.located(layer=layer or ns.peek(None), pos=pos)
         return raw
 
     def _step(self, ns: _Namespace, pos: SourcePos) -> None:
@@ -721,7 +728,7 @@ class _Expander:
                     layer=path,
                     pos=options.key_pos[key],
                 )
-            value = self.value(raw, scope, ns, options.key_pos[key])
+            value = self.value(raw, scope, ns, options.key_pos[key], layer=path)
             converter = schema[target][0]
             try:
                 values[target] = converter(value)
@@ -767,7 +774,7 @@ class _Expander:
         when, name = self._common(item, scope, ns, "repeat")
         if not when:
             return []
-        times = self.value(item["repeat"], scope, ns, pos)
+        times = self.value(item["repeat"], scope, ns, pos, layer=ns.peek(name))
         try:
             times = non_negative(times)
         except _Bad:
@@ -895,7 +902,7 @@ class _Expander:
                     layer=ns.peek(name),
                     pos=options.key_pos[key],
                 )
-            bound[key] = self.value(raw, scope, ns, options.key_pos[key])
+            bound[key] = self.value(raw, scope, ns, options.key_pos[key], layer=ns.peek(name))
         for key, default in block.args.items():
             if key not in bound:
                 if default is REQUIRED:
@@ -911,6 +918,12 @@ class _Expander:
         self.stack.append(block.name)
         try:
             children = self.items(block.layers, block.layers.pos, bound, _Namespace(path), depth + 1)
+        except CnnCalcError as exc:
+            # The error points into the block's definition; say which use of the block it came from, once.
+            if not getattr(exc, "block_use_noted", False) and exc.pos is not None and exc.pos.line != pos.line:
+                exc.message += f"; in `{path}`, the `{block.name}` block used at line {pos.line}"
+                exc.block_use_noted = True  # type: ignore[attr-defined]
+            raise
         finally:
             self.stack.pop()
         return [Sequential(path=path, name=name, pos=pos, label=block.name, children=tuple(children))]

@@ -164,16 +164,22 @@ values = st.recursive(
 # --------------------------------------------------------------------------- tree mutations
 
 
-def _slots(tree, out):
-    """Every (container, key-or-index) in a YAML tree, to pick one to mutate."""
+def _slots(tree, out, seen=None):
+    """Every (container, key-or-index) in a YAML tree, to pick one to mutate (each container once:
+    a swap can put a container inside itself)."""
+    seen = set() if seen is None else seen
+    if isinstance(tree, (dict, list)):
+        if id(tree) in seen:
+            return out
+        seen.add(id(tree))
     if isinstance(tree, dict):
         for key in list(tree):
             out.append((tree, key))
-            _slots(tree[key], out)
+            _slots(tree[key], out, seen)
     elif isinstance(tree, list):
         for i, item in enumerate(tree):
             out.append((tree, i))
-            _slots(item, out)
+            _slots(item, out, seen)
     return out
 
 
