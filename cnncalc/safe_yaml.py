@@ -162,11 +162,7 @@ class _Builder:
                     container.item_pos = []  # type: ignore[union-attr]
                 value = container
                 if len(stack) >= MAX_YAML_DEPTH:
-                    raise CnnCalcError(
-                        f"the YAML nests lists and mappings more than {MAX_YAML_DEPTH} levels deep",
-                        hint="a spec needs a few levels: use blocks and `repeat` instead of deep nesting",
-                        pos=pos,
-                    )
+                    raise _too_deep(pos)
             else:  # pragma: no cover - the parser sends no other event inside a document
                 raise CnnCalcError(f"unexpected YAML ({type(event).__name__})", pos=pos)
             if getattr(event, "anchor", None) is not None and not isinstance(event, events.AliasEvent):
@@ -299,6 +295,14 @@ def _describe(value: Any) -> str:
     return _clip(repr(value) if isinstance(value, str) else str(value))
 
 
+def _too_deep(pos: SourcePos | None) -> CnnCalcError:
+    return CnnCalcError(
+        f"the YAML nests lists and mappings more than {MAX_YAML_DEPTH} levels deep",
+        hint="a spec needs a few levels: use blocks and `repeat` instead of deep nesting",
+        pos=pos,
+    )
+
+
 def _tag_error(tag: str, pos: SourcePos) -> CnnCalcError:
     shown = tag.replace(_TAG, "!!")
     return CnnCalcError(
@@ -309,6 +313,18 @@ def _tag_error(tag: str, pos: SourcePos) -> CnnCalcError:
 
 
 # --------------------------------------------------------------------------- syntax errors
+
+
+def _line_at(text: str, mark: Any) -> str:
+    if mark is None:
+        return ""
+    start = 0
+    for _ in range(mark.line):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
 
 
 def _char_at(text: str, mark: Any) -> str:
@@ -368,6 +384,12 @@ def _syntax_error(exc: Any, text: str) -> CnnCalcError:
         if char in ("}", "]"):
             return error(f"this `{char}` closes nothing", f"remove it, or check the brackets before it on this line")
         return error("the indentation of this line matches none of the lines above it", indent_hint)
+    if "could not find expected ':'" in problem and len(_line_at(text, exc.context_mark)) > 1024:
+        return error(
+            "a line of more than 1,024 characters where YAML expected a `key: value` (a key may not be that long)",
+            "check for a missing line break or a missing `: ` after a key",
+            at=exc.context_mark or mark,
+        )
     if "could not find expected ':'" in problem:
         return error(
             "a line inside a mapping without `key: value` (YAML found no `:`)",
@@ -381,11 +403,8 @@ def _syntax_error(exc: Any, text: str) -> CnnCalcError:
             "a backslash escape that YAML does not know, inside double quotes",
             "use single quotes for text with backslashes, or write `\\\\`",
         )
-    if "maximum nesting depth" in problem:
-        return error(
-            f"lists and mappings nest more than {MAX_YAML_DEPTH} levels deep",
-            "a spec needs a few levels: use blocks and `repeat` instead of deep nesting",
-        )
+    if "maximum nesting depth" in problem:  # libyaml's own limit (1000), met when its scanner looks ahead
+        return _too_deep(_pos(mark) if mark is not None else None)
     if "expected node content" in problem:
         return error(
             f"a value is missing before `{char}`" if char else "a value is missing here",
