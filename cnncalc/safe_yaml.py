@@ -347,7 +347,8 @@ def _syntax_error(exc: Any, text: str) -> CnnCalcError:
     def error(message: str, hint: str, at: Any = mark) -> CnnCalcError:
         return CnnCalcError(f"invalid YAML: {message}", hint=hint, pos=_pos(at) if at is not None else None)
 
-    if "did not find expected ','" in problem and opened is not None:
+    # libyaml says "did not find expected X", PyYAML's pure-Python parser "expected X, but found Y".
+    if ("did not find expected ','" in problem or problem.startswith("expected ','")) and opened is not None:
         bracket = "{" if "}" in problem else "["
         closing = "}" if bracket == "{" else "]"
         example = "`- conv: {filters: 8, kernel: 3}`" if bracket == "{" else "`layers: [relu, flatten]`"
@@ -366,7 +367,7 @@ def _syntax_error(exc: Any, text: str) -> CnnCalcError:
         if char == "\t" or "tab character" in problem:
             return error("a tab character; YAML indents with spaces only", "replace the tab with spaces (two per level is usual)")
         return error(
-            f"`{char}` cannot start a value in YAML" if char else "a character that cannot start a value in YAML",
+            f"{char!r} cannot start a value in YAML" if char else "a character that cannot start a value in YAML",
             "put the value in quotes, e.g. 'text'",
         )
     if "mapping values are not allowed" in problem:
@@ -375,12 +376,12 @@ def _syntax_error(exc: Any, text: str) -> CnnCalcError:
             "or a value contains `: `",
             "align the keys of one mapping at the same indent; put a value that contains `: ` in quotes",
         )
-    if "block sequence entries are not allowed" in problem:
+    if "sequence entries are not allowed" in problem:
         return error(
             "a list item `- ` cannot start here",
             "start the list on the next line, indented (`layers:` then `  - relu`), or write `layers: [relu]`",
         )
-    if "did not find expected key" in problem or "did not find expected '-' indicator" in problem:
+    if any(p in problem for p in ("did not find expected key", "did not find expected '-' indicator", "expected <block end>")):
         if char in ("}", "]"):
             return error(f"this `{char}` closes nothing", f"remove it, or check the brackets before it on this line")
         return error("the indentation of this line matches none of the lines above it", indent_hint)
@@ -405,7 +406,13 @@ def _syntax_error(exc: Any, text: str) -> CnnCalcError:
         )
     if "maximum nesting depth" in problem:  # libyaml's own limit (1000), met when its scanner looks ahead
         return _too_deep(_pos(mark) if mark is not None else None)
-    if "expected node content" in problem:
+    if "<document start>" in problem:
+        return error("text after the end of the YAML document (a `...` line ends it)", "remove the `...` line, or what follows it")
+    if "alphabetic or numeric character" in problem and ("anchor" in context or "alias" in context):
+        return error("an anchor `&` or an alias `*` needs a name right after it", "e.g. `&conv3` on a value, `*conv3` to use it again")
+    if "directive" in context:
+        return error("a line that starts with `%` is a YAML directive", "put text that starts with `%` in quotes")
+    if "node content" in problem:
         return error(
             f"a value is missing before `{char}`" if char else "a value is missing here",
             "write the value, or remove the stray bracket or comma",

@@ -891,3 +891,40 @@ def test_engine_errors_carry_the_file_and_the_layer_line():
     with pytest.raises(CnnCalcError) as info:
         engine.analyse(parse_spec(spec, file="f.yaml"))
     assert (info.value.file, info.value.layer, str(info.value.pos)) == ("f.yaml", "s.0", "7:11")
+
+
+# --------------------------------------------------------------------------- the pure-Python YAML parser says the same
+
+
+YAML_MISTAKES = {
+    "unclosed brace": "input: 8x8x3\nlayers:\n  - conv: {filters: 8, kernel: 3\n  - relu\n",
+    "missing comma": "input: 8x8x3\nlayers:\n  - conv: {filters: 8 kernel: 3}\n",
+    "unclosed bracket": "input: 8x8x3\nlayers: [relu, relu\n",
+    "tab": "input: 8x8x3\nlayers:\n\t- relu\n",
+    "indentation": "input: 8x8x3\nlayers:\n  - relu\n - relu\n",
+    "list item after a key": "input: 8x8x3\nlayers: - relu\n",
+    "colon in a value": "name: a: b\ninput: 8x8x3\n",
+    "unclosed quote": "name: 'abc\ninput: 8x8x3\n",
+    "stray bracket": "layers: ]\n",
+    "stray brace": "layers:\n  - conv: {filters: 8, kernel: 3}}\n",
+    "two documents": "a: 1\n---\nb: 2\n",
+    "undefined alias": "a: *x\n",
+    "anchor without a name": "a: &\n",
+    "text after the document end": "a: 1\n...\nb\n",
+}
+
+
+@pytest.mark.parametrize("text", YAML_MISTAKES.values(), ids=list(YAML_MISTAKES))
+def test_yaml_mistakes_read_the_same_without_libyaml(monkeypatch, text):
+    """Where PyYAML has no libyaml, cnncalc uses its pure-Python parser; the messages must not change."""
+    import yaml
+
+    def message() -> str:
+        with pytest.raises(CnnCalcError) as info:
+            parse_spec(text, file="y.yaml")
+        return info.value.render()
+
+    with_libyaml = message()
+    monkeypatch.delattr(yaml, "CSafeLoader")
+    assert message() == with_libyaml
+    assert "invalid YAML: " in with_libyaml or "YAML document" in with_libyaml or "anchor" in with_libyaml
