@@ -70,7 +70,14 @@ def main() -> None:
     if cnncalc is None:
         sys.exit("the `cnncalc` script is not installed next to this Python; run `pip install -e .` first")
 
+    import compileall
+
     from cnncalc import zoo
+
+    # pip compiles an installed package's bytecode; an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE set would recompile every cnncalc module on every run,
+    # which no user sees. Compile once, as an install would.
+    compileall.compile_dir(str(Path(zoo.__file__).parent), quiet=1)
 
     model = "resnet152" if zoo.bundled_path("resnet152") else "resnet50"
     if model != "resnet152":

@@ -841,7 +841,30 @@ def main() -> None:
     import gc
 
     gc.disable()
-    app()
+    app_for(sys.argv[1:])()
+
+
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app with only the command being run registered.
+
+    typer turns every registered command's signature into click parameters before it runs
+    one; with a dozen commands that was a third of cnncalc's start-up (bench/startup.py).
+    Help, completion and unknown commands get the whole app, so they list everything.
+    """
+    import copy
+    import os
+
+    name = argv[0] if argv else None
+    if name is None or any(key.startswith("_CNNCALC_COMPLETE") for key in os.environ):
+        return app
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.typer_instance.info.name == name]
+    if not commands and not groups:
+        return app
+    only = copy.copy(app)
+    only.registered_commands = commands
+    only.registered_groups = groups
+    return only
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from fractions import Fraction
 
 from cnncalc import formulas
 from cnncalc.enums import ACTIVATIONS, Dtype, LayerKind, MergeKind, PaddingMode
@@ -409,6 +408,8 @@ def _border_warning(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, in
         remainder = formulas.division_remainder(n, k, s, before, after, d)
         dropped = remainder - after
         if dropped > max(s - formulas.effective_kernel(k, d), 0):
+            from fractions import Fraction  # only for this warning's text; fractions costs start-up
+
             exact = Fraction(formulas.conv_numerator(n, k, s, before, after, d), s) + 1
             value = f"= {_decimal(exact)}" if (exact * 1000).denominator == 1 else f"≈ {float(exact):.2f}"
             arithmetic = f"{formulas.conv_length_expression(n, k, s, before, after, d)} {value}, which torch floors to {exact.numerator // exact.denominator}"
@@ -438,7 +439,7 @@ def _border_warning(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, in
     )
 
 
-def _decimal(value: Fraction) -> str:
+def _decimal(value: "Fraction") -> str:  # noqa: F821 - imported where the warning is built
     """An exact decimal with at most 3 places (the caller checked it has one)."""
     whole, frac = divmod(value.numerator * 1000 // value.denominator, 1000)
     return f"{whole}" if frac == 0 else f"{whole}.{frac:03d}".rstrip("0")
