@@ -32,7 +32,9 @@ What is not a window of its own is read as one, or declared undefined, explicitl
   which pixels every feature sees, and S is not reported: a vector has no neighbouring units;
 * `conv_transpose` at stride 1 is a convolution with the flipped kernel and padding
   d(k − 1) − p (exact); at stride s > 1 its output units alternate between ⌈·⌉ and ⌊·⌋ input
-  units, an effective stride of S/s that no integer grid has: undefined past it;
+  units, an effective stride of S/s that no integer grid has: undefined past it (the range
+  of r over its units is counted per residue class, not per unit; where even that would
+  examine more than TRANSPOSED_CANDIDATE_CAP units, the range is reported as not computed);
 * `upsample` that keeps the size is the identity; `nearest` whose index map ⌊o·c⌋ has an
   integer c (downsampling by a whole factor, torch's nearest_idx) is a window of kernel 1 and
   stride c; any other resize repeats or blends units unevenly: undefined past it (nearest
@@ -43,11 +45,16 @@ What is not a window of its own is read as one, or declared undefined, explicitl
   Araujo et al.'s library); branches with different effective strides have no common
   (r, S, P): the merge reports the range of r over its units and the field is undefined past it.
 
+No rule looks at every output unit: bin sizes, spreads and unions come in closed form (or from a
+bounded set of provably representative units), so a spec asking for 10^8 units costs no more
+than one asking for 8.
+
 This module computes; it does not print. Shapes and padding come from `engine.analyse`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -304,30 +311,30 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
             pad = d * (k - 1) - p
             rule = f"a transposed convolution at stride 1 is a convolution with padding d(k − 1) − p = {d}·({k} − 1) − {p} = {pad}"
             return _through(prev, Window(k, 1, d, pad), rule=rule)
-        sizes = []
-        if isinstance(prev, Span):
-            # output o = j·s − p + t·d: input unit j feeds output o through tap t (torch.nn.ConvTranspose2d)
-            for o in range(n_out):
-                js = [(o + p - t * d) // s for t in range(k) if (o + p - t * d) % s == 0 and 0 <= (o + p - t * d) // s < n_in]
-                if js:
-                    sizes.append((max(js) - min(js)) * prev.stride + prev.size)
         reason = (
             f"a transposed convolution with stride {s} spreads each input unit over {s} output units "
             f"unevenly (an effective stride of S/{s}), so no single r, S, P describes its units"
         )
-        return _broken(node.path, prev, reason, f"transposed convolution with stride {s}", _range(sizes))
+        size_range = None
+        if isinstance(prev, Span):
+            spreads = _transposed_spreads(n_in, n_out, k, s, d, p)
+            if spreads is None:
+                reason += f"; the range of r over its units is not computed (more than {TRANSPOSED_CANDIDATE_CAP:,} units to examine)"
+            elif spreads != ():
+                size_range = (spreads[0] * prev.stride + prev.size, spreads[1] * prev.stride + prev.size)
+        return _broken(node.path, prev, reason, f"transposed convolution with stride {s}", size_range)
     if isinstance(node, AdaptivePool):
         # torch's bins: floor(i·n/o) … ceil((i + 1)·n/o). Equal sizes and equal steps make a window.
-        bins = formulas.adaptive_pool_bins(n_in, n_out)
-        sizes = sorted({end - start for start, end in bins})
-        steps = sorted({b[0] - a[0] for a, b in zip(bins, bins[1:])})
+        # Closed form, not an enumeration of the bins: an output of 10^8 units must not cost 10^8 steps.
+        sizes, steps = formulas.adaptive_pool_bin_sizes_and_steps(n_in, n_out)
         what = "global average pooling" if n_out == 1 else f"adaptive pooling {n_in} → {n_out}"
         if len(sizes) == 1 and (not steps or (len(steps) == 1 and steps[0] >= 1)):
             k = sizes[0]
             s = steps[0] if steps else k  # one bin: no step to speak of; read as kernel = stride = n
             rule = f"{what}: every bin has {k} units" + (f" and the next starts {s} later" if steps else "")
             return _through(prev, Window(k, s, 1, 0), rule=f"{rule}: a window of kernel {k}, stride {s}")
-        unit_sizes = [(end - start - 1) * prev.stride + prev.size for start, end in bins] if isinstance(prev, Span) else []
+        # r of a unit grows with its bin's size, so the extreme bins give the extreme r.
+        unit_sizes = [(size - 1) * prev.stride + prev.size for size in (sizes[0], sizes[-1])] if isinstance(prev, Span) else []
         reason = (
             f"{what}: torch's bins have sizes {'/'.join(map(str, sizes))} and steps "
             f"{'/'.join(map(str, steps))}, so no single stride and padding describe its units"
@@ -362,6 +369,71 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
     return _passed(prev)
 
 
+# At most this many output units are examined for one transposed convolution's range of r;
+# past it the range is reported as not computed (see _transposed_spreads).
+TRANSPOSED_CANDIDATE_CAP = 200_000
+
+
+def _transposed_spreads(n_in: int, n_out: int, k: int, s: int, d: int, p: int) -> tuple[int, int] | tuple[()] | None:
+    """Smallest and largest (last − first) input unit feeding one output unit of a transposed convolution.
+
+    torch.nn.ConvTranspose2d: input unit j feeds output o through tap t when o + p = j·s + t·d,
+    0 ≤ j < n_in, 0 ≤ t < k. For u = o + p the solutions j step by d' = d / gcd(s, d), so a unit
+    fed by N input units spans (N − 1)·d' of them; N(u) is counted in O(1). With X = (n_in − 1)·s
+    and Y = (k − 1)·d, on u in [min(X, Y), max(X, Y)] one of the two bounds never binds and N(u)
+    depends only on u mod d (X ≤ Y) or u mod s (X > Y): one period of that stretch, plus the two
+    ends (min(X, Y) values each), covers every value N takes, exactly. Returns () when no output
+    unit is fed (cannot happen for a valid layer) and None past TRANSPOSED_CANDIDATE_CAP units.
+    """
+    g = math.gcd(s, d)
+    s1, d1 = s // g, d // g
+    inverse = pow(s1, -1, d1) if d1 > 1 else 0
+    x, y = (n_in - 1) * s, (k - 1) * d
+    low, high = min(x, y), max(x, y)
+    period = d if x <= y else s
+    first, last = p, p + n_out - 1  # the u of output units 0 … n_out − 1
+    pieces = [
+        (first, min(last, low - 1)),
+        (max(first, low), min(last, high, max(first, low) + period - 1)),
+        (max(first, high + 1), min(last, x + y)),
+    ]
+    if sum(max(0, b - a + 1) for a, b in pieces) > TRANSPOSED_CANDIDATE_CAP:
+        return None
+    counts = []
+    for a, b in pieces:
+        for u in range(a, b + 1):
+            if u % g:
+                continue
+            j0 = (u // g) * inverse % d1 if d1 > 1 else 0  # j·s ≡ u (mod d) ⇔ j ≡ j0 (mod d')
+            lo = max(0, -(-(u - y) // s))  # t ≤ k − 1
+            hi = min(n_in - 1, u // s)  # t ≥ 0
+            if hi >= lo:
+                n = (hi - j0) // d1 - (lo - 1 - j0) // d1
+                if n:
+                    counts.append(n)
+    if not counts:
+        return ()
+    return ((min(counts) - 1) * d1, (max(counts) - 1) * d1)
+
+
+def _union_candidates(spans: list[Span], n_out: int) -> list[int]:
+    """Units among which the union's size max_j end_j(u) − min_j start_j(u) + 1 takes its extremes.
+
+    Each end and start is linear in u, so the size is convex piecewise linear in u: its largest
+    value over 0 … n_out − 1 is at an end, its smallest next to a crossing of two branches' lines
+    (floor and ceiling of it). O(branches²) units instead of all n_out.
+    """
+    units = {0, n_out - 1}
+    for a in spans:
+        for b in spans:
+            if a.stride > b.stride:
+                for ca, cb in ((a.padding, b.padding), (a.padding - a.size, b.padding - b.size)):
+                    # a.stride·u − ca = b.stride·u − cb  ⇔  u = (ca − cb) / (a.stride − b.stride)
+                    q = (ca - cb) // (a.stride - b.stride)
+                    units.update(u for u in (q, q + 1) if 0 <= u < n_out)
+    return sorted(units)
+
+
 def _merge_axis(node: Merge, i: int, states: list[AxisState], n_out: int) -> tuple[AxisField, AxisState, bool]:
     for j, state in enumerate(states):
         if isinstance(state, Undefined):
@@ -370,7 +442,7 @@ def _merge_axis(node: Merge, i: int, states: list[AxisState], n_out: int) -> tup
     strides = sorted({s.stride for s in spans})
     if len(strides) > 1:
         # The union changes from unit to unit: unit i's field runs from min_j start_j(i) to max_j end_j(i).
-        sizes = [max(s.end(u) for s in spans) - min(s.start(u) for s in spans) + 1 for u in range(n_out)]
+        sizes = [max(s.end(u) for s in spans) - min(s.start(u) for s in spans) + 1 for u in _union_candidates(spans, n_out)]
         reason = (
             f"branches not aligned: effective strides "
             f"{', '.join(str(s.stride) for s in spans)} differ, so the union of their fields changes from unit to unit"
