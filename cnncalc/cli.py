@@ -436,7 +436,9 @@ def layer_command(
                 flag = "--" + missing.group(1).replace("_", "-")
                 exc.hint = f"{exc.hint}; on the command line: {flag} VALUE" if exc.hint else f"add {flag} VALUE"
             raise
-        _emit_worked(explain.single_layer(layer, shape, dtype), format)
+        worked = explain.single_layer(layer, shape, dtype)
+        print_warnings(worked.warnings)  # as `table` does for the same layer in a spec
+        _emit_worked(worked, format)
 
 
 @app.command("explain")
@@ -619,7 +621,9 @@ def compare_bottleneck_command(
 
         # The k×k conv's padding is checked as a spec's would be.
         pad = parse_layer("conv", {"filters": filters, "kernel": kernel, "padding": _layer_option_value(padding)}).padding
-        _emit_worked(compare.bottleneck(_feature_map(input), filters, kernel, via, bias, pad), format)
+        worked = compare.bottleneck(_feature_map(input), filters, kernel, via, bias, pad)
+        print_warnings(worked.warnings)
+        _emit_worked(worked, format)
 
 
 @compare_app.command("stack")
@@ -641,7 +645,9 @@ def compare_stack_command(
     with guarded():
         from cnncalc import compare
 
-        _emit_worked(compare.stack(_feature_map(input), kernel, small, bias=bias), format)
+        worked = compare.stack(_feature_map(input), kernel, small, bias=bias)
+        print_warnings(worked.warnings)
+        _emit_worked(worked, format)
 
 
 @app.command("receptive-field")

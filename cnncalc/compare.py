@@ -9,12 +9,13 @@ engine's; the text only writes out the formulas next to them. Pure: no I/O.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 from cnncalc import formulas
 from cnncalc.engine import Row, analyse
 from cnncalc.enums import LayerKind
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import CnnCalcError, SpecWarning
 from cnncalc.explain import Section, Step, Worked, conv_mac_formula, conv_param_formula, num
 from cnncalc.layers import Activation, Conv, Network, Padding
 from cnncalc.shapes import Spatial
@@ -23,8 +24,11 @@ from cnncalc.shapes import Spatial
 MAX_STACK = 64  # layers in a compared stack: far beyond any real design, and quick to build
 
 
-def _rows(name: str, shape: Spatial, layers: list) -> list[Row]:
-    return [r for r in analyse(Network(name=name, input=shape, layers=tuple(layers))).rows if r.kind == LayerKind.CONV]
+def _rows(name: str, shape: Spatial, layers: list, warnings: list[SpecWarning]) -> list[Row]:
+    """The conv rows of one design; its warnings (e.g. an unusually large layer) go to `warnings`, named `design.layer`."""
+    analysis = analyse(Network(name=name, input=shape, layers=tuple(layers)))
+    warnings.extend(replace(w, layer=f"{name}.{w.layer}" if w.layer else name) for w in analysis.warnings)
+    return [r for r in analysis.rows if r.kind == LayerKind.CONV]
 
 
 def _conv(path: str, filters: int, kernel: int, bias: bool, padding: Padding | int) -> Conv:
@@ -63,7 +67,8 @@ def _sum_steps(rows: list[Row]) -> list[Step]:
 def bottleneck(shape: Spatial, filters: int, kernel: int, via: int, bias: bool = True, padding: str | int = "same") -> Worked:
     """k×k conv to `filters` directly, versus 1×1 conv to `via` channels then the k×k conv."""
     pad = Padding.of(padding)
-    direct = _rows("direct", shape, [_conv("conv", filters, kernel, bias, pad)])
+    warnings: list[SpecWarning] = []
+    direct = _rows("direct", shape, [_conv("conv", filters, kernel, bias, pad)], warnings)
     reduced = _rows(
         "bottleneck",
         shape,
@@ -72,6 +77,7 @@ def bottleneck(shape: Spatial, filters: int, kernel: int, via: int, bias: bool =
             Activation(path="relu", kind=LayerKind.RELU),
             _conv("conv", filters, kernel, bias, pad),
         ],
+        warnings,
     )
     (d_params, d_macs), (b_params, b_macs) = _totals(direct), _totals(reduced)
     out = direct[0].output
@@ -113,6 +119,7 @@ def bottleneck(shape: Spatial, filters: int, kernel: int, via: int, bias: bool =
         ),
         tuple(notes),
         data,
+        tuple(warnings),
     )
 
 
@@ -133,13 +140,14 @@ def stack(shape: Spatial, kernel: int, small: int = 3, filters: int | None = Non
         )
     c = shape.channels
     k = c if filters is None else filters
-    big = _rows("one", shape, [_conv("conv", k, kernel, bias, "same")])
+    warnings: list[SpecWarning] = []
+    big = _rows("one", shape, [_conv("conv", k, kernel, bias, "same")], warnings)
     chain: list = []
     for i in range(layers):
         chain.append(_conv(f"conv{i + 1}", k, small, bias, "same"))
         if i < layers - 1:
             chain.append(Activation(path=f"relu{i + 1}", kind=LayerKind.RELU))
-    stacked = _rows("stack", shape, chain)
+    stacked = _rows("stack", shape, chain, warnings)
     (o_params, o_macs), (s_params, s_macs) = _totals(big), _totals(stacked)
     # Weights per C² (C in and C out): a conv with one input and one output channel has f·f weights.
     per_small = formulas.conv_weights(small, small, 1, 1)
@@ -192,6 +200,7 @@ def stack(shape: Spatial, kernel: int, small: int = 3, filters: int | None = Non
         ),
         tuple(notes),
         data,
+        tuple(warnings),
     )
 
 

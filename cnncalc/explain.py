@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import difflib
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
 from cnncalc import formulas
 from cnncalc.engine import Analysis, Row, analyse, layer_math
 from cnncalc.enums import ACTIVATIONS, Dtype, MergeKind, PaddingMode
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import CnnCalcError, SpecWarning
 from cnncalc.layers import (
     AdaptivePool,
     BatchNorm,
@@ -78,6 +78,9 @@ class Worked:
     sections: tuple[Section, ...] = ()
     notes: tuple[str, ...] = ()
     data: dict[str, Any] = field(default_factory=dict)  # the numbers, for --format json
+    # The engine's warnings about the layers worked out (`cnncalc layer`, `compare`): the CLI prints
+    # them to stderr as `table` does; they are not part of the derivation or its JSON.
+    warnings: tuple[SpecWarning, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         return {**self.data, "derivation": [s.as_json() for s in self.sections], "notes": list(self.notes)}
@@ -553,8 +556,9 @@ def single_layer(layer: Layer, shape: Shape, dtype: Dtype = Dtype.FLOAT32) -> Wo
         flattened_from = shape
         shape = layer_math(Flatten(), shape).output
     network = Network(name=str(layer.path), input=shape, layers=(layer,))
-    row = analyse(network).rows[0]
-    return leaf_derivation(row, dtype, flattened_from=flattened_from, show_path=False)
+    analysis = analyse(network)
+    worked = leaf_derivation(analysis.rows[0], dtype, flattened_from=flattened_from, show_path=False)
+    return replace(worked, warnings=analysis.warnings)
 
 
 # --------------------------------------------------------------------------- explain: rows of a network
