@@ -117,6 +117,8 @@ SpecArgument = Annotated[
     typer.Argument(
         help="A spec file (YAML), or the name of a bundled model such as resnet50 (see `cnncalc models`).",
         show_default=False,
+        # Without it some typer/click versions print the parameter's name or type ({spec}, spec <str>) in usage lines.
+        metavar="SPEC",
     ),
 ]
 FormatOption = Annotated[
@@ -125,7 +127,7 @@ FormatOption = Annotated[
 ]
 InputOption = Annotated[
     Optional[str],
-    typer.Option("--input", "-i", help="Override the spec's input size, as HxWxC, e.g. 512x512x3.", show_default=False),
+    typer.Option("--input", "-i", help="Override the spec's input size, as HxWxC, e.g. 512x512x3.", show_default=False, metavar="HxWxC"),
 ]
 
 
@@ -134,7 +136,7 @@ def table_command(
     spec: SpecArgument,
     depth: Annotated[
         Optional[int],
-        typer.Option("--depth", "-d", min=1, help="Collapse blocks nested deeper than N levels into one row with their sums.", show_default=False),
+        typer.Option("--depth", "-d", min=1, help="Collapse blocks nested deeper than N levels into one row with their sums.", show_default=False, metavar="N"),
     ] = None,
     input: InputOption = None,
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size for the memory figures.")] = 1,
@@ -267,7 +269,7 @@ def models_command(
 
 @app.command("check")
 def check_command(
-    specs: Annotated[list[str], typer.Argument(help="One or more spec files or bundled names.", show_default=False)],
+    specs: Annotated[list[str], typer.Argument(help="One or more spec files or bundled names.", show_default=False, metavar="SPECS...")],
     input: InputOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print nothing when every spec is fine (the exit code says it).")
@@ -364,7 +366,7 @@ def _geometry(help: str) -> object:
 
 @app.command("layer")
 def layer_command(
-    kind: Annotated[str, typer.Argument(help="The layer kind, as in a spec: conv, conv_transpose, maxpool, avgpool, fc, batchnorm, …", show_default=False)],
+    kind: Annotated[str, typer.Argument(help="The layer kind, as in a spec: conv, conv_transpose, maxpool, avgpool, fc, batchnorm, …", show_default=False, metavar="KIND")],
     input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC (e.g. 63x63x16), or a number of features.", show_default=False)],
     filters: Annotated[Optional[str], _geometry("conv, conv_transpose: number of filters k (output channels).")] = None,
     kernel: Annotated[Optional[str], _geometry("Kernel size f: a number, or HxW / h,w.")] = None,
@@ -444,7 +446,7 @@ def layer_command(
 @app.command("explain")
 def explain_command(
     spec: SpecArgument,
-    layer: Annotated[str, typer.Option("--layer", "-l", help="The layer's path, as `cnncalc table` shows it (e.g. layer1.0.conv2).", show_default=False)],
+    layer: Annotated[str, typer.Option("--layer", "-l", help="The layer's path, as `cnncalc table` shows it (e.g. layer1.0.conv2).", show_default=False, metavar="PATH")],
     input: InputOption = None,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the activation bytes.", case_sensitive=False)] = Dtype.FLOAT32,
     format: WorkFormatOption = OutputFormat.TABLE,
@@ -655,7 +657,7 @@ def receptive_field_command(
     spec: SpecArgument,
     layer: Annotated[
         Optional[str],
-        typer.Option("--layer", "-l", help="Only this layer (its path, as in the table), with its recurrence and a picture.", show_default=False),
+        typer.Option("--layer", "-l", help="Only this layer (its path, as in the table), with its recurrence and a picture.", show_default=False, metavar="PATH"),
     ] = None,
     input: InputOption = None,
     format: FormatOption = OutputFormat.TABLE,
