@@ -13,7 +13,7 @@ from typing import Annotated, Iterator, NoReturn, Optional
 import typer
 
 from cnncalc import __version__
-from cnncalc.enums import Difficulty, Dtype, Lang, OutputFormat, QuizFormat, QuizTopic
+from cnncalc.enums import Difficulty, Dtype, Lang, OutputFormat, QuizFormat, QuizTopic, WorkFormat
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 70
@@ -339,25 +339,22 @@ def _layer_option_value(text: str):
     return scalar(stripped)
 
 
-def _emit_worked(worked, format: OutputFormat) -> None:
+def _emit_worked(worked, format: WorkFormat) -> None:
     from cnncalc import explain
-    from cnncalc.errors import CnnCalcError
 
-    if format is OutputFormat.JSON:
+    if format is WorkFormat.JSON:
         import json
 
         sys.stdout.write(json.dumps(worked.as_json(), indent=2, ensure_ascii=False) + "\n")
-    elif format is OutputFormat.TABLE:
+    else:
         import shutil
 
         # Notes wrap at the terminal's width (formulas never wrap); never narrower than 60 columns.
         sys.stdout.write(explain.to_text(worked, width=max(60, shutil.get_terminal_size((100, 24)).columns)))
-    else:
-        raise CnnCalcError(f"this command prints text or json, not {format}", hint="use --format json, or leave --format out")
 
 
 WorkFormatOption = Annotated[
-    OutputFormat,
+    WorkFormat,
     typer.Option("--format", "-f", help="table (worked text, the default) or json.", case_sensitive=False),
 ]
 def _geometry(help: str) -> object:
@@ -387,7 +384,7 @@ def layer_command(
     track_running_stats: Annotated[Optional[bool], typer.Option("--track-running-stats/--no-track-running-stats", help="batchnorm: keep running mean and variance.", show_default=False)] = None,
     trainable: Annotated[Optional[bool], typer.Option("--trainable/--frozen", help="Count the weights as trainable (default) or frozen.", show_default=False)] = None,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the activation bytes.", case_sensitive=False)] = Dtype.FLOAT32,
-    format: WorkFormatOption = OutputFormat.TABLE,
+    format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
     """One layer, worked out: output shape, parameters, MACs, activations, each formula with the numbers in.
 
@@ -449,7 +446,7 @@ def explain_command(
     layer: Annotated[str, typer.Option("--layer", "-l", help="The layer's path, as `cnncalc table` shows it (e.g. layer1.0.conv2).", show_default=False, metavar="PATH")],
     input: InputOption = None,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the activation bytes.", case_sensitive=False)] = Dtype.FLOAT32,
-    format: WorkFormatOption = OutputFormat.TABLE,
+    format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
     """The worked derivation of one layer of a network, its input taken from the layers before it.
 
@@ -497,7 +494,7 @@ def solve_padding_command(
     stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s.")] = 1,
     output: Annotated[Optional[int], typer.Option("--output", "-o", min=1, help="Wanted output size (default: 'same', ⌈n/s⌉).", show_default=False)] = None,
     dilation: _Dilation = 1,
-    format: WorkFormatOption = OutputFormat.TABLE,
+    format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
     """The padding that gives a wanted output size (default: keeps the size, "same"), symmetric or not.
 
@@ -522,7 +519,7 @@ def solve_stride_command(
     output: Annotated[int, typer.Option("--output", "-o", min=1, help="Wanted output size.", show_default=False)],
     padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p on each side.")] = 0,
     dilation: _Dilation = 1,
-    format: WorkFormatOption = OutputFormat.TABLE,
+    format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
     """Every stride that takes n to the wanted output size, marking those where the division is not exact.
 
@@ -543,7 +540,7 @@ def solve_kernel_command(
     stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s.")] = 1,
     padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p on each side.")] = 0,
     dilation: _Dilation = 1,
-    format: WorkFormatOption = OutputFormat.TABLE,
+    format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
     """Every kernel size that takes n to the wanted output size.
 
@@ -564,7 +561,7 @@ def solve_output_padding_command(
     stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s of the conv (and of the transposed conv).", show_default=False)],
     padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p of the conv (and of the transposed conv).")] = 0,
     dilation: _Dilation = 1,
-    format: WorkFormatOption = OutputFormat.TABLE,
+    format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
     """The output_padding a ConvTranspose2d with the same f, s, p needs to map a conv's output back to n.
 
@@ -609,7 +606,7 @@ def compare_bottleneck_command(
     via: Annotated[int, typer.Option("--via", min=1, help="Channels after the 1×1 conv (the bottleneck width).", show_default=False)],
     padding: Annotated[str, typer.Option("--padding", "-p", help="Padding of the k×k conv: a number, same or valid.")] = "same",
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Count biases in the parameters.")] = True,
-    format: WorkFormatOption = OutputFormat.TABLE,
+    format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
     """A k×k conv directly, versus a 1×1 conv down to --via channels first (Inception's bottleneck).
 
@@ -634,7 +631,7 @@ def compare_stack_command(
     kernel: Annotated[int, typer.Option("--kernel", "-k", min=1, help="The large kernel (5, 7, …).", show_default=False)],
     small: Annotated[int, typer.Option("--small", min=2, help="The small kernel of the stack.")] = 3,
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Count biases in the parameters.")] = True,
-    format: WorkFormatOption = OutputFormat.TABLE,
+    format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
     """Stacked small convs versus one large conv with the same receptive field (VGG: 2 × 3×3 ~ 5×5, 3 × 3×3 ~ 7×7).
 

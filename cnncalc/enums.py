@@ -94,6 +94,13 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
+class WorkFormat(StrEnum):
+    """Formats of the worked derivations (layer, explain, solve, compare): text or JSON."""
+
+    TABLE = "table"
+    JSON = "json"
+
+
 # --- cnncalc quiz (issue 5) -------------------------------------------------------------
 
 
