@@ -288,6 +288,10 @@ def layer_math(layer: Layer, shape: Shape) -> LayerMath:
         x = _spatial(layer, shape)
         return LayerMath(Spatial(layer.output[0], layer.output[1], x.channels))
     if isinstance(layer, Fc):
+        if isinstance(shape, Spatial) and shape.height == shape.width == 1:
+            # After global pooling a 1x1xC map can only mean C features: taken as flattened
+            # (torch needs the nn.Flatten written out; the count is the same).
+            shape = Vector(shape.channels)
         if isinstance(shape, Spatial):
             raise _error(
                 layer,

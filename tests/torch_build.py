@@ -251,8 +251,11 @@ def _leaf(layer: Node, x: torch.Tensor, device: str) -> SpecLayer:
     if isinstance(layer, AdaptivePool):
         return SpecLayer(layer.path, kind, nn.AdaptiveAvgPool2d(layer.output))
     if isinstance(layer, Fc):
-        op = nn.Linear(x.shape[-1], layer.units, bias=layer.bias, device=device)
-        return SpecLayer(layer.path, kind, _freeze(op, layer.trainable))
+        # cnncalc takes fc on a 1x1xC map as fc on C features: torch needs the flatten written out.
+        flatten = nn.Flatten() if x.dim() == 4 else None
+        features = x[0].numel() if flatten is not None else x.shape[-1]
+        op = nn.Linear(features, layer.units, bias=layer.bias, device=device)
+        return SpecLayer(layer.path, kind, _freeze(op, layer.trainable), flatten)
     if isinstance(layer, Flatten):
         return SpecLayer(layer.path, kind, nn.Flatten())
     if isinstance(layer, BatchNorm):
