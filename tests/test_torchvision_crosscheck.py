@@ -3,7 +3,7 @@
 Needs torchvision, which is not a test dependency (too big for CI); it skips without it.
 Run it where torchvision is installed, e.g.:
 
-    PYTHONPATH=/work/main /work/venvs/tv/bin/python -m pytest -q --noconftest -p no:cacheprovider \
+    PYTHONPATH=. path/to/torchvision-venv/bin/python -m pytest -q --noconftest -p no:cacheprovider \
         tests/test_torchvision_crosscheck.py
 
 (`--noconftest` because the shared conftest needs typer, which a torchvision-only venv may lack.)
