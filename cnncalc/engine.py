@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cnncalc import formulas
 from cnncalc.enums import ACTIVATIONS, Dtype, LayerKind, MergeKind, PaddingMode
@@ -31,8 +32,12 @@ from cnncalc.layers import (
     Sequential,
     Upsample,
     ZeroPad,
+    pair_text,
 )
 from cnncalc.shapes import Shape, Spatial, Vector
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,7 @@ def _kernel_too_large(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, 
     else:
         sizes = f"the {span}-pixel kernel is larger than the {padded}-pixel padded input"
     kh, kw = layer.kernel
-    kernel = f"{kh}×{kw}" + ("" if layer.dilation == (1, 1) else f" with dilation {_pair(layer.dilation)}")
+    kernel = f"{kh}×{kw}" + ("" if layer.dilation == (1, 1) else f" with dilation {pair_text(layer.dilation)}")
     top, bottom, left, right = pads
     if top == bottom == left == right:
         padding = str(top)
@@ -188,10 +193,6 @@ def _kernel_too_large(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, 
         f"the kernel must fit inside the padded input, but {where}: {sizes} "
         f"(kernel {kernel}, input {shape.height}×{shape.width}, padding {padding})"
     )
-
-
-def _pair(values: tuple[int, int]) -> str:
-    return str(values[0]) if values[0] == values[1] else f"{values[0]}×{values[1]}"
 
 
 def _check_groups(layer: Conv | ConvTranspose, channels: int) -> None:
@@ -443,7 +444,7 @@ def _border_warning(layer: Conv | Pool, shape: Spatial, pads: tuple[int, int, in
     )
 
 
-def _decimal(value: "Fraction") -> str:  # noqa: F821 - imported where the warning is built
+def _decimal(value: Fraction) -> str:
     """An exact decimal with at most 3 places (the caller checked it has one)."""
     whole, frac = divmod(value.numerator * 1000 // value.denominator, 1000)
     return f"{whole}" if frac == 0 else f"{whole}.{frac:03d}".rstrip("0")

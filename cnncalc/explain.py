@@ -32,6 +32,7 @@ from cnncalc.layers import (
     Sequential,
     Upsample,
     ZeroPad,
+    pair_text,
 )
 from cnncalc.shapes import Shape, Spatial, Vector
 
@@ -471,16 +472,16 @@ def _headline(row: Row) -> str:
     elif isinstance(node, Fc):
         parts.append(f"{node.units} units")
     if isinstance(node, (Conv, ConvTranspose, Pool)):
-        parts.append(f"stride {node.stride[0] if node.stride[0] == node.stride[1] else _pair_text(node.stride)}")
+        parts.append(f"stride {pair_text(node.stride)}")
         if isinstance(node, ConvTranspose):
-            parts.append(f"padding {node.padding[0] if node.padding[0] == node.padding[1] else _pair_text(node.padding)}")
+            parts.append(f"padding {pair_text(node.padding)}")
             if node.output_padding != (0, 0):
                 op = node.output_padding
-                parts.append(f"output_padding {op[0] if op[0] == op[1] else _pair_text(op)}")
+                parts.append(f"output_padding {pair_text(op)}")
         else:
             parts.append(f"padding {node.padding.describe()}")
         if node.dilation != (1, 1):
-            parts.append(f"dilation {node.dilation[0] if node.dilation[0] == node.dilation[1] else _pair_text(node.dilation)}")
+            parts.append(f"dilation {pair_text(node.dilation)}")
         if isinstance(node, (Conv, ConvTranspose)) and node.groups != 1:
             parts.append(f"groups {node.groups}")
         if isinstance(node, (Conv, ConvTranspose)) and not node.bias:

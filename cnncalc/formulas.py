@@ -54,6 +54,11 @@ def pool_output_length(
     return out
 
 
+def same_output_length(n: int, stride: int) -> int:
+    """ceil(n / s): the output length `padding: same` aims for (TensorFlow/Keras's definition)."""
+    return -(-n // stride)
+
+
 def same_padding(n: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
     """Padding (before, after) that gives output ceil(n / s).
 
@@ -61,7 +66,7 @@ def same_padding(n: int, kernel: int, stride: int, dilation: int = 1) -> tuple[i
     the odd pixel going after (bottom/right). At stride 1 it is d(k-1) in total and equals
     torch's `padding="same"` (torch.nn.Conv2d allows "same" only at stride 1).
     """
-    out = -(-n // stride)
+    out = same_output_length(n, stride)
     total = max((out - 1) * stride + effective_kernel(kernel, dilation) - n, 0)
     return total // 2, total - total // 2
 

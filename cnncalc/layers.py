@@ -25,6 +25,11 @@ def pair(value: int | tuple[int, int] | list[int]) -> Pair:
     return (h, w)
 
 
+def pair_text(value: tuple[int, int], times: str = "×") -> str:
+    """One number when height and width agree (`3`), else `3×1`: how messages and derivations write a pair."""
+    return str(value[0]) if value[0] == value[1] else f"{value[0]}{times}{value[1]}"
+
+
 @dataclass(frozen=True)
 class Padding:
     """Explicit zero padding per side, or a rule (`same`, `valid`) resolved against the input size.

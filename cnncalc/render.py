@@ -9,16 +9,12 @@ from typing import Any
 
 from cnncalc.engine import Analysis, Row
 from cnncalc.enums import Dtype
-from cnncalc.layers import Conv, ConvTranspose, Pool, ZeroPad
+from cnncalc.layers import Conv, ConvTranspose, Pool, ZeroPad, pair_text
 from cnncalc.shapes import Shape
 
 
 def shape_text(shape: Shape, chw: bool = False) -> str:
     return shape.chw() if chw else shape.hwc()
-
-
-def _pair_text(pair: tuple[int, int]) -> str:
-    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
 def _padding_text(pads: tuple[int, int, int, int]) -> str:
@@ -34,15 +30,15 @@ def geometry(row: Row) -> str:
     """`k5 s1 p0`-style summary of a sliding window, empty for other layers."""
     node = row.node
     if isinstance(node, (Conv, ConvTranspose, Pool)):
-        parts = [f"k{_pair_text(node.kernel)}", f"s{_pair_text(node.stride)}"]
+        parts = [f"k{pair_text(node.kernel, 'x')}", f"s{pair_text(node.stride, 'x')}"]
         if row.padding is not None:
             parts.append(f"p{_padding_text(row.padding)}")
         if node.dilation != (1, 1):
-            parts.append(f"d{_pair_text(node.dilation)}")
+            parts.append(f"d{pair_text(node.dilation, 'x')}")
         if isinstance(node, (Conv, ConvTranspose)) and node.groups != 1:
             parts.append(f"g{node.groups}")
         if isinstance(node, ConvTranspose) and node.output_padding != (0, 0):
-            parts.append(f"op{_pair_text(node.output_padding)}")
+            parts.append(f"op{pair_text(node.output_padding, 'x')}")
         if isinstance(node, Pool) and node.ceil_mode:
             parts.append("ceil")
         return " ".join(parts)

@@ -75,7 +75,7 @@ def _check_kernel_fits(n: int, kernel: int, padding_total: int, dilation: int) -
 def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int | None = None) -> Worked:
     """Every total padding P (and its split) with ⌊(n + P − d(f−1) − 1)/s⌋ + 1 = output; output defaults to "same", ⌈n/s⌉."""
     same = output is None
-    target = -(-n // stride) if output is None else output
+    target = formulas.same_output_length(n, stride) if output is None else output
     span = formulas.effective_kernel(kernel, dilation)
     # ⌊(n + P − span)/s⌋ = target − 1  ⇔  (target − 1)·s + span − n ≤ P ≤ that + s − 1
     smallest = (target - 1) * stride + span - n
