@@ -78,9 +78,8 @@ def test_golden_specs_match_torch(name):
 # --------------------------------------------------------------------------- 80 columns
 
 
-def bundled_or_skip(name: str) -> str:
-    if zoo.bundled_path(name) is None:
-        pytest.skip(f"{name} is not bundled")
+def bundled(name: str) -> str:
+    assert zoo.bundled_path(name) is not None, f"{name} should be bundled (specs/{name}.yaml)"
     return name
 
 
@@ -88,7 +87,7 @@ def bundled_or_skip(name: str) -> str:
 @pytest.mark.parametrize("model", ["resnet50", "densenet121", "googlenet", "vgg16"])
 def test_table_never_wraps(model, columns):
     """One line per row, none longer than the terminal: columns are dropped or numbers shortened instead."""
-    bundled_or_skip(model)
+    bundled(model)
     analysis = analyse(zoo.load(model))
     result = run("table", model, columns=columns)
     assert result.exit_code == 0, result.output
@@ -213,8 +212,7 @@ def test_unknown_spec_suggests_a_bundled_name():
 
 def installed_script() -> str:
     script = shutil.which("cnncalc", path=str(Path(sys.executable).parent)) or shutil.which("cnncalc")
-    if script is None:
-        pytest.skip("the cnncalc script is not installed")
+    assert script is not None, "the cnncalc console script is not installed: run the README's `pip install -e '.[test]'`"
     return script
 
 
