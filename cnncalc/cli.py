@@ -165,8 +165,8 @@ def table_command(
         from cnncalc import zoo
         from cnncalc.engine import analyse
 
-        network = zoo.load(spec)
-        analysis = analyse(network, parse_input_option(input))
+        network = zoo.load(spec, parse_input_option(input))
+        analysis = analyse(network)
         print_warnings(analysis.warnings, network.file)
         _emit_analysis(analysis, format=format, depth=depth, batch=batch, dtype=dtype, chw=chw)
 
@@ -296,8 +296,8 @@ def check_command(
         lines, failed = [], 0
         for spec in specs:
             try:
-                network = zoo.load(spec)
-                analysis = analyse(network, shape)
+                network = zoo.load(spec, shape)
+                analysis = analyse(network)
             except CnnCalcError as exc:
                 print(exc.render(), file=sys.stderr)
                 failed += 1
@@ -464,8 +464,8 @@ def explain_command(
         from cnncalc import explain, zoo
         from cnncalc.engine import analyse
 
-        network = zoo.load(spec)
-        analysis = analyse(network, parse_input_option(input))
+        network = zoo.load(spec, parse_input_option(input))
+        analysis = analyse(network)
         print_warnings(analysis.warnings, network.file)
         _emit_worked(explain.explain(analysis, layer, dtype), format)
 
@@ -686,8 +686,8 @@ def receptive_field_command(
         from cnncalc.engine import analyse
         from cnncalc.receptive import receptive_fields
 
-        network = zoo.load(spec)
-        analysis = analyse(network, parse_input_option(input))
+        network = zoo.load(spec, parse_input_option(input))
+        analysis = analyse(network)
         print_warnings(analysis.warnings, network.file)
         fields_report = receptive_fields(network, analysis=analysis)
         _emit_receptive(fields_report, network, spec, layer=layer, format=format, explain=explain, draw=draw)

@@ -150,8 +150,8 @@ def stack(shape: Spatial, kernel: int, small: int = 3, filters: int | None = Non
     stacked = _rows("stack", shape, chain, warnings)
     (o_params, o_macs), (s_params, s_macs) = _totals(big), _totals(stacked)
     # Weights per C² (C in and C out): a conv with one input and one output channel has f·f weights.
-    per_small = formulas.conv_weights(small, small, 1, 1)
-    per_big = formulas.conv_weights(kernel, kernel, 1, 1)
+    per_small = formulas.conv_weights((small, small), 1, 1)
+    per_big = formulas.conv_weights((kernel, kernel), 1, 1)
     field = formulas.stacked_receptive_field(small, layers)
     symbolic = Section(
         "Weights, for C channels in and out (no bias)",

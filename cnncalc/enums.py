@@ -47,6 +47,7 @@ class StructureKind(StrEnum):
     ADD = "add"
     CONCAT = "concat"
     REPEAT = "repeat"
+    SIDE = "side"
 
 
 class MergeKind(StrEnum):

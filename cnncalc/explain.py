@@ -284,7 +284,7 @@ def _conv_parameter_sections(row: Row, node: Conv | ConvTranspose) -> tuple[list
     c = row.input.channels
     k, g = node.filters, node.groups
     fh, fw = node.kernel
-    weights = formulas.conv_weights(fh, fw, c, k, g)
+    weights = formulas.conv_weights((fh, fw), c, k, g)
     biases = row.params - weights
     rule = "(f_h·f_w·c + 1)·k" if g == 1 else "(f_h·f_w·(c/g) + 1)·k"
     steps = [

@@ -1,7 +1,10 @@
 """`$width * 4`-style expressions over block arguments, evaluated safely (no eval).
 
 Allowed: integers, decimals, true/false, `$name` references, + - * // / % (a `/` must
-divide exactly), comparisons, and/or/not, `A if COND else B`, and parentheses.
+divide exactly), comparisons, and/or/not, `A if COND else B`, and parentheses. Inside a block,
+`$in.channels`, `$in.height`, `$in.width`, `$in.length`, `$in.depth` and `$in.features` are the
+sizes of the block's input; inside `repeat`, `$index` is the copy's number (from 0). A name may hold
+`$(…)` parts, as in `denselayer$($index + 1)` (see `interpolate`).
 """
 
 from __future__ import annotations
@@ -69,6 +72,83 @@ def _parsed(text: str) -> ast.Expression | None:
         return None
 
 
+_SHAPE_FIELDS = ("channels", "height", "width", "length", "depth", "features")
+
+
+def interpolate(text: str, scope: dict[str, Any]) -> str:
+    """Text with its `$(expression)` and `$name` parts replaced by their values: `denselayer$($index + 1)`."""
+    if len(text) > MAX_LENGTH:
+        raise CnnCalcError(
+            f"a name with expressions is at most {MAX_LENGTH} characters; this one has {len(text)}",
+            hint="shorten the name",
+        )
+    out, i = [], 0
+    while i < len(text):
+        if text[i] != "$":
+            out.append(text[i])
+            i += 1
+            continue
+        if text.startswith("$(", i):
+            depth, j = 0, i + 1
+            while j < len(text):
+                depth += {"(": 1, ")": -1}.get(text[j], 0)
+                if depth == 0:
+                    break
+                j += 1
+            if depth:
+                raise CnnCalcError(f"{text!r} opens `$(` without closing it", hint="write `$(expression)`, e.g. `denselayer$($index + 1)`")
+            part = text[i : j + 1]
+            i = j + 1
+        else:
+            match = _REFERENCE.match(text, i)
+            if match is None:
+                raise CnnCalcError(f"{text!r} has a `$` that starts no expression", hint="write `$name` or `$(expression)`")
+            part = match.group(0)
+            i = match.end()
+        value = evaluate(part, scope)
+        if isinstance(value, bool) or not isinstance(value, (int, str)):
+            raise CnnCalcError(
+                f"{part!r} in the name {text!r} gives {value!r}; a name takes whole numbers and text",
+                hint="e.g. `denselayer$($index + 1)`",
+            )
+        out.append(str(value))
+    return "".join(out)
+
+
+def _shape_field(shape: Any, attr: str, text: str) -> int:
+    """`$in.channels` and its kin: one size of the block's input."""
+    from cnncalc.shapes import Spatial, Vector
+
+    error = getattr(shape, "error", None)
+    if not isinstance(shape, (Spatial, Vector)):
+        if error is not None:
+            raise error  # an earlier layer fails: that is what to fix first
+        raise CnnCalcError(f"{text!r} reads the input of a block, but `$in` is only known inside a block", hint="use $in inside a block's layers")
+    if attr not in _SHAPE_FIELDS:
+        raise CnnCalcError(
+            f"{text!r} asks for `{attr}` of the block's input, which has no such size",
+            hint="$in has " + ", ".join(f"$in.{f}" for f in _SHAPE_FIELDS),
+        )
+    if isinstance(shape, Vector):
+        if attr in ("features", "channels"):
+            return shape.features
+        raise CnnCalcError(
+            f"{text!r} asks for the {attr} of the block's input, but it is a vector of {shape.features} features",
+            hint="use $in.features",
+        )
+    if attr == "channels":
+        return shape.channels
+    if attr == "features":
+        return shape.elements
+    if attr not in shape.axes:
+        raise CnnCalcError(
+            f"{text!r} asks for the {attr} of the block's input, but {shape.hwc()} is {shape.rank}-D: "
+            f"it has {', '.join(shape.axes)} and channels",
+            hint="use " + ", ".join(f"$in.{a}" for a in (*shape.axes, "channels")),
+        )
+    return shape.size(attr)
+
+
 def _check(value: Any, text: str) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
         raise CnnCalcError(
@@ -81,6 +161,10 @@ def _check(value: Any, text: str) -> Any:
 def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return _check(node.value, text)
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == _PREFIX + "in":
+        if "in" not in scope:
+            raise CnnCalcError(f"{text!r} reads `$in`, which is only known inside a block", hint="use $in inside a block's layers")
+        return _shape_field(scope["in"], node.attr, text)
     if isinstance(node, ast.Name):
         if node.id in ("true", "True"):
             return True
@@ -93,13 +177,18 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
             )
         name = node.id[len(_PREFIX):]
         if name not in scope:
-            names = [f"${k}" for k in scope]
+            if name == "index":
+                raise CnnCalcError(f"{text!r} reads `$index`, which is only known inside `repeat`", hint="use $index in the layers of a repeat")
+            names = [f"${k}" for k in scope if k not in ("in", "index")]
             known = ", ".join(names[:12]) + (", …" if len(names) > 12 else "") or "none here"
             raise CnnCalcError(
                 f"{text!r} refers to ${name}, which is not an argument of this block (arguments: {known})",
                 hint="declare it under the block's `args:`, or fix the spelling",
             )
-        return scope[name]
+        value = scope[name]
+        if name == "in":
+            raise CnnCalcError(f"{text!r} uses `$in` as a number; it is the block's input shape", hint="use $in.channels, $in.height, …")
+        return value
     if isinstance(node, ast.BinOp):
         left = _eval(node.left, scope, text)
         right = _eval(node.right, scope, text)

@@ -78,33 +78,38 @@ def conv_transpose_output_length(
     return (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1
 
 
-def conv_weights(kernel_h: int, kernel_w: int, in_channels: int, filters: int, groups: int = 1) -> int:
-    """Weights of a (transposed) convolution: f_h * f_w * (c / g) * k.
+def _product(values: tuple[int, ...]) -> int:
+    n = 1
+    for v in values:
+        n *= v
+    return n
 
-    A transposed conv stores (c_in, c_out/g, f_h, f_w), the same count with the roles swapped.
+
+def conv_weights(kernel: tuple[int, ...], in_channels: int, filters: int, groups: int = 1) -> int:
+    """Weights of a (transposed) convolution of any rank: f_1 ⋯ f_r * (c / g) * k (f_h f_w c/g k in 2-D).
+
+    A transposed conv stores (c_in, c_out/g, f…), the same count with the roles swapped.
     """
-    return kernel_h * kernel_w * (in_channels // groups) * filters
+    return _product(kernel) * (in_channels // groups) * filters
 
 
-def conv_params(
-    kernel_h: int, kernel_w: int, in_channels: int, filters: int, groups: int = 1, bias: bool = True
-) -> int:
-    """(f_h * f_w * c / g + 1) * k with a bias, (f_h * f_w * c / g) * k without."""
-    return conv_weights(kernel_h, kernel_w, in_channels, filters, groups) + (filters if bias else 0)
+def conv_params(kernel: tuple[int, ...], in_channels: int, filters: int, groups: int = 1, bias: bool = True) -> int:
+    """(f_h * f_w * c / g + 1) * k with a bias, (f_h * f_w * c / g) * k without (any rank: the kernel's volume)."""
+    return conv_weights(kernel, in_channels, filters, groups) + (filters if bias else 0)
 
 
-def conv_macs(out_h: int, out_w: int, kernel_h: int, kernel_w: int, in_channels: int, filters: int, groups: int = 1) -> int:
-    """One multiply-accumulate per weight per output position: H_out W_out k f_h f_w c/g.
+def conv_macs(out_sizes: tuple[int, ...], kernel: tuple[int, ...], in_channels: int, filters: int, groups: int = 1) -> int:
+    """One multiply-accumulate per weight per output position: H_out W_out k f_h f_w c/g (in 2-D).
 
     Biases are not counted: this is the convention of torchvision's published GFLOPS
     (which are really GMACs) and of fvcore/ptflops.
     """
-    return out_h * out_w * conv_weights(kernel_h, kernel_w, in_channels, filters, groups)
+    return _product(out_sizes) * conv_weights(kernel, in_channels, filters, groups)
 
 
-def conv_transpose_macs(in_h: int, in_w: int, kernel_h: int, kernel_w: int, in_channels: int, filters: int, groups: int = 1) -> int:
+def conv_transpose_macs(in_sizes: tuple[int, ...], kernel: tuple[int, ...], in_channels: int, filters: int, groups: int = 1) -> int:
     """Each input position scatters through every weight once: H_in W_in f_h f_w c_in k/g (fvcore's count)."""
-    return in_h * in_w * conv_weights(kernel_h, kernel_w, in_channels, filters, groups)
+    return _product(in_sizes) * conv_weights(kernel, in_channels, filters, groups)
 
 
 def fc_params(in_features: int, units: int, bias: bool = True) -> int:

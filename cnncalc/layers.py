@@ -1,6 +1,7 @@
 """The spec as frozen dataclasses: what each layer is, normalised once at construction.
 
-`kernel: 3` becomes `(3, 3)` here and nowhere else; every pair is (height, width).
+`kernel: 3` becomes `(3, 3)` for an image (`(3,)` for a signal, `(3, 3, 3)` for a volume) when the
+spec is read; tuples hold one value per spatial axis in the shape's order.
 Each object keeps the YAML position it came from in `pos`, which takes no part in
 equality, so two specs that mean the same network compare equal.
 """
@@ -15,60 +16,82 @@ from cnncalc.errors import SourcePos
 from cnncalc.shapes import Shape
 
 Pair = tuple[int, int]
+Axes = tuple[int, ...]  # one value per spatial axis: (length,), (height, width) or (depth, height, width)
+DEFAULT_RANK = 2  # layers built directly in code (compare, quiz) are 2-D unless given tuples
+
+
+def axes(value: int | tuple[int, ...] | list[int], rank: int = DEFAULT_RANK) -> Axes:
+    """An int, or a list with one value per axis, as a tuple of `rank` values. The parser has checked the types."""
+    if isinstance(value, int):
+        return (value,) * rank
+    return tuple(value)
 
 
 def pair(value: int | tuple[int, int] | list[int]) -> Pair:
     """An int or an [h, w] list, as (h, w). The parser has checked the types already."""
-    if isinstance(value, int):
-        return (value, value)
-    h, w = value
-    return (h, w)
+    return axes(value, 2)  # type: ignore[return-value]
 
 
-def pair_text(value: tuple[int, int], times: str = "×") -> str:
-    """One number when height and width agree (`3`), else `3×1`: how messages and derivations write a pair."""
-    return str(value[0]) if value[0] == value[1] else f"{value[0]}{times}{value[1]}"
+def pair_text(value: tuple[int, ...], times: str = "×") -> str:
+    """One number when every axis agrees (`3`), else `3×1` (`3×3×1` in 3-D): how messages and derivations write sizes."""
+    if all(v == value[0] for v in value):
+        return str(value[0])
+    return times.join(map(str, value))
 
 
 @dataclass(frozen=True)
 class Padding:
     """Explicit zero padding per side, or a rule (`same`, `valid`) resolved against the input size.
 
-    `explicit` is (top, bottom, left, right). A spec's `padding: 1` is (1, 1, 1, 1) and
-    `padding: [1, 2]` is (1, 1, 2, 2), as torch's `padding=(1, 2)`.
+    `explicit` is (before, after) for each spatial axis in turn: (top, bottom, left, right) in 2-D,
+    (left, right) in 1-D, (front, back, top, bottom, left, right) in 3-D. A spec's `padding: 1` is
+    (1, 1, 1, 1) and `padding: [1, 2]` is (1, 1, 2, 2), as torch's `padding=(1, 2)`.
     """
 
     mode: PaddingMode = PaddingMode.EXPLICIT
-    explicit: tuple[int, int, int, int] = (0, 0, 0, 0)
+    explicit: tuple[int, ...] = (0, 0, 0, 0)
 
     @classmethod
-    def of(cls, value: int | str | list[int] | tuple[int, ...] | Padding) -> Padding:
+    def of(cls, value: int | str | list[int] | tuple[int, ...] | Padding, rank: int = DEFAULT_RANK) -> Padding:
+        """`1`, one value per axis (symmetric), or (before, after) for every axis."""
         if isinstance(value, Padding):
             return value
         if isinstance(value, str):
             return cls(mode=PaddingMode(value))
         if isinstance(value, int):
-            return cls(explicit=(value, value, value, value))
-        if len(value) == 2:
-            h, w = value
-            return cls(explicit=(h, h, w, w))
-        top, bottom, left, right = value
-        return cls(explicit=(top, bottom, left, right))
+            return cls(explicit=(value,) * (2 * rank))
+        value = tuple(value)
+        if len(value) == 2 * rank:
+            return cls(explicit=value)
+        return cls(explicit=tuple(v for p in value for v in (p, p)))
+
+    @property
+    def rank(self) -> int:
+        return len(self.explicit) // 2
+
+    def per_axis(self) -> tuple[tuple[int, int], ...]:
+        """((before, after), …) for each axis."""
+        e = self.explicit
+        return tuple((e[2 * i], e[2 * i + 1]) for i in range(len(e) // 2))
 
     @property
     def is_symmetric(self) -> bool:
-        top, bottom, left, right = self.explicit
-        return self.mode is PaddingMode.EXPLICIT and top == bottom and left == right
+        return self.mode is PaddingMode.EXPLICIT and all(b == a for b, a in self.per_axis())
 
     def describe(self) -> str:
         if self.mode is not PaddingMode.EXPLICIT:
             return str(self.mode)
-        top, bottom, left, right = self.explicit
-        if top == bottom == left == right:
-            return str(top)
-        if top == bottom and left == right:
-            return f"{top},{left}"
-        return f"{top},{bottom},{left},{right}"
+        return describe_pads(self.explicit)
+
+
+def describe_pads(explicit: tuple[int, ...]) -> str:
+    """`1` when every side agrees, `1,2` (one per axis) when each axis is symmetric, else every side."""
+    if all(v == explicit[0] for v in explicit):
+        return str(explicit[0])
+    befores, afters = explicit[0::2], explicit[1::2]
+    if befores == afters:
+        return ",".join(map(str, befores))
+    return ",".join(map(str, explicit))
 
 
 ZERO_PADDING = Padding()
@@ -82,71 +105,89 @@ class LayerBase:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Conv(LayerBase):
+class LeafBase(LayerBase):
+    """A layer that computes. `rank` is the number of spatial axes an alias such as `conv1d` demands
+    (None: whatever the input has); it is how the layer was written, not what it computes."""
+
+    rank: int | None = field(default=None, compare=False, repr=False)
+    alias: str | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conv(LeafBase):
     filters: int
-    kernel: Pair
-    stride: Pair = (1, 1)
+    kernel: Axes
+    stride: Axes = (1, 1)
     padding: Padding = ZERO_PADDING
-    dilation: Pair = (1, 1)
+    dilation: Axes = (1, 1)
     groups: int = 1
     bias: bool = True
     trainable: bool = True
     kind: LayerKind = field(default=LayerKind.CONV, init=False)
 
     def __post_init__(self) -> None:
-        _normalise(self, "kernel", "stride", "dilation")
-        object.__setattr__(self, "padding", Padding.of(self.padding))
+        rank = _rank_of(self.kernel, self.stride, self.dilation)
+        _normalise(self, rank, "kernel", "stride", "dilation")
+        object.__setattr__(self, "padding", Padding.of(self.padding, rank))
 
 
 @dataclass(frozen=True, kw_only=True)
-class ConvTranspose(LayerBase):
-    """torch.nn.ConvTranspose2d: padding is symmetric per axis, so it is kept as (h, w)."""
+class ConvTranspose(LeafBase):
+    """torch.nn.ConvTranspose1d/2d/3d: padding is symmetric per axis, so it is kept as one value per axis."""
 
     filters: int
-    kernel: Pair
-    stride: Pair = (1, 1)
-    padding: Pair = (0, 0)
-    output_padding: Pair = (0, 0)
-    dilation: Pair = (1, 1)
+    kernel: Axes
+    stride: Axes = (1, 1)
+    padding: Axes = (0, 0)
+    output_padding: Axes = (0, 0)
+    dilation: Axes = (1, 1)
     groups: int = 1
     bias: bool = True
     trainable: bool = True
     kind: LayerKind = field(default=LayerKind.CONV_TRANSPOSE, init=False)
 
     def __post_init__(self) -> None:
-        _normalise(self, "kernel", "stride", "padding", "output_padding", "dilation")
+        rank = _rank_of(self.kernel, self.stride, self.padding, self.output_padding, self.dilation)
+        _normalise(self, rank, "kernel", "stride", "padding", "output_padding", "dilation")
 
 
 @dataclass(frozen=True, kw_only=True)
-class Pool(LayerBase):
+class Pool(LeafBase):
     """maxpool, avgpool and minpool: a window with no weights. `stride` defaults to the kernel, as in torch."""
 
     kind: LayerKind
-    kernel: Pair
-    stride: Pair | None = None
+    kernel: Axes
+    stride: Axes | None = None
     padding: Padding = ZERO_PADDING
-    dilation: Pair = (1, 1)
+    dilation: Axes = (1, 1)
     ceil_mode: bool = False
 
     def __post_init__(self) -> None:
-        _normalise(self, "kernel", "dilation")
-        object.__setattr__(self, "stride", self.kernel if self.stride is None else pair(self.stride))
-        object.__setattr__(self, "padding", Padding.of(self.padding))
+        rank = _rank_of(self.kernel, self.stride, self.dilation)
+        _normalise(self, rank, "kernel", "dilation")
+        object.__setattr__(self, "stride", self.kernel if self.stride is None else axes(self.stride, rank))
+        object.__setattr__(self, "padding", Padding.of(self.padding, rank))
 
 
 @dataclass(frozen=True, kw_only=True)
-class AdaptivePool(LayerBase):
-    """adaptive_avgpool (any output size) and global_avgpool (output 1x1), kept 4-D as torch does."""
+class AdaptivePool(LeafBase):
+    """adaptive_avgpool (any output size) and global_avgpool (output 1 per axis), kept as a map as torch does.
+
+    A global pool's `output` is None: one unit along every axis of whatever input it gets."""
 
     kind: LayerKind
-    output: Pair = (1, 1)
+    output: Axes | None = None
 
     def __post_init__(self) -> None:
-        _normalise(self, "output")
+        if self.output is not None:
+            object.__setattr__(self, "output", axes(self.output, _rank_of(self.output)))
+
+    def output_sizes(self, rank: int) -> Axes:
+        return (1,) * rank if self.output is None else self.output  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, kw_only=True)
-class Fc(LayerBase):
+class Fc(LeafBase):
     units: int
     bias: bool = True
     trainable: bool = True
@@ -154,14 +195,14 @@ class Fc(LayerBase):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Flatten(LayerBase):
+class Flatten(LeafBase):
     kind: LayerKind = field(default=LayerKind.FLATTEN, init=False)
 
 
 @dataclass(frozen=True, kw_only=True)
-class BatchNorm(LayerBase):
-    """BatchNorm2d on feature maps, BatchNorm1d on vectors: 2 learned values per channel
-    (affine), and 2 running statistics per channel kept as torch buffers."""
+class BatchNorm(LeafBase):
+    """BatchNorm1d/2d/3d: 2 learned values per channel (affine), and 2 running statistics per
+    channel kept as torch buffers. On a vector it is BatchNorm1d over the features."""
 
     affine: bool = True
     track_running_stats: bool = True
@@ -170,19 +211,19 @@ class BatchNorm(LayerBase):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Lrn(LayerBase):
+class Lrn(LeafBase):
     size: int = 5
     kind: LayerKind = field(default=LayerKind.LRN, init=False)
 
 
 @dataclass(frozen=True, kw_only=True)
-class Dropout(LayerBase):
+class Dropout(LeafBase):
     p: float = 0.5
     kind: LayerKind = field(default=LayerKind.DROPOUT, init=False)
 
 
 @dataclass(frozen=True, kw_only=True)
-class ZeroPad(LayerBase):
+class ZeroPad(LeafBase):
     padding: Padding = ZERO_PADDING
     kind: LayerKind = field(default=LayerKind.ZEROPAD, init=False)
 
@@ -191,24 +232,24 @@ class ZeroPad(LayerBase):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Upsample(LayerBase):
-    """torch.nn.Upsample: exactly one of `scale` (output = floor(n * scale)) or `size`."""
+class Upsample(LeafBase):
+    """torch.nn.Upsample: exactly one of `scale` (output = floor(n * scale)) or `size`, one value per axis."""
 
-    scale: tuple[float, float] | None = None
-    size: Pair | None = None
+    scale: tuple[float, ...] | None = None
+    size: Axes | None = None
     mode: UpsampleMode = UpsampleMode.NEAREST
     kind: LayerKind = field(default=LayerKind.UPSAMPLE, init=False)
 
     def __post_init__(self) -> None:
         if self.scale is not None and not isinstance(self.scale, tuple):
             scale = self.scale if isinstance(self.scale, list) else [self.scale, self.scale]
-            object.__setattr__(self, "scale", (scale[0], scale[1]))
+            object.__setattr__(self, "scale", tuple(scale))
         if self.size is not None:
-            object.__setattr__(self, "size", pair(self.size))
+            object.__setattr__(self, "size", axes(self.size, _rank_of(self.size)))
 
 
 @dataclass(frozen=True, kw_only=True)
-class Activation(LayerBase):
+class Activation(LeafBase):
     kind: LayerKind
 
 
@@ -227,20 +268,40 @@ class Sequential(LayerBase):
 
 @dataclass(frozen=True, kw_only=True)
 class Merge(LayerBase):
-    """Parallel branches on the same input, merged by elementwise add or channel concat.
+    """Parallel branches merged by elementwise add or channel concat.
 
-    An empty branch is the identity (a residual shortcut, or DenseNet's carried-over features).
+    Each branch reads the merge's input, or, where `sources[i]` names one, the output of that earlier
+    layer or group (`from: PATH`): the graph edges of U-Net skips and FPN taps. An empty branch is
+    the identity of what it reads (a residual shortcut, DenseNet's carried-over features, a skip).
     """
 
     merge: MergeKind
     branches: tuple[tuple[Node, ...], ...] = ()
+    sources: tuple[str | None, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.sources) != len(self.branches):
+            object.__setattr__(self, "sources", tuple(self.sources) + (None,) * (len(self.branches) - len(self.sources)))
 
     @property
     def kind(self) -> str:
         return str(self.merge)
 
 
-Node = Union[Layer, Sequential, Merge]
+@dataclass(frozen=True, kw_only=True)
+class Side(LayerBase):
+    """A side output (`- side: {name: aux1, layers: [...]}`): a head computed from the current tensor that
+    leaves the main path unchanged; its output is an extra network output (GoogLeNet's auxiliary heads)."""
+
+    children: tuple[Node, ...] = ()
+    label: str = "side"
+
+    @property
+    def kind(self) -> str:
+        return "side"
+
+
+Node = Union[Layer, Sequential, Merge, Side]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,6 +314,14 @@ class Network:
     file: str | None = field(default=None, compare=False)
 
 
-def _normalise(obj: object, *names: str) -> None:
+def _rank_of(*values: object) -> int:
+    """The rank the tuple-valued options were given with, DEFAULT_RANK if every one is a plain number."""
+    for value in values:
+        if isinstance(value, (tuple, list)):
+            return len(value)
+    return DEFAULT_RANK
+
+
+def _normalise(obj: object, rank: int, *names: str) -> None:
     for name in names:
-        object.__setattr__(obj, name, pair(getattr(obj, name)))
+        object.__setattr__(obj, name, axes(getattr(obj, name), rank))

@@ -8,37 +8,21 @@ the layer path and position; the file name is added by the caller.
 
 from __future__ import annotations
 
-import difflib
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from cnncalc import expressions
-from cnncalc.enums import POOLS, LayerKind, MergeKind, PaddingMode, StructureKind, UpsampleMode
+from cnncalc.enums import LayerKind, MergeKind, StructureKind
 from cnncalc.errors import CnnCalcError, SourcePos
+from cnncalc.kinds.merge import MERGES
+from cnncalc.kinds.options import REQUIRED, Bad, non_negative
+from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS
+from cnncalc.layers import DEFAULT_RANK, Merge, Network, Node, Sequential, Side
 from cnncalc.safe_yaml import YList, YMap, load_yaml
-from cnncalc.layers import (
-    Activation,
-    AdaptivePool,
-    BatchNorm,
-    Conv,
-    ConvTranspose,
-    Dropout,
-    Fc,
-    Flatten,
-    Lrn,
-    Merge,
-    Network,
-    Node,
-    Padding,
-    Pool,
-    Sequential,
-    Upsample,
-    ZeroPad,
-)
 from cnncalc.shapes import Shape, Spatial, Vector, parse_shape
+from cnncalc.words import listing, quote, show, suggest, word
 
 # Limits on what one spec may ask for, so that any file, however hostile, is answered within about
 # a second and little memory (README "When something is wrong"; tests/test_hostile.py measures them).
@@ -52,7 +36,11 @@ MAX_INT = 2**63 - 1  # torch sizes are int64
 TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "blocks", "layers")
 BLOCK_KEYS = ("args", "layers", "description")
 COMMON_OPTIONS = ("name", "when")
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # block and argument names: words, as in the expressions
+# Layer names: what torch accepts as a module name and a path segment can show (RegNet's `block1-0`,
+# digits first as nn.Sequential's own). A dot would split the path; spaces and symbols break --layer.
+_LAYER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+RESERVED_ARGS = ("in", "index")  # `$in` is a block's input shape, `$index` a repeat's copy number
 
 
 def _too_large(size: int, unit: str) -> CnnCalcError:
@@ -98,355 +86,39 @@ def read_spec_file(path: str | Path) -> str:
         ) from None
 
 
-def parse_spec(text: str, *, file: str | None = None, default_name: str = "network") -> Network:
-    """A `Network` from the YAML text of a spec."""
+def parse_spec(
+    text: str, *, file: str | None = None, default_name: str = "network", input_shape: Shape | None = None
+) -> Network:
+    """A `Network` from the YAML text of a spec (on `input_shape` instead of its own input, if given)."""
     try:
         if len(text) > MAX_FILE_BYTES:
             raise _too_large(len(text), "characters")
-        return build_network(load_yaml(text), file=file, default_name=default_name)
+        return build_network(load_yaml(text), file=file, default_name=default_name, input_shape=input_shape)
     except CnnCalcError as exc:
         raise exc.located(file=file)
 
 
-def parse_file(path: str | Path) -> Network:
+def parse_file(path: str | Path, input_shape: Shape | None = None) -> Network:
     path = Path(path)
     try:
         text = read_spec_file(path)
     except CnnCalcError as exc:
         raise exc.located(file=str(path))
-    return parse_spec(text, file=str(path), default_name=path.stem)
+    return parse_spec(text, file=str(path), default_name=path.stem, input_shape=input_shape)
 
 
 # --------------------------------------------------------------------------- values
 
-
-def _show(value: Any) -> str:
-    """A value as the user wrote it in YAML, short enough for a one-line message."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, str):
-        return f"{_quote(value)} (text)"
-    if isinstance(value, list):
-        return _show_list(value)
-    if isinstance(value, dict):
-        return "a mapping"
-    return _show_number(value)
-
-
-def _show_plain(value: Any) -> str:
-    if isinstance(value, str):
-        return _quote(value)
-    if isinstance(value, list):
-        return "[…]" if value else "[]"  # one level is enough to see the mistake (and lists can be cyclic)
-    return _show(value)
-
-
-def _show_list(value: list) -> str:
-    shown = [_show_plain(v) for v in value[:6]]
-    if len(value) > 6:
-        shown.append(f"… {len(value) - 6:,} more")
-    return "[" + ", ".join(shown) + "]"
-
-
-def _show_number(value: Any) -> str:
-    if isinstance(value, float) and not math.isfinite(value):
-        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
-    text = str(value)
-    if isinstance(value, int) and len(text) > 30:
-        return f"a {len(text.lstrip('-'))}-digit number"
-    return text
-
-
-def _quote(text: str, limit: int = 40) -> str:
-    return "'" + _word(text, limit) + "'"
-
-
-def _word(text: Any, limit: int = 40) -> str:
-    """A key or kind the user wrote, for a message: cut if very long, line breaks and controls escaped."""
-    text = str(text)
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
-
-
-def _listing(names: Any, limit: int = 12) -> str:
-    """`a, b, c` for a message, at most `limit` names (a spec may define thousands)."""
-    names = [str(n) for n in names]
-    shown = ", ".join(names[:limit])
-    return shown + (f", … ({len(names) - limit:,} more)" if len(names) > limit else "")
-
-
-def _norm(word: str) -> str:
-    return word.lower().replace("_", "").replace("-", "").replace(" ", "")
-
-
-# What other frameworks call cnncalc's kinds and options (keys normalised by `_norm`).
-_SYNONYMS = {
-    "conv2d": "conv", "convolution": "conv", "convolution2d": "conv",
-    "linear": "fc", "dense": "fc", "fullyconnected": "fc", "innerproduct": "fc",
-    "bn": "batchnorm", "batchnormalization": "batchnorm", "batchnorm2d": "batchnorm", "batchnorm1d": "batchnorm",
-    "maxpool2d": "maxpool", "maxpooling2d": "maxpool", "pool": "maxpool",
-    "avgpool2d": "avgpool", "averagepooling2d": "avgpool",
-    "globalaveragepooling2d": "global_avgpool", "gap": "global_avgpool", "globalavgpool": "global_avgpool",
-    "adaptiveavgpool2d": "adaptive_avgpool",
-    "convtranspose2d": "conv_transpose", "conv2dtranspose": "conv_transpose", "deconv": "conv_transpose",
-    "transposedconv": "conv_transpose",
-    "zeropadding2d": "zeropad", "zeropad2d": "zeropad", "pad": "padding",
-    "upsampling2d": "upsample", "localresponsenorm": "lrn", "leakyrelu": "leaky_relu",
-    "cat": "concat", "concatenate": "concat", "sum": "add", "residual": "add",
-    "outchannels": "filters", "channels": "filters", "numfilters": "filters", "filter": "filters",
-    "kernelsize": "kernel", "poolsize": "kernel", "ksize": "kernel", "strides": "stride",
-    "outfeatures": "units", "features": "units", "outputs": "units", "rate": "p",
-    "scalefactor": "scale", "outputsize": "output_size", "usebias": "bias",
-}
-# Options other tools need but cnncalc works out from the layer before.
-_INFERRED = {"inchannels": "input channels", "infeatures": "input features", "inputshape": "input shape"}
-
-
-def _suggest(word: Any, choices: list[str] | tuple[str, ...]) -> str:
-    """`did you mean `x`?` for a misspelt or foreign name, or ''."""
-    if not isinstance(word, str) or len(word) > 64:
-        return ""
-    choices = list(choices)
-    norm = _norm(word)
-    if norm in _INFERRED and "kernel" in choices + ["units"]:
-        return f"cnncalc works out the {_INFERRED[norm]} from the layer before: remove `{word}`"
-    by_norm = {_norm(c): c for c in choices}
-    for candidate in (norm, norm.removesuffix("2d")):
-        if candidate in by_norm:
-            return f"did you mean `{by_norm[candidate]}`?"
-        if _SYNONYMS.get(candidate) in choices:
-            return f"did you mean `{_SYNONYMS[candidate]}`?"
-    close = difflib.get_close_matches(word.lower(), choices, n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else ""
-
-
-class _Bad(Exception):
-    """A value that does not fit its key: `_Expander.layer` turns it into a CnnCalcError with the key."""
-
-    def __init__(self, expected: str, hint: str | None = None) -> None:
-        self.expected = expected
-        self.hint = hint
-
-
-_INT_TEXT = re.compile(r"[-+]?\d+")
-_FLOAT_TEXT = re.compile(r"[-+]?(\.\d+|\d+(\.\d*)?)([eE][-+]?\d+)?")  # YAML 1.2's float, which 1.1 reads partly as text
-_SIZE_TEXT = re.compile(r"(\d+)\s*[x×X*]\s*(\d+)")
-
-
-def _int_hint(value: Any, minimum: int) -> str | None:
-    """Why a value is not a size, and what to write instead."""
-    if isinstance(value, bool):
-        return "true and false (also yes/no and on/off in YAML) are booleans, not numbers"
-    if isinstance(value, str):
-        text = value.strip()
-        if _INT_TEXT.fullmatch(text):
-            return f"write {text} without quotes"
-        size = _SIZE_TEXT.fullmatch(text)
-        if size:
-            h, w = size.groups()
-            return f"write {h} for {h}×{h}" if h == w else f"write a list [height, width]: [{h}, {w}]"
-        if _FLOAT_TEXT.fullmatch(text):
-            whole = _whole(text)
-            spelled = f"write {whole}" if whole is not None else "write a whole number in digits"
-            return f"YAML reads {text} as text here; {spelled}"
-        return None
-    if isinstance(value, float):
-        if math.isfinite(value) and value.is_integer() and abs(value) <= MAX_INT:
-            return f"write {int(value)}"
-        return "sizes count whole pixels, channels or units"
-    if isinstance(value, int) and value < minimum:
-        if value == 0:
-            return "0 would leave nothing to compute with: the smallest value here is 1"
-        return f"sizes count pixels, channels or units: the smallest value here is {minimum}"
-    return None
-
-
-def _whole(text: str) -> int | None:
-    """The whole number a text like 1e3 spells, if it is one within int64."""
-    from decimal import Decimal, InvalidOperation
-
-    try:
-        number = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the regex admits only numbers
-        return None
-    if number.is_finite() and abs(number) <= MAX_INT and number == number.to_integral_value():
-        return int(number)
-    return None
-
-
-def _int(value: Any, minimum: int) -> int:
-    word = "a positive whole number" if minimum == 1 else "a whole number ≥ 0"
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _Bad(word, _int_hint(value, minimum))
-    if value > MAX_INT:
-        raise _Bad(f"{word} up to {MAX_INT:,} (torch's int64 limit)", "use a realistic size")
-    return value
-
-
-def positive(value: Any) -> int:
-    return _int(value, 1)
-
-
-def non_negative(value: Any) -> int:
-    return _int(value, 0)
-
-
-def _pair_of(check: Callable[[Any], int], word: str, plural: str) -> Callable[[Any], tuple[int, int]]:
-    def convert(value: Any) -> tuple[int, int]:
-        if isinstance(value, list):
-            if len(value) != 2:
-                raise _Bad(f"{word} or a list [height, width]", f"a list has two numbers, height and width; got {len(value)}")
-            try:
-                return (check(value[0]), check(value[1]))
-            except _Bad as bad:
-                raise _Bad(f"a list [height, width] of {plural}", bad.hint) from None
-        try:
-            v = check(value)
-        except _Bad as bad:
-            raise _Bad(f"{bad.expected} or a list [height, width]", bad.hint) from None
-        return (v, v)
-
-    return convert
-
-
-positive_pair = _pair_of(positive, "a positive whole number", "positive whole numbers")
-non_negative_pair = _pair_of(non_negative, "a whole number ≥ 0", "whole numbers ≥ 0")
-
-
-def padding(value: Any) -> Padding:
-    expected = "a whole number ≥ 0, [height, width], [top, bottom, left, right], `same` or `valid`"
-    if isinstance(value, str):
-        if value in (PaddingMode.SAME, PaddingMode.VALID):
-            return Padding(mode=PaddingMode(value))
-        hint = _suggest(value, ["same", "valid"]) or None
-        if value.strip().isdigit():
-            hint = f"write {value.strip()} without quotes"
-        raise _Bad(expected, hint)
-    if isinstance(value, list):
-        if len(value) not in (2, 4):
-            raise _Bad(expected)
-        try:
-            return Padding.of([non_negative(v) for v in value])
-        except _Bad as bad:
-            raise _Bad(expected, bad.hint) from None
-    try:
-        return Padding.of(non_negative(value))
-    except _Bad as bad:
-        raise _Bad(expected, bad.hint) from None
-
-
-def boolean(value: Any) -> bool:
-    if not isinstance(value, bool):
-        hint = None
-        if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no", "on", "off"):
-            hint = "write true or false without quotes"
-        elif isinstance(value, int) and value in (0, 1):
-            hint = f"write {'true' if value else 'false'}"
-        raise _Bad("true or false", hint)
-    return value
-
-
-def _number(minimum: float, maximum: float | None = None, *, open_min: bool = False) -> Callable[[Any], float]:
-    bound = (f"> {minimum}" if open_min else f"≥ {minimum}") + (f" and ≤ {maximum}" if maximum is not None else "")
-
-    def convert(value: Any) -> float:
-        if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()) and "e" in value.lower():
-            value = float(value)  # YAML 1.1 reads 1e-5 as text; YAML 1.2 and every user read a number
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            hint = f"write {value.strip()} without quotes" if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()) else None
-            raise _Bad(f"a number {bound}", hint)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise _Bad(f"a finite number {bound}", "this is beyond the range of floating-point numbers" if math.isinf(value) else None)
-        low_ok = value > minimum if open_min else value >= minimum
-        if not low_ok or (maximum is not None and value > maximum):
-            raise _Bad(f"a number {bound}")
-        return value
-
-    return convert
-
-
-def _scale(value: Any) -> tuple[float, float]:
-    check = _number(0, open_min=True)
-    if isinstance(value, list):
-        if len(value) != 2:
-            raise _Bad("a positive number or [height, width]")
-        return (check(value[0]), check(value[1]))
-    v = check(value)
-    return (v, v)
-
-
-def _choice(options: type) -> Callable[[Any], Any]:
-    def convert(value: Any) -> Any:
-        names = [str(o) for o in options]  # type: ignore[attr-defined]
-        if value not in names:
-            raise _Bad("one of " + ", ".join(names), _suggest(str(value), names) or None)
-        return options(value)
-
-    return convert
-
-
-REQUIRED = object()
-
-# option -> (converter, default); REQUIRED marks options without a default.
-_CONV_OPTIONS = {
-    "filters": (positive, REQUIRED),
-    "kernel": (positive_pair, REQUIRED),
-    "stride": (positive_pair, (1, 1)),
-    "padding": (padding, Padding()),
-    "dilation": (positive_pair, (1, 1)),
-    "groups": (positive, 1),
-    "bias": (boolean, True),
-    "trainable": (boolean, True),
-}
-_POOL_OPTIONS = {
-    "kernel": (positive_pair, REQUIRED),
-    "stride": (positive_pair, None),
-    "padding": (padding, Padding()),
-    "ceil_mode": (boolean, False),
-}
-OPTIONS: dict[LayerKind, dict[str, tuple[Callable[[Any], Any], Any]]] = {
-    LayerKind.CONV: _CONV_OPTIONS,
-    LayerKind.CONV_TRANSPOSE: {
-        **_CONV_OPTIONS,
-        "padding": (non_negative_pair, (0, 0)),
-        "output_padding": (non_negative_pair, (0, 0)),
-    },
-    LayerKind.MAXPOOL: {**_POOL_OPTIONS, "dilation": (positive_pair, (1, 1))},
-    LayerKind.MINPOOL: {**_POOL_OPTIONS, "dilation": (positive_pair, (1, 1))},
-    LayerKind.AVGPOOL: _POOL_OPTIONS,
-    LayerKind.GLOBAL_AVGPOOL: {},
-    LayerKind.ADAPTIVE_AVGPOOL: {"output_size": (positive_pair, REQUIRED)},
-    LayerKind.FC: {"units": (positive, REQUIRED), "bias": (boolean, True), "trainable": (boolean, True)},
-    LayerKind.FLATTEN: {},
-    LayerKind.BATCHNORM: {
-        "affine": (boolean, True),
-        "track_running_stats": (boolean, True),
-        "trainable": (boolean, True),
-        "eps": (_number(0, open_min=True), 1e-5),
-        "momentum": (_number(0, 1), 0.1),
-    },
-    LayerKind.LRN: {
-        "size": (positive, 5),
-        "alpha": (_number(0), 1e-4),
-        "beta": (_number(0), 0.75),
-        "k": (_number(0), 1.0),
-    },
-    LayerKind.DROPOUT: {"p": (_number(0, 1), 0.5)},
-    LayerKind.ZEROPAD: {"padding": (padding, REQUIRED)},
-    LayerKind.UPSAMPLE: {
-        "scale": (_scale, None),
-        "size": (positive_pair, None),
-        "mode": (_choice(UpsampleMode), UpsampleMode.NEAREST),
-    },
-    LayerKind.LEAKY_RELU: {"negative_slope": (_number(0), 0.01)},
-}
-# `output` is accepted for adaptive_avgpool as the short form of torch's `output_size`.
-_ALIASES = {LayerKind.ADAPTIVE_AVGPOOL: {"output": "output_size"}}
+_show, _word, _quote, _listing, _suggest = show, word, quote, listing, suggest
 
 _STRUCTURE_WORDS = tuple(str(k) for k in StructureKind)
-_LAYER_WORDS = tuple(str(k) for k in LayerKind)
+_LAYER_WORDS = LAYER_WORDS
+_ALIAS_WORDS = tuple(ALIASES)
+
+
+def options_of(kind: str) -> dict[str, tuple[Any, Any]]:
+    """The option schema of a spec word: option -> (converter, default); REQUIRED marks those without a default."""
+    return KINDS[kind].options.get(kind, {})
 
 
 # --------------------------------------------------------------------------- expansion
@@ -496,11 +168,48 @@ class _Namespace:
 
 
 class _Expander:
-    def __init__(self, blocks: dict[str, _Block]) -> None:
+    def __init__(self, blocks: dict[str, _Block], input_shape: Shape | None = None) -> None:
         self.blocks = blocks
         self.layer_count = 0
         self.steps = 0  # entries and repeat copies visited: bounds the work even where nothing is produced
         self.stack: list[str] = []
+        # The shape flowing through the layers as they are built, so that a block can see its input
+        # (`$in.channels`) and `kernel: 3` gets the rank of its input. None once a layer fails: the
+        # analysis reports that failure in its turn, unless a block needs the shape first.
+        self.shape: Shape | None = input_shape
+        self.shape_error: CnnCalcError | None = None
+        self.default_rank = input_shape.rank if isinstance(input_shape, Spatial) else DEFAULT_RANK
+        self.outputs: dict[str, Shape | None] = {}  # finished paths, for `from:`
+
+    # -- shapes while expanding
+
+    def rank(self) -> int:
+        return self.shape.rank if isinstance(self.shape, Spatial) else self.default_rank
+
+    def _track(self, compute: Any) -> None:
+        """Move the tracked shape on through `compute(shape)`; a failure makes it unknown (the analysis says why)."""
+        if self.shape is None:
+            return
+        try:
+            self.shape = compute(self.shape)
+        except CnnCalcError as exc:
+            self.shape, self.shape_error = None, exc
+
+    def _finished(self, path: str) -> None:
+        self.outputs[path] = self.shape
+
+    def block_input(self) -> Any:
+        """What `$in` stands for: the tracked shape, or the reason it is unknown."""
+        return self.shape if self.shape is not None else _UnknownShape(self.shape_error)
+
+    def _name(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos) -> Any:
+        """A name as written, an expression (`$name`), or text with `$(…)` parts (`denselayer$($index + 1)`)."""
+        if isinstance(raw, str) and "$" in raw and not expressions.is_expression(raw):
+            try:
+                return expressions.interpolate(raw, scope)
+            except CnnCalcError as exc:
+                raise exc.located(layer=ns.peek(None), pos=pos)
+        return self.value(raw, scope, ns, pos)
 
     # -- items
 
@@ -601,11 +310,13 @@ class _Expander:
         depth: int,
         in_repeat: bool,
     ) -> list[Node]:
-        if kind in _LAYER_WORDS:
-            return self.layer(LayerKind(kind), options, kind_pos, scope, ns, in_repeat)
+        if kind in KINDS or kind in ALIASES:
+            return self.layer(kind, options, kind_pos, scope, ns, in_repeat)
         if kind == StructureKind.SEQUENTIAL:
             return self.sequential(options, kind_pos, scope, ns, depth, in_repeat)
-        if kind in (StructureKind.ADD, StructureKind.CONCAT):
+        if kind == StructureKind.SIDE:
+            return self.side(options, kind_pos, scope, ns, depth, in_repeat)
+        if kind in MERGES:
             return self.merge(MergeKind(kind), options, kind_pos, scope, ns, depth, in_repeat)
         if kind in self.blocks:
             return self.block_use(self.blocks[kind], options, kind_pos, scope, ns, depth, in_repeat)
@@ -623,7 +334,7 @@ class _Expander:
                 layer=ns.peek(None),
                 pos=kind_pos,
             )
-        choices = list(_LAYER_WORDS) + ["sequential", "add", "concat", "repeat"] + list(self.blocks)
+        choices = list(_LAYER_WORDS) + ["sequential", "add", "concat", "repeat", "side"] + list(self.blocks)
         suggestion = _suggest(kind, choices) if isinstance(kind, str) else ""
         defined = f"; this spec's blocks are {_listing(self.blocks)}" if self.blocks else "; define your own under `blocks:`"
         raise CnnCalcError(
@@ -647,11 +358,12 @@ class _Expander:
                 )
         name = None
         if "name" in options:
-            name = self.value(options["name"], scope, ns, options.key_pos["name"])
-            if not isinstance(name, str) or not _NAME.match(name):
+            raw = options["name"]
+            name = self._name(raw, scope, ns, options.key_pos["name"])
+            if not isinstance(name, str) or not _LAYER_NAME.fullmatch(name):
                 raise CnnCalcError(
-                    f"a name is a word of letters, digits and _ that does not start with a digit; got {_show(name)}",
-                    hint="e.g. `name: conv1` (a path like layer1.0.conv1 is built from the names)",
+                    f"a name is a word of letters, digits, _ and - (torch's module names); got {_show(name)}",
+                    hint="e.g. `name: conv1` (a path like layer1.0.conv1 is built from the names, so a name holds no dot)",
                     layer=ns.peek(None),
                     pos=options.key_pos["name"],
                 )
@@ -698,15 +410,19 @@ class _Expander:
     # -- leaves
 
     def layer(
-        self, kind: LayerKind, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, in_repeat: bool
+        self, written: str, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, in_repeat: bool
     ) -> list[Node]:
-        schema = OPTIONS.get(kind, {})
-        aliases = _ALIASES.get(kind, {})
-        when, name = self._common(options, scope, ns, kind)
+        alias, rank_demanded = (written, ALIASES[written][1]) if written in ALIASES else (None, None)
+        kind = LayerKind(ALIASES[written][0] if alias else written)
+        owner = KINDS[kind]
+        schema = owner.options.get(kind, {})
+        aliases = owner.option_aliases.get(kind, {})
+        when, name = self._common(options, scope, ns, written)
         if not when:
             return []
         self._count(ns, pos)
         path = ns.place(name, pos, in_repeat)
+        rank = rank_demanded or self.rank()
         values: dict[str, Any] = {}
         for key, raw in options.items():
             if key in COMMON_OPTIONS:
@@ -716,14 +432,14 @@ class _Expander:
                 suggestion = _suggest(key, list(schema) + list(aliases) + list(COMMON_OPTIONS))
                 known = ", ".join(list(schema) + list(COMMON_OPTIONS))
                 raise CnnCalcError(
-                    f"{kind} has no option `{key}`" + (f"; {suggestion}" if suggestion else ""),
-                    hint=f"{kind} takes: {known}",
+                    f"{written} has no option `{key}`" + (f"; {suggestion}" if suggestion else ""),
+                    hint=f"{written} takes: {known}",
                     layer=path,
                     pos=options.key_pos[key],
                 )
             if target in values:
                 raise CnnCalcError(
-                    f"`{key}` and `{target}` are the same option of {kind}",
+                    f"`{key}` and `{target}` are the same option of {written}",
                     hint="keep one of them",
                     layer=path,
                     pos=options.key_pos[key],
@@ -731,10 +447,10 @@ class _Expander:
             value = self.value(raw, scope, ns, options.key_pos[key], layer=path)
             converter = schema[target][0]
             try:
-                values[target] = converter(value)
-            except _Bad as bad:
+                values[target] = converter(value, rank)
+            except Bad as bad:
                 raise CnnCalcError(
-                    f"`{key}` of {kind} must be {bad.expected}; got {_show(value)}",
+                    f"`{key}` of {written} must be {bad.expected}; got {_show(value)}",
                     hint=bad.hint,
                     layer=path,
                     pos=options.key_pos[key],
@@ -743,13 +459,17 @@ class _Expander:
             if key not in values:
                 if default is REQUIRED:
                     raise CnnCalcError(
-                        f"{kind} needs `{key}`",
-                        hint=f"e.g. `- {kind}: {{{_example_options(kind, self.blocks)}}}`",
+                        f"{written} needs `{key}`",
+                        hint=f"e.g. `- {written}: {{{_example_options(kind, self.blocks)}}}`",
                         layer=path,
                         pos=pos,
                     )
                 values[key] = default
-        return [_make_layer(kind, values, path, name, pos)]
+        base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
+        node = owner.build(kind, values, base, rank)
+        self._track(lambda shape: owner.forward(node, shape).output)
+        self._finished(path)
+        return [node]
 
     # -- structure
 
@@ -766,7 +486,31 @@ class _Expander:
         path = ns.place(name, pos, in_repeat)
         inner = _Namespace(path)
         children = self.items(options["layers"], options.key_pos["layers"], scope, inner, depth + 1)
+        self._finished(path)
         return [Sequential(path=path, name=name, pos=pos, label="sequential", children=tuple(children))]
+
+    def side(
+        self, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, depth: int, in_repeat: bool
+    ) -> list[Node]:
+        """`- side: {name: aux1, layers: [...]}`: a head on the current tensor; the main path goes on unchanged."""
+        self._only(options, ("layers", *COMMON_OPTIONS), "side", ns, pos)
+        when, name = self._common(options, scope, ns, "side")
+        if not when:
+            return []
+        if "layers" not in options:
+            raise CnnCalcError(
+                "side needs `layers`, the head computed from the current tensor",
+                hint="e.g. `- side: {name: aux1, layers: [global_avgpool, fc: {units: 10}]}`",
+                layer=ns.peek(name),
+                pos=pos,
+            )
+        self._count(ns, pos)
+        path = ns.place(name, pos, in_repeat)
+        shape, error = self.shape, self.shape_error
+        children = self.items(options["layers"], options.key_pos["layers"], scope, _Namespace(path), depth + 1)
+        self._finished(path)
+        self.shape, self.shape_error = shape, error
+        return [Side(path=path, name=name, pos=pos, children=tuple(children))]
 
     def repeat(self, item: YMap, scope: dict[str, Any], ns: _Namespace, depth: int, in_repeat: bool) -> list[Node]:
         pos = item.key_pos["repeat"]
@@ -777,7 +521,7 @@ class _Expander:
         times = self.value(item["repeat"], scope, ns, pos, layer=ns.peek(name))
         try:
             times = non_negative(times)
-        except _Bad:
+        except Bad:
             raise CnnCalcError(
                 f"`repeat` is how many copies to make, a whole number ≥ 0; got {_show(times)}",
                 hint="e.g. `- repeat: 3`",
@@ -805,12 +549,14 @@ class _Expander:
             container_path = ns.place(name, pos, in_repeat)
             target = _Namespace(container_path)
         nodes: list[Node] = []
-        for _ in range(times):
+        for index in range(times):
             self._step(ns, pos)
+            copy_scope = {**scope, "index": index}  # `$index`: the copy's number, from 0
             nodes.extend(
-                self.items(item["layers"], item.key_pos["layers"], scope, target, depth + 1, "layers", in_repeat=True)
+                self.items(item["layers"], item.key_pos["layers"], copy_scope, target, depth + 1, "layers", in_repeat=True)
             )
         if container_path is not None:
+            self._finished(container_path)
             return [Sequential(path=container_path, name=name, pos=pos, label="repeat", children=tuple(nodes))]
         return nodes
 
@@ -840,33 +586,82 @@ class _Expander:
             )
         self._count(ns, pos)
         result: list[tuple[Node, ...]] = []
+        sources: list[str | None] = []
+        start, start_error = self.shape, self.shape_error
+        outputs: list[Shape | None] = []
         for branch, branch_pos in zip(branches, branches.item_pos):
-            result.append(tuple(self.branch(branch, branch_pos, scope, ns, depth, in_repeat)))
+            self.shape, self.shape_error = start, start_error
+            nodes, source = self.branch(branch, branch_pos, scope, ns, depth, in_repeat)
+            result.append(tuple(nodes))
+            sources.append(source)
+            outputs.append(self.shape)
         path = ns.place(name, pos, in_repeat)
-        return [Merge(path=path, name=name, pos=pos, merge=merge, branches=tuple(result))]
+        node = Merge(path=path, name=name, pos=pos, merge=merge, branches=tuple(result), sources=tuple(sources))
+        if any(o is None for o in outputs):
+            self.shape = None
+        else:
+            self.shape = start
+            self._track(lambda _: MERGES[merge].combine(node, outputs))  # type: ignore[arg-type]
+        self._finished(path)
+        return [node]
 
     def branch(
         self, branch: Any, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, depth: int, in_repeat: bool
-    ) -> list[Node]:
+    ) -> tuple[list[Node], str | None]:
+        """A branch's layers and the path it reads (`from:`), None for the merge's input."""
         if isinstance(branch, YMap):
-            if "layers" not in branch:
+            if "layers" not in branch and "from" not in branch:
                 raise CnnCalcError(
-                    "a branch is a list of layers, or a mapping with `layers` (and optional `name`, `when`)",
+                    "a branch is a list of layers, or a mapping with `layers` (and optional `name`, `when`, `from`)",
                     hint="e.g. `- {name: downsample, layers: [conv: {filters: 256, kernel: 1}]}`, or `- []` for the identity",
                     layer=ns.peek(None),
                     pos=pos,
                 )
-            self._only(branch, ("layers", *COMMON_OPTIONS), "a branch", ns, pos)
+            self._only(branch, ("layers", "from", *COMMON_OPTIONS), "a branch", ns, pos)
             when, name = self._common(branch, scope, ns, "a branch")
+            source = self._source(branch, scope, ns) if "from" in branch else None
             if not when:
-                return []  # a branch switched off is the identity
+                return [], None  # a branch switched off is the identity
+            if source is not None:
+                self.shape, self.shape_error = self.outputs[source], None
+            layers = branch.get("layers", YList())
+            layers_pos = branch.key_pos.get("layers", pos)
+            if not hasattr(layers, "item_pos") and isinstance(layers, list):
+                layers = YList(layers)
+                layers.item_pos = [layers_pos] * len(layers)  # type: ignore[attr-defined]
             if name is None:
-                return self.items(branch["layers"], branch.key_pos["layers"], scope, ns, depth + 1, in_repeat=in_repeat)
+                return self.items(layers, layers_pos, scope, ns, depth + 1, in_repeat=in_repeat), source
             self._count(ns, pos)
             path = ns.place(name, pos, in_repeat)
-            children = self.items(branch["layers"], branch.key_pos["layers"], scope, _Namespace(path), depth + 1)
-            return [Sequential(path=path, name=name, pos=pos, label="branch", children=tuple(children))]
-        return self.items(branch, pos, scope, ns, depth + 1, "branches", in_repeat=in_repeat)
+            children = self.items(layers, layers_pos, scope, _Namespace(path), depth + 1)
+            self._finished(path)
+            return [Sequential(path=path, name=name, pos=pos, label="branch", children=tuple(children))], source
+        return self.items(branch, pos, scope, ns, depth + 1, "branches", in_repeat=in_repeat), None
+
+    def _source(self, branch: YMap, scope: dict[str, Any], ns: _Namespace) -> str:
+        """The path a `from:` names: a layer or group that is finished when the merge starts."""
+        pos = branch.key_pos["from"]
+        source = self.value(branch["from"], scope, ns, pos)
+        if not isinstance(source, str) or not source:
+            raise CnnCalcError(
+                f"`from` names an earlier layer or group by its path; got {_show(source)}",
+                hint="e.g. `from: down3` or `from: layer1.0.conv2`, as `cnncalc table` shows the paths",
+                layer=ns.peek(None),
+                pos=pos,
+            )
+        if source not in self.outputs:
+            last = source.rsplit(".", 1)[-1]
+            matches = [p for p in self.outputs if p.rsplit(".", 1)[-1] == last]
+            close = matches or _close_paths(source, list(self.outputs))
+            suggestion = f"; did you mean `{close[0]}`?" if close else ""
+            raise CnnCalcError(
+                f"`from: {_word(source)}` must name a layer or group that comes before this merge; "
+                f"no earlier path is `{_word(source)}`{suggestion}",
+                hint="a path is the names from the top down, joined by dots (`features.denseblock1`, `layer1.0.conv2`)",
+                layer=ns.peek(None),
+                pos=pos,
+            )
+        return source
 
     def block_use(
         self,
@@ -913,6 +708,7 @@ class _Expander:
                         pos=pos,
                     )
                 bound[key] = default
+        bound["in"] = self.block_input()  # `$in`: the shape this use of the block receives
         self._count(ns, pos)
         path = ns.place(name, pos, in_repeat)
         self.stack.append(block.name)
@@ -926,6 +722,7 @@ class _Expander:
             raise
         finally:
             self.stack.pop()
+        self._finished(path)
         return [Sequential(path=path, name=name, pos=pos, label=block.name, children=tuple(children))]
 
     def _only(self, options: YMap, allowed: tuple[str, ...], what: str, ns: _Namespace, pos: SourcePos) -> None:
@@ -940,81 +737,42 @@ class _Expander:
                 )
 
 
+_STRUCTURE_EXAMPLES = {
+    "sequential": "name: features, layers: [...]",
+    "add": "branches: [[...], []]",
+    "concat": "branches: [[...], [...]]",
+    "side": "name: aux1, layers: [...]",
+}
+
+
 def _example_options(kind: str, blocks: dict[str, _Block]) -> str:
-    examples = {
-        "conv": "filters: 6, kernel: 5",
-        "conv_transpose": "filters: 6, kernel: 2, stride: 2",
-        "maxpool": "kernel: 2, stride: 2",
-        "avgpool": "kernel: 2, stride: 2",
-        "minpool": "kernel: 2, stride: 2",
-        "adaptive_avgpool": "output_size: 7",
-        "fc": "units: 10",
-        "zeropad": "padding: 1",
-        "upsample": "scale: 2",
-        "dropout": "p: 0.5",
-        "sequential": "name: features, layers: [...]",
-        "add": "branches: [[...], []]",
-        "concat": "branches: [[...], [...]]",
-    }
     if kind in blocks:
         return _listing(f"{k}: …" for k in blocks[kind].args)
-    return examples.get(kind, "")
+    if kind in ALIASES:
+        kind = ALIASES[kind][0]
+    if kind in KINDS:
+        return KINDS[kind].examples.get(kind, "")
+    return _STRUCTURE_EXAMPLES.get(kind, "")
 
 
-def _make_layer(kind: LayerKind, values: dict[str, Any], path: str, name: str | None, pos: SourcePos) -> Node:
-    base = {"path": path, "name": name, "pos": pos}
-    if kind is LayerKind.CONV:
-        return Conv(**base, **values)
-    if kind is LayerKind.CONV_TRANSPOSE:
-        return ConvTranspose(**base, **values)
-    if kind in POOLS:
-        return Pool(kind=kind, **base, **values)
-    if kind is LayerKind.GLOBAL_AVGPOOL:
-        return AdaptivePool(kind=kind, output=(1, 1), **base)
-    if kind is LayerKind.ADAPTIVE_AVGPOOL:
-        return AdaptivePool(kind=kind, output=values["output_size"], **base)
-    if kind is LayerKind.FC:
-        return Fc(**base, **values)
-    if kind is LayerKind.FLATTEN:
-        return Flatten(**base)
-    if kind is LayerKind.BATCHNORM:
-        return BatchNorm(
-            affine=values["affine"],
-            track_running_stats=values["track_running_stats"],
-            trainable=values["trainable"],
-            **base,
-        )
-    if kind is LayerKind.LRN:
-        return Lrn(size=values["size"], **base)
-    if kind is LayerKind.DROPOUT:
-        return Dropout(p=values["p"], **base)
-    if kind is LayerKind.ZEROPAD:
-        pad = values["padding"]
-        if pad.mode is not PaddingMode.EXPLICIT:
-            raise CnnCalcError(
-                f"zeropad needs numbers of pixels, not `{pad.mode}`",
-                hint="e.g. `padding: 1` or `padding: [0, 1, 0, 1]` (top, bottom, left, right)",
-                layer=path,
-                pos=pos,
-            )
-        return ZeroPad(padding=pad, **base)
-    if kind is LayerKind.UPSAMPLE:
-        if (values["scale"] is None) == (values["size"] is None):
-            raise CnnCalcError(
-                "upsample needs exactly one of `scale` and `size`",
-                hint="e.g. `- upsample: {scale: 2}` or `- upsample: {size: [56, 56]}`",
-                layer=path,
-                pos=pos,
-            )
-        return Upsample(scale=values["scale"], size=values["size"], mode=values["mode"], **base)
-    return Activation(kind=kind, **base)
+def _close_paths(path: str, paths: list[str]) -> list[str]:
+    import difflib
+
+    return difflib.get_close_matches(path, paths[-5000:], n=1, cutoff=0.6)
+
+
+class _UnknownShape:
+    """`$in` where an earlier layer fails: reading it raises that layer's error, the real cause."""
+
+    def __init__(self, error: CnnCalcError | None) -> None:
+        self.error = error
 
 
 # --------------------------------------------------------------------------- document
 
 
 def _input_shape(value: Any, pos: SourcePos) -> Shape:
-    if isinstance(value, list) and len(value) == 3 and all(type(v) is int for v in value):
+    if isinstance(value, list) and 2 <= len(value) <= 4 and all(type(v) is int for v in value):
         value = "x".join(str(v) for v in value)
     if type(value) is int:
         value = str(value)
@@ -1042,13 +800,13 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
     blocks: dict[str, _Block] = {}
     for name, body in raw.items():
         name_pos = raw.key_pos[name]
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise CnnCalcError(
                 f"a block name is a word of letters, digits and _; got '{name}'",
                 hint="e.g. `bottleneck`",
                 pos=name_pos,
             )
-        if name in _LAYER_WORDS or name in _STRUCTURE_WORDS:
+        if name in _LAYER_WORDS or name in _STRUCTURE_WORDS or name in ALIASES:
             raise CnnCalcError(
                 f"`{name}` is a built-in kind and cannot be redefined as a block",
                 hint=f"call the block something else, e.g. `my_{name}`",
@@ -1077,10 +835,10 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
             )
         args: dict[str, Any] = {}
         for arg, default in args_raw.items():
-            if not _NAME.match(arg) or arg in COMMON_OPTIONS:
+            if not _NAME.fullmatch(arg) or arg in COMMON_OPTIONS or arg in RESERVED_ARGS:
                 raise CnnCalcError(
                     f"`{arg}` cannot be a block argument",
-                    hint="argument names are words of letters, digits and _, other than `name` and `when`",
+                    hint="argument names are words of letters, digits and _, other than `name`, `when`, `in` and `index`",
                     pos=args_raw.key_pos[arg],
                 )
             args[arg] = REQUIRED if default is None else default
@@ -1095,7 +853,11 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
     return blocks
 
 
-def build_network(doc: Any, *, file: str | None = None, default_name: str = "network") -> Network:
+def build_network(
+    doc: Any, *, file: str | None = None, default_name: str = "network", input_shape: Shape | None = None
+) -> Network:
+    """The network a spec describes; `input_shape` replaces the spec's `input` (the --input option), so that
+    ranks and `$in` follow it."""
     if not isinstance(doc, YMap):
         raise CnnCalcError(
             "a spec is a YAML mapping with `input` and `layers`" + ("; this file is empty" if doc is None else f"; got {_show(doc)}"),
@@ -1115,11 +877,12 @@ def build_network(doc: Any, *, file: str | None = None, default_name: str = "net
             raise CnnCalcError(f"`{key}` is text; got {_show(doc[key])}", hint="quote it if it looks like a number", pos=doc.key_pos[key])
     if "input" not in doc:
         raise CnnCalcError("a spec needs `input`, the size of one input image", hint="e.g. `input: 32x32x3` (height x width x channels)", pos=doc.pos)
-    input_shape = _input_shape(doc["input"], doc.key_pos["input"])
+    if input_shape is None:
+        input_shape = _input_shape(doc["input"], doc.key_pos["input"])
     if "layers" not in doc:
         raise CnnCalcError("a spec needs `layers`, the list of layers", hint="e.g. `layers:` followed by `- conv: {filters: 6, kernel: 5}`", pos=doc.pos)
     blocks = _blocks(doc.get("blocks"), doc.key_pos.get("blocks", doc.pos))
-    expander = _Expander(blocks)
+    expander = _Expander(blocks, input_shape)
     nodes = expander.items(doc["layers"], doc.key_pos["layers"], {}, _Namespace(""), 1)
     if not nodes:
         raise CnnCalcError(
@@ -1137,13 +900,14 @@ def build_network(doc: Any, *, file: str | None = None, default_name: str = "net
     )
 
 
-def parse_layer(kind: str, options: dict[str, Any]) -> Node:
+def parse_layer(kind: str, options: dict[str, Any], input_shape: Shape | None = None) -> Node:
     """One layer, `- kind: {options}`, checked by the very code that checks a spec (for `cnncalc layer`).
 
     `options` holds what YAML would have read: ints, lists, text, booleans. The layer's path is its kind.
+    `input_shape` gives the rank that `kernel: 3` takes (2-D without it).
     Errors carry no position or path: there is no file, and the layer is the one the user named.
     """
-    if kind not in _LAYER_WORDS:
+    if kind not in _LAYER_WORDS and kind not in ALIASES:
         suggestion = _suggest(kind, _LAYER_WORDS)
         raise CnnCalcError(
             f"unknown layer kind `{kind}`" + (f"; {suggestion}" if suggestion else ""),
@@ -1153,7 +917,7 @@ def parse_layer(kind: str, options: dict[str, Any]) -> Node:
     mapping.pos = None  # type: ignore[assignment]
     mapping.key_pos = {key: None for key in options}  # type: ignore[misc]
     try:
-        (node,) = _Expander({}).layer(LayerKind(kind), mapping, None, {}, _Namespace(""), False)  # type: ignore[arg-type]
+        (node,) = _Expander({}, input_shape).layer(kind, mapping, None, {}, _Namespace(""), False)  # type: ignore[arg-type]
     except CnnCalcError as exc:
         exc.layer, exc.pos = None, None
         raise

@@ -54,30 +54,16 @@ This module computes; it does not print. Shapes and padding come from `engine.an
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cnncalc import formulas
 from cnncalc.engine import Analysis, Row, analyse
-from cnncalc.enums import UpsampleMode
-from cnncalc.layers import (
-    AdaptivePool,
-    Conv,
-    ConvTranspose,
-    Fc,
-    Flatten,
-    Merge,
-    Network,
-    Node,
-    Pool,
-    Sequential,
-    Upsample,
-    ZeroPad,
-)
-from cnncalc.shapes import Shape, Spatial
+from cnncalc.kinds.base import AxisContext, Irregular, Passed, Through, Window
+from cnncalc.kinds.registry import kind_of
+from cnncalc.layers import Merge, Network, Node, Sequential, Side
+from cnncalc.shapes import AXIS_NAMES, Shape, Spatial
 
-AXES = ("height", "width")
+AXES = AXIS_NAMES[2]
 
 
 @dataclass(frozen=True)
@@ -109,20 +95,6 @@ class Span:
 
 
 INPUT_SPAN = Span(size=1, stride=1, padding=0)
-
-
-@dataclass(frozen=True)
-class Window:
-    """What a layer does along one axis, as a sliding window over its input's units."""
-
-    kernel: int
-    stride: int
-    dilation: int = 1
-    pad_before: int = 0
-
-    @property
-    def effective_kernel(self) -> int:
-        return formulas.effective_kernel(self.kernel, self.dilation)
 
 
 @dataclass(frozen=True)
@@ -169,49 +141,63 @@ class AxisField:
 
 @dataclass(frozen=True)
 class LayerField:
-    """One row of the report: a leaf layer, a merge, or a block (whose field is that of its output)."""
+    """One row of the report: a leaf layer, a merge, or a block (whose field is that of its output).
+
+    `fields` holds one AxisField per spatial axis of the input, named by `names` (length; height, width;
+    depth, height, width)."""
 
     path: str
     kind: str
     depth: int
     is_block: bool
     output: Shape
-    height: AxisField
-    width: AxisField
-    exceeds_input: tuple[bool, bool] = (False, False)  # r larger than the input image along (height, width)
+    fields: tuple[AxisField, ...]
+    names: tuple[str, ...] = AXES
+    exceeds_input: tuple[bool, ...] = (False, False)  # r larger than the input along each axis
     aligned: bool | None = None  # merges only: every branch has the same effective stride and centre
-    padding: tuple[int, int, int, int] | None = None  # the padding the layer applies (engine.Row.padding)
+    padding: tuple[int, ...] | None = None  # the padding the layer applies (engine.Row.padding)
     node: Node | None = field(default=None, compare=False, repr=False)
+    side: bool = False
 
     def axis(self, name: str) -> AxisField:
-        return self.height if name == "height" else self.width
+        return self.fields[self.names.index(name)]
+
+    @property
+    def height(self) -> AxisField:
+        return self.axis("height")
+
+    @property
+    def width(self) -> AxisField:
+        return self.axis("width")
 
     @property
     def axes(self) -> tuple[tuple[str, AxisField], ...]:
-        return (("height", self.height), ("width", self.width))
+        return tuple(zip(self.names, self.fields))
 
     @property
     def notes(self) -> tuple[str, ...]:
-        """The axes' notes: once when both axes say the same, else each with its axis."""
-        h, w = self.height.note, self.width.note
-        if h == w:
-            return (h,) if h else ()
+        """The axes' notes: once when every axis says the same, else each with its axis."""
+        notes = [a.note for a in self.fields]
+        if all(n == notes[0] for n in notes):
+            return (notes[0],) if notes and notes[0] else ()
         return tuple(f"{name}: {axis.note}" for name, axis in self.axes if axis.note)
 
     def as_json(self) -> dict[str, Any]:
-        h, w = self.height.as_json(), self.width.as_json()
+        per_axis = [a.as_json() for a in self.fields]
         out: dict[str, Any] = {"path": self.path, "kind": self.kind, "output": self.output.as_json()}
         for key in ("receptive_field", "effective_stride", "effective_padding"):
-            out[key] = {"height": h[key], "width": w[key]}
-        if "receptive_field_range" in h or "receptive_field_range" in w:
-            out["receptive_field_range"] = {"height": h.get("receptive_field_range"), "width": w.get("receptive_field_range")}
-        out["exceeds_input"] = {"height": self.exceeds_input[0], "width": self.exceeds_input[1]}
+            out[key] = {name: a[key] for name, a in zip(self.names, per_axis)}
+        if any("receptive_field_range" in a for a in per_axis):
+            out["receptive_field_range"] = {name: a.get("receptive_field_range") for name, a in zip(self.names, per_axis)}
+        out["exceeds_input"] = dict(zip(self.names, self.exceeds_input))
         if self.aligned is not None:
             out["aligned"] = self.aligned
         out["block"] = self.is_block
         out["depth"] = self.depth
         notes = self.notes
         out["note"] = "; ".join(notes) if notes else None
+        if self.side:
+            out["side"] = True
         return out
 
 
@@ -246,17 +232,16 @@ class _State:
     `fc` every feature sees the whole map: a single unit.
     """
 
-    height: AxisState
-    width: AxisState
-    grid: tuple[int, int]
+    fields: tuple[AxisState, ...]
+    grid: tuple[int, ...]
     whole: bool = False  # after `fc`: every feature sees the whole field, there is no grid left
 
     def axis(self, i: int) -> AxisState:
-        return self.height if i == 0 else self.width
+        return self.fields[i]
 
 
-def _lengths(shape: Shape, grid: tuple[int, int]) -> tuple[int, int]:
-    return (shape.height, shape.width) if isinstance(shape, Spatial) else grid
+def _lengths(shape: Shape, grid: tuple[int, ...]) -> tuple[int, ...]:
+    return shape.sizes if isinstance(shape, Spatial) and len(shape.sizes) == len(grid) else grid
 
 
 def _undefined_note(state: Undefined) -> str:
@@ -295,125 +280,35 @@ def _range(sizes: list[int]) -> tuple[int, int] | None:
     return (min(sizes), max(sizes)) if sizes else None
 
 
-def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, int]) -> tuple[AxisField, AxisState]:
-    """Axis i (0 height, 1 width) of one leaf layer. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
-    n_in = _lengths(row.input, grid)[i]
-    n_out = _lengths(row.output, grid)[i]
-    if isinstance(node, (Conv, Pool)):
-        assert row.padding is not None
-        pad_before = row.padding[0] if i == 0 else row.padding[2]
-        return _through(prev, Window(node.kernel[i], node.stride[i], node.dilation[i], pad_before))
-    if isinstance(node, ZeroPad):
-        return _through(prev, Window(1, 1, 1, node.padding.explicit[0 if i == 0 else 2]), rule="zero padding: a window of kernel 1, stride 1")
-    if isinstance(node, ConvTranspose):
-        k, s, d, p = node.kernel[i], node.stride[i], node.dilation[i], node.padding[i]
-        if s == 1:
-            pad = d * (k - 1) - p
-            rule = f"a transposed convolution at stride 1 is a convolution with padding d(k − 1) − p = {d}·({k} − 1) − {p} = {pad}"
-            return _through(prev, Window(k, 1, d, pad), rule=rule)
-        reason = (
-            f"a transposed convolution with stride {s} spreads each input unit over {s} output units "
-            f"unevenly (an effective stride of S/{s}), so no single r, S, P describes its units"
-        )
-        size_range = None
-        if isinstance(prev, Span):
-            spreads = _transposed_spreads(n_in, n_out, k, s, d, p)
-            if spreads is None:
-                reason += f"; the range of r over its units is not computed (more than {TRANSPOSED_CANDIDATE_CAP:,} units to examine)"
-            elif spreads != ():
-                size_range = (spreads[0] * prev.stride + prev.size, spreads[1] * prev.stride + prev.size)
-        return _broken(node.path, prev, reason, f"transposed convolution with stride {s}", size_range)
-    if isinstance(node, AdaptivePool):
-        # torch's bins: floor(i·n/o) … ceil((i + 1)·n/o). Equal sizes and equal steps make a window.
-        # Closed form, not an enumeration of the bins: an output of 10^8 units must not cost 10^8 steps.
-        sizes, steps = formulas.adaptive_pool_bin_sizes_and_steps(n_in, n_out)
-        what = "global average pooling" if n_out == 1 else f"adaptive pooling {n_in} → {n_out}"
-        if len(sizes) == 1 and (not steps or (len(steps) == 1 and steps[0] >= 1)):
-            k = sizes[0]
-            s = steps[0] if steps else k  # one bin: no step to speak of; read as kernel = stride = n
-            rule = f"{what}: every bin has {k} units" + (f" and the next starts {s} later" if steps else "")
-            return _through(prev, Window(k, s, 1, 0), rule=f"{rule}: a window of kernel {k}, stride {s}")
-        # r of a unit grows with its bin's size, so the extreme bins give the extreme r.
-        unit_sizes = [(size - 1) * prev.stride + prev.size for size in (sizes[0], sizes[-1])] if isinstance(prev, Span) else []
-        reason = (
-            f"{what}: torch's bins have sizes {'/'.join(map(str, sizes))} and steps "
-            f"{'/'.join(map(str, steps))}, so no single stride and padding describe its units"
-        )
-        return _broken(node.path, prev, reason, f"{what} has uneven bins", _range(unit_sizes))
-    if isinstance(node, Upsample):
-        if n_out == n_in:
-            return _passed(prev, rule="resizing to the same size is the identity")
-        if node.mode is UpsampleMode.NEAREST:
-            # torch's nearest_idx: source = floor(o·c), c = 1/scale_factor if given, else n_in/n_out
-            c = 1 / node.scale[i] if node.scale is not None else n_in / n_out
-            if c > 1 and float(c).is_integer():
-                c = int(c)
-                return _through(prev, Window(1, c, 1, 0), rule=f"nearest resizing by 1/{c} keeps every {c}th unit: a window of kernel 1, stride {c}")
-            reason = (
-                f"nearest resizing {n_in} → {n_out} repeats units unevenly (source ⌊o·{c:g}⌋), "
-                "so the fields no longer step by a whole stride"
-            )
-            size = prev.size if isinstance(prev, Span) else None
-            short = f"nearest resizing {n_in} → {n_out}"
-            return _broken(node.path, prev, reason + " (each output unit copies one input unit)", short, (size, size) if size else None)
-        reason = f"{node.mode} resizing {n_in} → {n_out} blends neighbouring units unevenly: no single r, S, P"
-        return _broken(node.path, prev, reason, f"{node.mode} resizing {n_in} → {n_out}", None)
-    if isinstance(node, Fc) and grid[i] == 1:
-        return _passed(prev, rule="fully connected on features that each see the whole field already: unchanged")
-    if isinstance(node, Fc):
-        n = grid[i]
-        rule = f"fully connected: every output sees all {n} units of the last feature map, a window of kernel = stride = {n}"
-        return _through(prev, Window(n, n, 1, 0), rule=rule)
-    if isinstance(node, Flatten):
-        return _passed(prev, rule="each feature is one unit of the feature map, with that unit's field")
-    return _passed(prev)
+def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, ...]) -> tuple[AxisField, AxisState]:
+    """Axis i of one leaf layer, from its kind's geometry. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
+    kind = kind_of(node)
+    context = AxisContext(
+        index=i,
+        n_in=_lengths(row.input, grid)[i],
+        n_out=_lengths(row.output, grid)[i],
+        pad_before=row.padding[2 * i] if row.padding is not None else None,
+        defined=isinstance(prev, Span),
+    )
+    geometry = kind.field(node, context)
+    if isinstance(geometry, Through):
+        return _through(prev, geometry.window, rule=geometry.rule)
+    if isinstance(geometry, Passed):
+        return _passed(prev, rule=geometry.rule)
+    assert isinstance(geometry, Irregular)
+    reason, spread = geometry.reason, geometry.spread
+    if geometry.needs_spread and isinstance(prev, Span):
+        spreads = kind.spread_of(node, context)
+        if spreads is None:
+            from cnncalc.kinds.conv import TRANSPOSED_CANDIDATE_CAP
 
-
-# At most this many output units are examined for one transposed convolution's range of r;
-# past it the range is reported as not computed (see _transposed_spreads).
-TRANSPOSED_CANDIDATE_CAP = 200_000
-
-
-def _transposed_spreads(n_in: int, n_out: int, k: int, s: int, d: int, p: int) -> tuple[int, int] | tuple[()] | None:
-    """Smallest and largest (last − first) input unit feeding one output unit of a transposed convolution.
-
-    torch.nn.ConvTranspose2d: input unit j feeds output o through tap t when o + p = j·s + t·d,
-    0 ≤ j < n_in, 0 ≤ t < k. For u = o + p the solutions j step by d' = d / gcd(s, d), so a unit
-    fed by N input units spans (N − 1)·d' of them; N(u) is counted in O(1). With X = (n_in − 1)·s
-    and Y = (k − 1)·d, on u in [min(X, Y), max(X, Y)] one of the two bounds never binds and N(u)
-    depends only on u mod d (X ≤ Y) or u mod s (X > Y): one period of that stretch, plus the two
-    ends (min(X, Y) values each), covers every value N takes, exactly. Returns () when no output
-    unit is fed (cannot happen for a valid layer) and None past TRANSPOSED_CANDIDATE_CAP units.
-    """
-    g = math.gcd(s, d)
-    s1, d1 = s // g, d // g
-    inverse = pow(s1, -1, d1) if d1 > 1 else 0
-    x, y = (n_in - 1) * s, (k - 1) * d
-    low, high = min(x, y), max(x, y)
-    period = d if x <= y else s
-    first, last = p, p + n_out - 1  # the u of output units 0 … n_out − 1
-    pieces = [
-        (first, min(last, low - 1)),
-        (max(first, low), min(last, high, max(first, low) + period - 1)),
-        (max(first, high + 1), min(last, x + y)),
-    ]
-    if sum(max(0, b - a + 1) for a, b in pieces) > TRANSPOSED_CANDIDATE_CAP:
-        return None
-    counts = []
-    for a, b in pieces:
-        for u in range(a, b + 1):
-            if u % g:
-                continue
-            j0 = (u // g) * inverse % d1 if d1 > 1 else 0  # j·s ≡ u (mod d) ⇔ j ≡ j0 (mod d')
-            lo = max(0, -(-(u - y) // s))  # t ≤ k − 1
-            hi = min(n_in - 1, u // s)  # t ≥ 0
-            if hi >= lo:
-                n = (hi - j0) // d1 - (lo - 1 - j0) // d1
-                if n:
-                    counts.append(n)
-    if not counts:
-        return ()
-    return ((min(counts) - 1) * d1, (max(counts) - 1) * d1)
+            reason += f"; the range of r over its units is not computed (more than {TRANSPOSED_CANDIDATE_CAP:,} units to examine)"
+        elif spreads != ():
+            spread = spreads  # type: ignore[assignment]
+    size_range = None
+    if spread is not None and isinstance(prev, Span):
+        size_range = (spread[0] * prev.stride + prev.size, spread[1] * prev.stride + prev.size)
+    return _broken(node.path, prev, reason, geometry.short, size_range)
 
 
 def _union_candidates(spans: list[Span], n_out: int) -> list[int]:
@@ -479,11 +374,13 @@ def _half(twice: int) -> str:
 class _Walk:
     rows: dict[int, Row]
     fields: dict[int, LayerField]
-    input_lengths: tuple[int, int]
+    input_lengths: tuple[int, ...]
+    names: tuple[str, ...]
+    states: dict[str, _State] = field(default_factory=dict)  # path -> state after it, for `from:`
 
 
-def _exceeds(fields: tuple[AxisField, AxisField], lengths: tuple[int, int]) -> tuple[bool, bool]:
-    return tuple(f.size is not None and f.size > n for f, n in zip(fields, lengths))  # type: ignore[return-value]
+def _exceeds(fields: tuple[AxisField, ...], lengths: tuple[int, ...]) -> tuple[bool, ...]:
+    return tuple(f.size is not None and f.size > n for f, n in zip(fields, lengths))
 
 
 VECTOR_NOTE = "fully connected: every feature sees this whole field; a vector has no neighbouring units, so S does not apply"
@@ -496,23 +393,22 @@ def _as_vector(axis: AxisField) -> AxisField:
     return replace(axis, stride=None, note=axis.note or VECTOR_NOTE)
 
 
-def _record(
-    walk: _Walk, node: Node, row: Row, h: AxisField, w: AxisField, aligned: bool | None = None, whole: bool = False
-) -> None:
+def _record(walk: _Walk, node: Node, row: Row, fields: tuple[AxisField, ...], aligned: bool | None = None, whole: bool = False) -> None:
     if whole:
-        h, w = _as_vector(h), _as_vector(w)
+        fields = tuple(_as_vector(f) for f in fields)
     walk.fields[id(node)] = LayerField(
         path=row.path,
         kind=row.kind,
         depth=row.depth,
         is_block=row.is_block,
         output=row.output,
-        height=h,
-        width=w,
-        exceeds_input=_exceeds((h, w), walk.input_lengths),
+        fields=fields,
+        names=walk.names,
+        exceeds_input=_exceeds(fields, walk.input_lengths),
         aligned=aligned,
         padding=row.padding,
         node=node,
+        side=row.side,
     )
 
 
@@ -524,26 +420,33 @@ def _walk_sequence(nodes: tuple[Node, ...], state: _State, walk: _Walk) -> _Stat
 
 def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
     row = walk.rows[id(node)]
-    if isinstance(node, Sequential):
-        state = _walk_sequence(node.children, state, walk)
-        h, _ = _passed(state.height)
-        w, _ = _passed(state.width)
-        _record(walk, node, row, h, w, whole=state.whole)
-        return state
+    if isinstance(node, (Sequential, Side)):
+        end = _walk_sequence(node.children, state, walk)
+        _record(walk, node, row, tuple(_passed(f)[0] for f in end.fields), whole=end.whole)
+        walk.states[node.path] = end
+        return state if isinstance(node, Side) else end
     if isinstance(node, Merge):
-        ends = [_walk_sequence(branch, state, walk) for branch in node.branches]
+        # A `from:` branch starts from the field of the layer it reads, so skips and taps are followed.
+        ends = [
+            _walk_sequence(branch, state if source is None else walk.states[source], walk)
+            for branch, source in zip(node.branches, node.sources)
+        ]
         n_out = _lengths(row.output, ends[0].grid)
-        results = [_merge_axis(node, i, [e.axis(i) for e in ends], n_out[i]) for i in (0, 1)]
-        aligned = results[0][2] and results[1][2]
+        results = [_merge_axis(node, i, [e.axis(i) for e in ends], n_out[i]) for i in range(len(walk.names))]
+        aligned = all(r[2] for r in results)
         whole = all(e.whole for e in ends)
-        _record(walk, node, row, results[0][0], results[1][0], aligned, whole=whole)
-        return _State(results[0][1], results[1][1], n_out, whole)
-    h, new_h = _axis_field(node, row, 0, state.height, state.grid)
-    w, new_w = _axis_field(node, row, 1, state.width, state.grid)
-    whole = state.whole or isinstance(node, Fc)
-    _record(walk, node, row, h, w, whole=whole)
-    grid = (1, 1) if isinstance(node, Fc) else _lengths(row.output, state.grid)
-    return _State(new_h, new_w, grid, whole)
+        _record(walk, node, row, tuple(r[0] for r in results), aligned, whole=whole)
+        after = _State(tuple(r[1] for r in results), n_out, whole)
+        walk.states[node.path] = after
+        return after
+    results = [_axis_field(node, row, i, state.axis(i), state.grid) for i in range(len(walk.names))]
+    whole = state.whole or getattr(kind_of(node), "sees_whole_map", False)
+    _record(walk, node, row, tuple(r[0] for r in results), whole=whole)
+    rank = len(walk.names)
+    grid = (1,) * rank if getattr(kind_of(node), "sees_whole_map", False) else _lengths(row.output, state.grid)
+    after = _State(tuple(r[1] for r in results), grid, whole)
+    walk.states[node.path] = after
+    return after
 
 
 def receptive_fields(network: Network, input_shape: Shape | None = None, analysis: Analysis | None = None) -> ReceptiveAnalysis:
@@ -553,11 +456,11 @@ def receptive_fields(network: Network, input_shape: Shape | None = None, analysi
     if not isinstance(shape, Spatial):
         none = AxisField(None, None, None, note="the input is a vector: there is no spatial receptive field")
         layers = tuple(
-            LayerField(r.path, r.kind, r.depth, r.is_block, r.output, none, none, node=r.node) for r in analysis.rows
+            LayerField(r.path, r.kind, r.depth, r.is_block, r.output, (none, none), node=r.node, side=r.side) for r in analysis.rows
         )
         return ReceptiveAnalysis(network.name, shape, layers, spatial=False)
-    walk = _Walk(rows={id(r.node): r for r in analysis.rows}, fields={}, input_lengths=(shape.height, shape.width))
-    _walk_sequence(network.layers, _State(INPUT_SPAN, INPUT_SPAN, (shape.height, shape.width)), walk)
+    walk = _Walk(rows={id(r.node): r for r in analysis.rows}, fields={}, input_lengths=shape.sizes, names=shape.axes)
+    _walk_sequence(network.layers, _State((INPUT_SPAN,) * shape.rank, shape.sizes), walk)
     layers = tuple(walk.fields[id(r.node)] for r in analysis.rows)
     return ReceptiveAnalysis(network.name, shape, layers)
 

@@ -9,7 +9,8 @@ from typing import Any
 
 from cnncalc.engine import Analysis, Row
 from cnncalc.enums import Dtype
-from cnncalc.layers import Conv, ConvTranspose, Pool, ZeroPad, pair_text
+from cnncalc.kinds.registry import kind_of
+from cnncalc.layers import Merge
 from cnncalc.shapes import Shape
 
 
@@ -17,53 +18,19 @@ def shape_text(shape: Shape, chw: bool = False) -> str:
     return shape.chw() if chw else shape.hwc()
 
 
-def _padding_text(pads: tuple[int, int, int, int]) -> str:
-    top, bottom, left, right = pads
-    if top == bottom == left == right:
-        return str(top)
-    if top == bottom and left == right:
-        return f"{top},{left}"
-    return f"{top},{bottom},{left},{right}"
-
-
 def geometry(row: Row) -> str:
-    """`k5 s1 p0`-style summary of a sliding window, empty for other layers."""
+    """`k5 s1 p0`-style summary of a sliding window, empty for other layers (the layer's kind writes it)."""
     node = row.node
-    if isinstance(node, (Conv, ConvTranspose, Pool)):
-        parts = [f"k{pair_text(node.kernel, 'x')}", f"s{pair_text(node.stride, 'x')}"]
-        if row.padding is not None:
-            parts.append(f"p{_padding_text(row.padding)}")
-        if node.dilation != (1, 1):
-            parts.append(f"d{pair_text(node.dilation, 'x')}")
-        if isinstance(node, (Conv, ConvTranspose)) and node.groups != 1:
-            parts.append(f"g{node.groups}")
-        if isinstance(node, ConvTranspose) and node.output_padding != (0, 0):
-            parts.append(f"op{pair_text(node.output_padding, 'x')}")
-        if isinstance(node, Pool) and node.ceil_mode:
-            parts.append("ceil")
-        return " ".join(parts)
-    if isinstance(node, ZeroPad) and row.padding is not None:
-        return f"p{_padding_text(row.padding)}"
-    return ""
+    if row.is_block or isinstance(node, Merge) or node is None:
+        return ""
+    return kind_of(node).summary(node, row.padding)
 
 
 def _geometry_json(row: Row) -> dict[str, Any]:
     node = row.node
-    out: dict[str, Any] = {}
-    if isinstance(node, (Conv, ConvTranspose, Pool)):
-        out["kernel"] = {"height": node.kernel[0], "width": node.kernel[1]}
-        out["stride"] = {"height": node.stride[0], "width": node.stride[1]}
-        out["dilation"] = {"height": node.dilation[0], "width": node.dilation[1]}
-    if row.padding is not None:
-        top, bottom, left, right = row.padding
-        out["padding"] = {"top": top, "bottom": bottom, "left": left, "right": right}
-    if isinstance(node, (Conv, ConvTranspose)):
-        out["groups"] = node.groups
-    if isinstance(node, ConvTranspose):
-        out["output_padding"] = {"height": node.output_padding[0], "width": node.output_padding[1]}
-    if isinstance(node, Pool):
-        out["ceil_mode"] = node.ceil_mode
-    return out
+    if row.is_block or isinstance(node, Merge) or node is None:
+        return {}
+    return kind_of(node).summary_json(node, row.padding)
 
 
 def row_json(row: Row) -> dict[str, Any]:
@@ -81,6 +48,8 @@ def row_json(row: Row) -> dict[str, Any]:
         "activations": row.activations,
     }
     entry.update(_geometry_json(row))
+    if row.side:
+        entry["side"] = True
     return entry
 
 

@@ -1,40 +1,147 @@
-"""Tensor shapes of one sample (batch excluded), in the course notes' H x W x C order."""
+"""Tensor shapes of one sample (batch excluded), in the course notes' channels-last order.
+
+A feature map has one to three spatial axes and a channel count: `496x32` is a 1-D signal
+(length × channels), `224x224x3` an image (height × width × channels), `16x112x112x3` a clip or
+volume (depth × height × width × channels). torch holds the same tensors channels-first
+(C × L, C × H × W, C × D × H × W). A vector (after `flatten` or `fc`) is a number of features.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from cnncalc.errors import CnnCalcError
 
+# The names of the spatial axes by rank, as torch's Conv1d/2d/3d documentation calls them.
+AXIS_NAMES: dict[int, tuple[str, ...]] = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
+MAX_RANK = 3
 
-@dataclass(frozen=True)
+
 class Spatial:
-    """A feature map: height x width x channels (torch holds it as C x H x W)."""
+    """A feature map: spatial sizes (1 to 3 axes) and channels. `Spatial(h, w, c)` as before, `Spatial(l, c)` for 1-D,
+    `Spatial(d, h, w, c)` for 3-D: the last number is always the channels. Immutable and hashable."""
 
-    height: int
-    width: int
+    __slots__ = ("sizes", "channels")
+    sizes: tuple[int, ...]
     channels: int
+
+    def __init__(self, *values: int) -> None:
+        if not 2 <= len(values) <= MAX_RANK + 1:
+            raise ValueError(f"a feature map has 1 to {MAX_RANK} spatial sizes and channels; got {values!r}")
+        object.__setattr__(self, "sizes", tuple(values[:-1]))
+        object.__setattr__(self, "channels", values[-1])
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Spatial is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Spatial) and self.sizes == other.sizes and self.channels == other.channels
+
+    def __hash__(self) -> int:
+        return hash((self.sizes, self.channels))
+
+    def __repr__(self) -> str:
+        return f"Spatial({', '.join(map(str, (*self.sizes, self.channels)))})"
+
+    def __reduce__(self):  # pickling (hypothesis and multiprocessing copy shapes)
+        return (Spatial, (*self.sizes, self.channels))
+
+    @classmethod
+    def of(cls, sizes: tuple[int, ...] | list[int], channels: int) -> Spatial:
+        return cls(*sizes, channels)
+
+    @property
+    def rank(self) -> int:
+        """Number of spatial axes: 1, 2 or 3."""
+        return len(self.sizes)
+
+    @property
+    def axes(self) -> tuple[str, ...]:
+        return AXIS_NAMES[len(self.sizes)]
+
+    def size(self, axis: str) -> int:
+        return self.sizes[self.axes.index(axis)]
+
+    @property
+    def height(self) -> int:
+        if len(self.sizes) == 1:
+            raise AttributeError("a 1-D feature map has a length, not a height")
+        return self.sizes[-2]
+
+    @property
+    def width(self) -> int:
+        if len(self.sizes) == 1:
+            raise AttributeError("a 1-D feature map has a length, not a width")
+        return self.sizes[-1]
+
+    @property
+    def depth(self) -> int:
+        if len(self.sizes) != 3:
+            raise AttributeError("only a 3-D feature map has a depth")
+        return self.sizes[0]
+
+    @property
+    def length(self) -> int:
+        if len(self.sizes) != 1:
+            raise AttributeError("only a 1-D feature map has a length")
+        return self.sizes[0]
+
+    @property
+    def positions(self) -> int:
+        """Spatial positions: the product of the sizes."""
+        n = 1
+        for s in self.sizes:
+            n *= s
+        return n
 
     @property
     def elements(self) -> int:
-        return self.height * self.width * self.channels
+        return self.positions * self.channels
+
+    def with_sizes(self, sizes: tuple[int, ...] | list[int], channels: int | None = None) -> Spatial:
+        return Spatial(*sizes, self.channels if channels is None else channels)
 
     def hwc(self) -> str:
-        return f"{self.height}x{self.width}x{self.channels}"
+        return "x".join(map(str, (*self.sizes, self.channels)))
 
     def chw(self) -> str:
-        return f"{self.channels}x{self.height}x{self.width}"
+        return "x".join(map(str, (self.channels, *self.sizes)))
+
+    def torch_size(self) -> tuple[int, ...]:
+        """One sample as torch holds it: (C, L), (C, H, W) or (C, D, H, W)."""
+        return (self.channels, *self.sizes)
 
     def as_json(self) -> dict[str, int]:
-        return {"height": self.height, "width": self.width, "channels": self.channels}
+        out = dict(zip(self.axes, self.sizes))
+        out["channels"] = self.channels
+        return out
 
 
-@dataclass(frozen=True)
 class Vector:
     """A flat feature vector, as after `flatten` or an `fc` layer."""
 
+    __slots__ = ("features",)
     features: int
+    rank = 0
+    sizes: tuple[int, ...] = ()
+
+    def __init__(self, features: int) -> None:
+        object.__setattr__(self, "features", features)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("Vector is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Vector) and self.features == other.features
+
+    def __hash__(self) -> int:
+        return hash(self.features)
+
+    def __repr__(self) -> str:
+        return f"Vector({self.features})"
+
+    def __reduce__(self):
+        return (Vector, (self.features,))
 
     @property
     def elements(self) -> int:
@@ -50,6 +157,9 @@ class Vector:
     def chw(self) -> str:
         return str(self.features)
 
+    def torch_size(self) -> tuple[int, ...]:
+        return (self.features,)
+
     def as_json(self) -> dict[str, int]:
         return {"features": self.features}
 
@@ -58,15 +168,19 @@ Shape = Spatial | Vector
 
 _MAX_INT = 2**63 - 1  # torch's sizes and element counts are int64
 _SEPARATORS = re.compile(r"\s*[x×X*,]\s*|\s+")
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+SHAPE_FORMS = "LxC (1-D), HxWxC (2-D), DxHxWxC (3-D), or a number of features"
 
 
 def parse_shape(text: str) -> Shape:
-    """`32x32x3` (H x W x C, as in the notes), `32×32×3`, `32 32 3`, or a single `784` for a vector."""
+    """`32x32x3` (H x W x C, as in the notes), `32×32×3`, `32 32 3`, `8000x1` (a 1-D signal, L x C),
+    `16x112x112x3` (D x H x W x C), or a single `784` for a vector."""
     parts = [p for p in _SEPARATORS.split(str(text).strip()) if p]
-    if not parts or not all(p.isdigit() for p in parts) or len(parts) not in (1, 3):
+    if not parts or not all(_ASCII_DIGITS.fullmatch(p) for p in parts) or len(parts) > MAX_RANK + 1:
         raise CnnCalcError(
             f"an input shape is height x width x channels, like 32x32x3; got {text!r}",
-            hint="write it as HxWxC (e.g. 224x224x3), or a single number of features for a vector",
+            hint="write it as HxWxC (e.g. 224x224x3), LxC for a 1-D signal (e.g. 8000x1), "
+            "DxHxWxC for a volume (e.g. 16x112x112x3), or a single number of features for a vector",
         )
     if any(len(p.lstrip("0")) > 19 for p in parts):  # before int(): Python refuses over 4,300 digits
         raise CnnCalcError(

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cnncalc.errors import CnnCalcError
 from cnncalc.layers import Network
+from cnncalc.shapes import Shape
 
 
 def specs_dir() -> Path:
@@ -28,16 +29,16 @@ def bundled_path(name: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def load(spec: str) -> Network:
-    """A spec file's network, or a bundled one by name (a file of that name wins)."""
+def load(spec: str, input_shape: Shape | None = None) -> Network:
+    """A spec file's network, or a bundled one by name (a file of that name wins), on `input_shape` if given."""
     from cnncalc.parse import parse_file, parse_spec, read_spec_file
 
     path = Path(spec)
     if path.exists():
-        return parse_file(path)
+        return parse_file(path, input_shape)
     bundled = bundled_path(spec) if "/" not in spec and "\\" not in spec else None
     if bundled is not None:
-        return parse_spec(read_spec_file(bundled), file=f"{spec} (bundled)", default_name=spec)
+        return parse_spec(read_spec_file(bundled), file=f"{spec} (bundled)", default_name=spec, input_shape=input_shape)
     names = bundled_names()
     close = difflib.get_close_matches(spec.removesuffix(".yaml"), names, n=1, cutoff=0.6)
     suggestion = f"; did you mean `{close[0]}`?" if close else ""

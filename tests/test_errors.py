@@ -414,14 +414,14 @@ CASES = [
         "  hint: give each layer in the same group (the spec's `layers`, a block, a sequential) its own name",
     ),
     case(
-        'name-starts-with-digit',
+        'name-with-a-dot',
         """
         input: 8x8x3
         layers:
-          - conv: {name: 1conv, filters: 8, kernel: 3}
+          - conv: {name: conv.1, filters: 8, kernel: 3}
         """,
-        "error: bad.yaml:3:12: layer 0: a name is a word of letters, digits and _ that does not start with a digit; got '1conv' (text)",
-        '  hint: e.g. `name: conv1` (a path like layer1.0.conv1 is built from the names)',
+        "error: bad.yaml:3:12: layer 0: a name is a word of letters, digits, _ and - (torch's module names); got 'conv.1' (text)",
+        "  hint: e.g. `name: conv1` (a path like layer1.0.conv1 is built from the names, so a name holds no dot)",
     ),
     case(
         'when-not-boolean',
@@ -477,13 +477,13 @@ CASES = [
         '  hint: e.g. `input: 32x32x3` (height x width x channels)',
     ),
     case(
-        'input-two-numbers',
+        'input-five-numbers',
         """
-        input: 224x224
+        input: 2x16x224x224x3
         layers: [relu]
         """,
-        "error: bad.yaml:1:1: an input shape is height x width x channels, like 32x32x3; got '224x224'",
-        '  hint: write it as HxWxC (e.g. 224x224x3), or a single number of features for a vector',
+        "error: bad.yaml:1:1: an input shape is height x width x channels, like 32x32x3; got '2x16x224x224x3'",
+        '  hint: write it as HxWxC (e.g. 224x224x3), LxC for a 1-D signal (e.g. 8000x1), DxHxWxC for a volume (e.g. 16x112x112x3), or a single number of features for a vector',
     ),
     case(
         'duplicate-key',

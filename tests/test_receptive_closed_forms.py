@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 
 from cnncalc.formulas import adaptive_pool_bin_sizes_and_steps
-from cnncalc.receptive import Span, _transposed_spreads, _union_candidates
+from cnncalc.kinds.conv import transposed_spreads
+from cnncalc.receptive import Span, _union_candidates
 
 
 def test_adaptive_bin_sizes_and_steps_match_enumerated_bins():
@@ -48,7 +49,7 @@ def test_transposed_spreads_match_enumeration():
             for output_padding in range(max(s, d)):
                 n_out = (n_in - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
                 if n_out > 0:
-                    assert _transposed_spreads(n_in, n_out, k, s, d, p) == _spreads_by_enumeration(n_in, n_out, k, s, d, p)
+                    assert transposed_spreads(n_in, n_out, k, s, d, p) == _spreads_by_enumeration(n_in, n_out, k, s, d, p)
                     checked += 1
     assert checked > 10_000
 

@@ -95,7 +95,7 @@ def _run_layer(node: Node, x: torch.Tensor) -> torch.Tensor:
             )
         return F.avg_pool2d(x, node.kernel, node.stride, padding=(top, left), ceil_mode=node.ceil_mode, count_include_pad=True)
     if isinstance(node, AdaptivePool):
-        return F.adaptive_avg_pool2d(x, node.output)
+        return F.adaptive_avg_pool2d(x, 1 if node.output is None else node.output)
     if isinstance(node, ZeroPad):
         top, bottom, left, right = node.padding.explicit
         return F.pad(x, (left, right, top, bottom))

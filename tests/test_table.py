@@ -189,7 +189,7 @@ def test_every_format_works_on_every_bundled_model():
         (["--format", "xml"], "xml"),
         (["--depth", "0"], "depth"),
         (["--batch", "0"], "batch"),
-        (["--input", "3x3"], "--input"),
+        (["--input", "3x3x3x3x3"], "--input"),
         (["--dtype", "float8"], "float8"),
     ],
 )

@@ -1,0 +1,211 @@
+"""What every layer kind provides, and the small value types its answers are made of.
+
+A kind is one object (registered in `cnncalc.kinds.registry`) that knows, for the spec words it
+handles: the options and their defaults, how to build the frozen layer value, what the layer does to
+an input shape (output, parameters, buffers, MACs), its receptive geometry along each axis, and the
+torch module it stands for. The stages (spec reader, analysis, receptive field, torch builder) ask the
+kind; none of them switches on layer classes. Nothing here prints or reads files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from cnncalc.errors import CnnCalcError
+from cnncalc.formulas import effective_kernel
+from cnncalc.shapes import Shape, Spatial
+
+
+@dataclass(frozen=True)
+class LayerMath:
+    """What one layer does to one input shape."""
+
+    output: Shape
+    params: int = 0
+    trainable_params: int = 0
+    running_stats: int = 0
+    macs: int = 0
+    padding: tuple[int, ...] | None = None  # resolved (before, after) per axis, where padding applies
+
+    @property
+    def non_trainable_params(self) -> int:
+        return self.params - self.trainable_params + self.running_stats
+
+
+# --------------------------------------------------------------------------- receptive geometry
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a layer does along one axis, as a sliding window over its input's units."""
+
+    kernel: int
+    stride: int
+    dilation: int = 1
+    pad_before: int = 0
+
+    @property
+    def effective_kernel(self) -> int:
+        return effective_kernel(self.kernel, self.dilation)
+
+
+@dataclass(frozen=True)
+class Through:
+    """The layer is (or is read as) this window; `rule` says how when it is not literally one."""
+
+    window: Window
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class Passed:
+    """The layer moves no units: the field passes on unchanged."""
+
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class Irregular:
+    """No (r, S, P) describes the layer's units. `spread` is the smallest and largest number of input
+    units (minus one) that one output unit reads, or None when not known; from it r's range follows."""
+
+    reason: str
+    short: str
+    spread: tuple[int, int] | None = None
+    needs_spread: bool = False  # the spread depends on the input's field and is computed by `spread_of`
+
+
+Geometry = Through | Passed | Irregular
+
+
+@dataclass(frozen=True)
+class AxisContext:
+    """One axis of one layer, as the receptive-field walk sees it."""
+
+    index: int  # 0-based axis in the shape's order
+    n_in: int  # units along this axis before the layer (the grid of the last map for vectors)
+    n_out: int
+    pad_before: int | None  # the padding the analysis resolved for this axis, where the layer pads
+    defined: bool  # the field before the layer is a span (not undefined)
+
+
+# --------------------------------------------------------------------------- the kind protocol
+
+
+class Kind:
+    """Base of every layer kind. Subclasses set `names` and override what applies to them."""
+
+    names: ClassVar[tuple[str, ...]] = ()  # the spec words this kind handles (LayerKind values)
+    aliases: ClassVar[dict[str, tuple[str, int]]] = {}  # e.g. conv2d -> (conv, 2): refuses other ranks
+    options: ClassVar[dict[str, dict[str, tuple[Any, Any]]]] = {}  # per name: option -> (converter, default)
+    option_aliases: ClassVar[dict[str, dict[str, str]]] = {}  # per name: short form -> option
+    examples: ClassVar[dict[str, str]] = {}  # per name: options for a hint, `filters: 6, kernel: 5`
+    torch_names: ClassVar[dict[str, str]] = {}  # per name: the torch.nn class, with {d} for the rank
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Any:
+        """The frozen layer value from checked option values (the spec reader has applied defaults)."""
+        raise NotImplementedError
+
+    def forward(self, layer: Any, shape: Shape) -> LayerMath:
+        """Output shape, parameters and MACs of `layer` on `shape`. Raises CnnCalcError where torch would."""
+        raise NotImplementedError
+
+    def warnings(self, layer: Any, shape: Shape, math: LayerMath) -> list:
+        """SpecWarnings about a legal but probably unintended use (pixels a stride never reads)."""
+        return []
+
+    def summary(self, layer: Any, padding: tuple[int, ...] | None) -> str:
+        """The table's `k3 s2 p1` column: the window geometry, empty for layers without one."""
+        return ""
+
+    def summary_json(self, layer: Any, padding: tuple[int, ...] | None) -> dict[str, Any]:
+        """The same geometry as JSON fields (kernel, stride, dilation, padding, groups, …)."""
+        return {} if padding is None else {"padding": padding_json(padding)}
+
+    def field(self, layer: Any, axis: AxisContext) -> Geometry:
+        """The layer's receptive geometry along one axis."""
+        return Passed()
+
+    def spread_of(self, layer: Any, axis: AxisContext) -> tuple[int, int] | None | tuple[()]:
+        """For `Irregular(needs_spread=True)`: the spread over the layer's units, computed only when asked."""
+        return None
+
+    def torch(self, layer: Any, shape: Shape, device: str = "meta") -> Any:
+        """The torch module the layer stands for, on an input of `shape` (imports torch: tests and export only)."""
+        raise NotImplementedError
+
+    def torch_name(self, layer: Any, shape: Shape) -> str:
+        """`nn.Conv2d` etc.: the torch class named in derivations and docs."""
+        template = self.torch_names.get(str(layer.kind), "")
+        rank = shape.rank if isinstance(shape, Spatial) else 1
+        return template.format(d=rank)
+
+
+# --------------------------------------------------------------------------- helpers the kinds share
+
+_SIDE_NAMES = {1: ("left", "right"), 2: ("top", "bottom", "left", "right"), 3: ("front", "back", "top", "bottom", "left", "right")}
+
+
+def padding_json(padding: tuple[int, ...]) -> dict[str, int]:
+    """{"top": …, "bottom": …, "left": …, "right": …} in 2-D; {"left", "right"} in 1-D; front/back first in 3-D."""
+    return dict(zip(_SIDE_NAMES[len(padding) // 2], padding))
+
+
+def axes_json(values: tuple[int, ...]) -> dict[str, int]:
+    """One value per axis, named as the shapes name them."""
+    from cnncalc.shapes import AXIS_NAMES
+
+    return dict(zip(AXIS_NAMES[len(values)], values))
+
+
+def layer_error(layer: Any, message: str, hint: str | None = None) -> CnnCalcError:
+    return CnnCalcError(message, hint=hint, layer=layer.path or None, pos=layer.pos)
+
+
+RANK_WORDS = {1: "1-D (length x channels)", 2: "2-D (height x width x channels)", 3: "3-D (depth x height x width x channels)"}
+
+
+def feature_map(layer: Any, shape: Shape) -> Spatial:
+    """The input as a feature map whose rank fits the layer, or the error torch would give."""
+    if not isinstance(shape, Spatial):
+        raise layer_error(
+            layer,
+            f"{layer.kind} needs a feature map (height x width x channels), but its input is a vector of {shape.features} features",
+            hint="move this layer before `flatten`/`fc`, or remove it",
+        )
+    check_rank(layer, shape)
+    return shape
+
+
+def check_rank(layer: Any, shape: Spatial) -> None:
+    """An alias such as `conv1d` accepts only its rank; options given per axis must match the input's axes."""
+    if layer.rank is not None and layer.rank != shape.rank:
+        alias = layer.alias or str(layer.kind)
+        raise layer_error(
+            layer,
+            f"{alias} needs a {RANK_WORDS[layer.rank]} input, but its input {shape.hwc()} is {RANK_WORDS[shape.rank].split(' ')[0]}",
+            hint=f"write `{layer.kind}`, which follows the rank of its input, or `{layer.kind}{shape.rank}d`"
+            if f"{layer.kind}{shape.rank}d" in _ALIASES_SEEN
+            else f"write `{layer.kind}`, which follows the rank of its input",
+        )
+    for name in ("kernel", "stride", "dilation", "output_padding", "output", "size", "scale"):
+        value = getattr(layer, name, None)
+        if isinstance(value, tuple) and len(value) != shape.rank:
+            raise layer_error(
+                layer,
+                f"`{name}` of {layer.kind} has {len(value)} values but its input {shape.hwc()} has "
+                f"{shape.rank} spatial {'axis' if shape.rank == 1 else 'axes'}",
+                hint="give one value per axis, or a single number for all of them",
+            )
+    pads = getattr(layer, "padding", None)
+    explicit = getattr(pads, "explicit", None)
+    if explicit is not None and getattr(pads, "mode", "explicit") == "explicit" and len(explicit) != 2 * shape.rank:
+        raise layer_error(
+            layer,
+            f"`padding` of {layer.kind} is given for {len(explicit) // 2} spatial axes but its input {shape.hwc()} has {shape.rank}",
+            hint="give one value per axis, or a single number for all of them",
+        )
+
+
+_ALIASES_SEEN: set[str] = set()  # filled by the registry: every rank alias, for the hint above

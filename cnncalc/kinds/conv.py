@@ -1,0 +1,232 @@
+"""conv and conv_transpose, of any rank: torch.nn.Conv1d/2d/3d and ConvTranspose1d/2d/3d."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from cnncalc import formulas
+from cnncalc.enums import LayerKind
+from cnncalc.kinds import options as o
+from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Through, Window, feature_map, layer_error
+from cnncalc.kinds.sliding import border_warning, resolve_padding, sliding_lengths, window_field, window_json, window_summary
+from cnncalc.layers import Conv, ConvTranspose, Padding
+from cnncalc.shapes import Shape, Spatial
+
+_CONV_OPTIONS = {
+    "filters": (o.positive, o.REQUIRED),
+    "kernel": (o.positive_axes, o.REQUIRED),
+    "stride": (o.positive_axes, 1),
+    "padding": (o.padding, 0),
+    "dilation": (o.positive_axes, 1),
+    "groups": (o.positive, 1),
+    "bias": (o.boolean, True),
+    "trainable": (o.boolean, True),
+}
+
+
+def check_groups(layer: Any, channels: int) -> None:
+    g = layer.groups
+    if channels % g or layer.filters % g:
+        culprits = []
+        if channels % g:
+            culprits.append(f"the {channels} input channels")
+        if layer.filters % g:
+            culprits.append(f"the {layer.filters} filters")
+        common = math.gcd(channels, layer.filters)
+        divisors = [d for d in range(1, min(common, 4096) + 1) if common % d == 0] if common <= 4096 else []
+        shown = ", ".join(str(d) for d in divisors[:8]) + (", …" if len(divisors) > 8 else "")
+        raise layer_error(
+            layer,
+            f"groups must divide both the input channels and the filters; groups {g} does not divide "
+            + " nor ".join(culprits),
+            hint=f"use one of the common divisors of {channels} and {layer.filters}: {shown}"
+            if shown
+            else f"use a common divisor of {channels} and {layer.filters}",
+        )
+
+
+def _rank_values(values: dict[str, Any], rank: int, *names: str) -> dict[str, Any]:
+    """Defaults given as one number (stride 1) become one value per axis."""
+    out = dict(values)
+    for name in names:
+        if isinstance(out.get(name), int):
+            out[name] = (out[name],) * rank
+    return out
+
+
+class ConvKind(Kind):
+    names = (LayerKind.CONV,)
+    aliases = {"conv1d": (LayerKind.CONV, 1), "conv2d": (LayerKind.CONV, 2), "conv3d": (LayerKind.CONV, 3)}
+    options = {LayerKind.CONV: _CONV_OPTIONS}
+    examples = {LayerKind.CONV: "filters: 6, kernel: 5"}
+    torch_names = {LayerKind.CONV: "nn.Conv{d}d"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Conv:
+        values = _rank_values(values, rank, "stride", "dilation")
+        values["padding"] = Padding.of(values["padding"], rank)
+        return Conv(**base, **values)
+
+    def summary(self, layer: Any, padding: tuple[int, ...] | None) -> str:
+        return window_summary(layer, padding)
+
+    def summary_json(self, layer: Any, padding: tuple[int, ...] | None) -> dict[str, Any]:
+        return window_json(layer, padding)
+
+    def forward(self, layer: Conv, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape)
+        check_groups(layer, x.channels)
+        pads = resolve_padding(layer, x.sizes)
+        outs = sliding_lengths(layer, x, pads, pool=False)
+        params = formulas.conv_params(layer.kernel, x.channels, layer.filters, layer.groups, layer.bias)
+        return LayerMath(
+            Spatial(*outs, layer.filters),
+            params=params,
+            trainable_params=params if layer.trainable else 0,
+            macs=formulas.conv_macs(outs, layer.kernel, x.channels, layer.filters, layer.groups),
+            padding=pads,
+        )
+
+    def warnings(self, layer: Conv, shape: Spatial, math_: LayerMath) -> list:
+        warning = border_warning(layer, shape, math_.padding or (), pool=False)
+        return [warning] if warning is not None else []
+
+    def field(self, layer: Conv, axis: AxisContext) -> Geometry:
+        return window_field(layer, axis)
+
+    def torch(self, layer: Conv, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.conv(layer, shape, device)
+
+
+class ConvTransposeKind(Kind):
+    names = (LayerKind.CONV_TRANSPOSE,)
+    aliases = {
+        "conv_transpose1d": (LayerKind.CONV_TRANSPOSE, 1),
+        "conv_transpose2d": (LayerKind.CONV_TRANSPOSE, 2),
+        "conv_transpose3d": (LayerKind.CONV_TRANSPOSE, 3),
+    }
+    options = {
+        LayerKind.CONV_TRANSPOSE: {
+            **_CONV_OPTIONS,
+            "padding": (o.non_negative_axes, 0),
+            "output_padding": (o.non_negative_axes, 0),
+        }
+    }
+    examples = {LayerKind.CONV_TRANSPOSE: "filters: 6, kernel: 2, stride: 2"}
+    torch_names = {LayerKind.CONV_TRANSPOSE: "nn.ConvTranspose{d}d"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> ConvTranspose:
+        return ConvTranspose(**base, **_rank_values(values, rank, "stride", "dilation", "padding", "output_padding"))
+
+    def summary(self, layer: Any, padding: tuple[int, ...] | None) -> str:
+        return window_summary(layer, padding)
+
+    def summary_json(self, layer: Any, padding: tuple[int, ...] | None) -> dict[str, Any]:
+        return window_json(layer, padding)
+
+    def forward(self, layer: ConvTranspose, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape)
+        check_groups(layer, x.channels)
+        lengths = []
+        for i, (axis, n) in enumerate(zip(x.axes, x.sizes)):
+            s, d, op = layer.stride[i], layer.dilation[i], layer.output_padding[i]
+            if op >= max(s, d):
+                raise layer_error(
+                    layer,
+                    f"output_padding must be smaller than the stride or the dilation; got output_padding {op} "
+                    f"with stride {s} and dilation {d} along the {axis}",
+                    hint="output_padding only picks among the sizes a stride > 1 makes ambiguous: use 0 .. stride−1",
+                )
+            out = formulas.conv_transpose_output_length(n, layer.kernel[i], s, layer.padding[i], op, d)
+            if out < 1:
+                p = layer.padding[i]
+                raise layer_error(
+                    layer,
+                    f"a transposed convolution's output must be at least 1 pixel, but "
+                    f"({n} − 1)·{s} − 2·{p} + {d}·({layer.kernel[i]} − 1) + {op} + 1 = {out} along the {axis}: "
+                    f"padding {p} removes 2·{p} = {2 * p} of the {out + 2 * p} pixels it would produce",
+                    hint=f"use padding ≤ {(out + 2 * p - 1) // 2} along the {axis}",
+                )
+            lengths.append(out)
+        params = formulas.conv_params(layer.kernel, x.channels, layer.filters, layer.groups, layer.bias)
+        return LayerMath(
+            Spatial(*lengths, layer.filters),
+            params=params,
+            trainable_params=params if layer.trainable else 0,
+            macs=formulas.conv_transpose_macs(x.sizes, layer.kernel, x.channels, layer.filters, layer.groups),
+            padding=tuple(v for p in layer.padding for v in (p, p)),
+        )
+
+    def field(self, layer: ConvTranspose, axis: AxisContext) -> Geometry:
+        i = axis.index
+        k, s, d, p = layer.kernel[i], layer.stride[i], layer.dilation[i], layer.padding[i]
+        if s == 1:
+            pad = d * (k - 1) - p
+            rule = f"a transposed convolution at stride 1 is a convolution with padding d(k − 1) − p = {d}·({k} − 1) − {p} = {pad}"
+            return Through(Window(k, 1, d, pad), rule=rule)
+        reason = (
+            f"a transposed convolution with stride {s} spreads each input unit over {s} output units "
+            f"unevenly (an effective stride of S/{s}), so no single r, S, P describes its units"
+        )
+        return Irregular(reason, f"transposed convolution with stride {s}", needs_spread=True)
+
+    def spread_of(self, layer: ConvTranspose, axis: AxisContext) -> tuple[int, int] | None | tuple[()]:
+        i = axis.index
+        return transposed_spreads(axis.n_in, axis.n_out, layer.kernel[i], layer.stride[i], layer.dilation[i], layer.padding[i])
+
+    def torch(self, layer: ConvTranspose, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.conv_transpose(layer, shape, device)
+
+
+# At most this many output units are examined for one transposed convolution's range of r;
+# past it the range is reported as not computed (see _transposed_spreads).
+TRANSPOSED_CANDIDATE_CAP = 200_000
+
+
+def transposed_spreads(n_in: int, n_out: int, k: int, s: int, d: int, p: int) -> tuple[int, int] | tuple[()] | None:
+    """Smallest and largest (last − first) input unit feeding one output unit of a transposed convolution.
+
+    torch.nn.ConvTranspose2d: input unit j feeds output o through tap t when o + p = j·s + t·d,
+    0 ≤ j < n_in, 0 ≤ t < k. For u = o + p the solutions j step by d' = d / gcd(s, d), so a unit
+    fed by N input units spans (N − 1)·d' of them; N(u) is counted in O(1). With X = (n_in − 1)·s
+    and Y = (k − 1)·d, on u in [min(X, Y), max(X, Y)] one of the two bounds never binds and N(u)
+    depends only on u mod d (X ≤ Y) or u mod s (X > Y): one period of that stretch, plus the two
+    ends (min(X, Y) values each), covers every value N takes, exactly. Returns () when no output
+    unit is fed (cannot happen for a valid layer) and None past TRANSPOSED_CANDIDATE_CAP units.
+    """
+    g = math.gcd(s, d)
+    s1, d1 = s // g, d // g
+    inverse = pow(s1, -1, d1) if d1 > 1 else 0
+    x, y = (n_in - 1) * s, (k - 1) * d
+    low, high = min(x, y), max(x, y)
+    period = d if x <= y else s
+    first, last = p, p + n_out - 1  # the u of output units 0 … n_out − 1
+    pieces = [
+        (first, min(last, low - 1)),
+        (max(first, low), min(last, high, max(first, low) + period - 1)),
+        (max(first, high + 1), min(last, x + y)),
+    ]
+    if sum(max(0, b - a + 1) for a, b in pieces) > TRANSPOSED_CANDIDATE_CAP:
+        return None
+    counts = []
+    for a, b in pieces:
+        for u in range(a, b + 1):
+            if u % g:
+                continue
+            j0 = (u // g) * inverse % d1 if d1 > 1 else 0  # j·s ≡ u (mod d) ⇔ j ≡ j0 (mod d')
+            lo = max(0, -(-(u - y) // s))  # t ≤ k − 1
+            hi = min(n_in - 1, u // s)  # t ≥ 0
+            if hi >= lo:
+                n = (hi - j0) // d1 - (lo - 1 - j0) // d1
+                if n:
+                    counts.append(n)
+    if not counts:
+        return ()
+    return ((min(counts) - 1) * d1, (max(counts) - 1) * d1)
+
+
+__all__ = ["ConvKind", "ConvTransposeKind", "TRANSPOSED_CANDIDATE_CAP", "check_groups", "transposed_spreads"]

@@ -1,0 +1,84 @@
+"""Normalisation: batchnorm (nn.BatchNorm1d/2d/3d) and lrn (nn.LocalResponseNorm)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnncalc import formulas
+from cnncalc.enums import LayerKind
+from cnncalc.kinds import options as o
+from cnncalc.kinds.base import RANK_WORDS, Kind, LayerMath, feature_map, layer_error
+from cnncalc.layers import BatchNorm, Lrn
+from cnncalc.shapes import Shape, Spatial
+
+
+class BatchNormKind(Kind):
+    names = (LayerKind.BATCHNORM,)
+    aliases = {f"batchnorm{d}d": (LayerKind.BATCHNORM, d) for d in (1, 2, 3)}
+    options = {
+        LayerKind.BATCHNORM: {
+            "affine": (o.boolean, True),
+            "track_running_stats": (o.boolean, True),
+            "trainable": (o.boolean, True),
+            "eps": (o.number(0, open_min=True), 1e-5),
+            "momentum": (o.number(0, 1), 0.1),
+        }
+    }
+    torch_names = {LayerKind.BATCHNORM: "nn.BatchNorm{d}d"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> BatchNorm:
+        return BatchNorm(
+            affine=values["affine"], track_running_stats=values["track_running_stats"], trainable=values["trainable"], **base
+        )
+
+    def forward(self, layer: BatchNorm, shape: Shape) -> LayerMath:
+        # torch's BatchNorm1d takes (N, C) and (N, C, L); BatchNorm2d (N, C, H, W); BatchNorm3d (N, C, D, H, W).
+        rank = shape.rank if isinstance(shape, Spatial) else 1
+        if layer.rank is not None and layer.rank != rank:
+            what = RANK_WORDS[shape.rank] if isinstance(shape, Spatial) else "a vector"
+            raise layer_error(
+                layer,
+                f"{layer.alias} needs a {RANK_WORDS[layer.rank]} input{' or a vector' if layer.rank == 1 else ''}, "
+                f"but its input {shape.hwc()} is {what.split(' (')[0]}",
+                hint="write `batchnorm`, which follows the rank of its input",
+            )
+        params = formulas.batchnorm_params(shape.channels, layer.affine)
+        return LayerMath(
+            shape,
+            params=params,
+            trainable_params=params if layer.trainable else 0,
+            running_stats=formulas.batchnorm_running_stats(shape.channels, layer.track_running_stats),
+        )
+
+    def torch_name(self, layer: BatchNorm, shape: Shape) -> str:
+        return f"nn.BatchNorm{shape.rank if isinstance(shape, Spatial) else 1}d"
+
+    def torch(self, layer: BatchNorm, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.batchnorm(layer, shape, device)
+
+
+class LrnKind(Kind):
+    names = (LayerKind.LRN,)
+    options = {
+        LayerKind.LRN: {
+            "size": (o.positive, 5),
+            "alpha": (o.number(0), 1e-4),
+            "beta": (o.number(0), 0.75),
+            "k": (o.number(0), 1.0),
+        }
+    }
+    torch_names = {LayerKind.LRN: "nn.LocalResponseNorm"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Lrn:
+        return Lrn(size=values["size"], **base)
+
+    def forward(self, layer: Lrn, shape: Shape) -> LayerMath:
+        feature_map(layer, shape)
+        return LayerMath(shape)
+
+    def torch(self, layer: Lrn, shape: Shape, device: str = "meta") -> Any:
+        from torch import nn
+
+        return nn.LocalResponseNorm(layer.size)

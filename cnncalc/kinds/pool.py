@@ -1,0 +1,122 @@
+"""Pools of any rank: maxpool, avgpool, minpool (nn.MaxPool1d/2d/3d, nn.AvgPool1d/2d/3d, −maxpool(−x)),
+and global_avgpool / adaptive_avgpool (nn.AdaptiveAvgPool1d/2d/3d)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnncalc import formulas
+from cnncalc.enums import LayerKind, PaddingMode
+from cnncalc.kinds import options as o
+from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Through, Window, feature_map, layer_error
+from cnncalc.kinds.sliding import border_warning, resolve_padding, sliding_lengths, window_field, window_json, window_summary
+from cnncalc.layers import AdaptivePool, Padding, Pool
+from cnncalc.shapes import Shape, Spatial
+
+_POOL_OPTIONS = {
+    "kernel": (o.positive_axes, o.REQUIRED),
+    "stride": (o.positive_axes, None),
+    "padding": (o.padding, 0),
+    "ceil_mode": (o.boolean, False),
+}
+_POOLS = (LayerKind.MAXPOOL, LayerKind.AVGPOOL, LayerKind.MINPOOL)
+
+
+class PoolKind(Kind):
+    names = _POOLS
+    aliases = {f"{kind}{d}d": (kind, d) for kind in _POOLS for d in (1, 2, 3)}
+    options = {
+        LayerKind.MAXPOOL: {**_POOL_OPTIONS, "dilation": (o.positive_axes, 1)},
+        LayerKind.MINPOOL: {**_POOL_OPTIONS, "dilation": (o.positive_axes, 1)},
+        LayerKind.AVGPOOL: _POOL_OPTIONS,
+    }
+    examples = {kind: "kernel: 2, stride: 2" for kind in _POOLS}
+    torch_names = {LayerKind.MAXPOOL: "nn.MaxPool{d}d", LayerKind.AVGPOOL: "nn.AvgPool{d}d", LayerKind.MINPOOL: "−nn.MaxPool{d}d(−x)"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Pool:
+        values = dict(values)
+        if isinstance(values.get("dilation", 1), int):
+            values["dilation"] = (values.get("dilation", 1),) * rank
+        values["padding"] = Padding.of(values["padding"], rank)
+        return Pool(kind=LayerKind(kind), **base, **values)
+
+    def summary(self, layer: Any, padding: tuple[int, ...] | None) -> str:
+        return window_summary(layer, padding)
+
+    def summary_json(self, layer: Any, padding: tuple[int, ...] | None) -> dict[str, Any]:
+        return window_json(layer, padding)
+
+    def forward(self, layer: Pool, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape)
+        pads = resolve_padding(layer, x.sizes)
+        if layer.padding.mode is PaddingMode.EXPLICIT:
+            for i in range(x.rank):
+                before, after = pads[2 * i], pads[2 * i + 1]
+                # ATen's pool2d_shape_check compares the padding with kW / 2 of the kernel as given,
+                # not of the dilated span: MaxPool2d(3, padding=2, dilation=2) is refused.
+                span = layer.kernel[i]
+                if max(before, after) * 2 > span:
+                    raise layer_error(
+                        layer,
+                        f"pooling padding must be at most half the kernel (torch's rule); got padding "
+                        f"{max(before, after)} with a {span}-pixel kernel",
+                        hint=f"use padding ≤ {span // 2}, or add a `zeropad` layer before the pool",
+                    )
+        outs = sliding_lengths(layer, x, pads, pool=True, ceil_mode=layer.ceil_mode)
+        return LayerMath(Spatial(*outs, x.channels), padding=pads)
+
+    def warnings(self, layer: Pool, shape: Spatial, math_: LayerMath) -> list:
+        if layer.ceil_mode:
+            return []
+        warning = border_warning(layer, shape, math_.padding or (), pool=True)
+        return [warning] if warning is not None else []
+
+    def field(self, layer: Pool, axis: AxisContext) -> Geometry:
+        return window_field(layer, axis)
+
+    def torch(self, layer: Pool, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.pool(layer, shape, device)
+
+
+class AdaptivePoolKind(Kind):
+    names = (LayerKind.GLOBAL_AVGPOOL, LayerKind.ADAPTIVE_AVGPOOL)
+    aliases = {f"adaptive_avgpool{d}d": (LayerKind.ADAPTIVE_AVGPOOL, d) for d in (1, 2, 3)}
+    options = {LayerKind.GLOBAL_AVGPOOL: {}, LayerKind.ADAPTIVE_AVGPOOL: {"output_size": (o.positive_axes, o.REQUIRED)}}
+    # `output` is accepted for adaptive_avgpool as the short form of torch's `output_size`.
+    option_aliases = {LayerKind.ADAPTIVE_AVGPOOL: {"output": "output_size"}}
+    examples = {LayerKind.ADAPTIVE_AVGPOOL: "output_size: 7"}
+    torch_names = {LayerKind.GLOBAL_AVGPOOL: "nn.AdaptiveAvgPool{d}d(1)", LayerKind.ADAPTIVE_AVGPOOL: "nn.AdaptiveAvgPool{d}d"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> AdaptivePool:
+        if kind == LayerKind.GLOBAL_AVGPOOL:
+            return AdaptivePool(kind=LayerKind.GLOBAL_AVGPOOL, **base)
+        return AdaptivePool(kind=LayerKind.ADAPTIVE_AVGPOOL, output=values["output_size"], **base)
+
+    def forward(self, layer: AdaptivePool, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape)
+        return LayerMath(Spatial(*layer.output_sizes(x.rank), x.channels))
+
+    def field(self, layer: AdaptivePool, axis: AxisContext) -> Geometry:
+        # torch's bins: floor(i·n/o) … ceil((i + 1)·n/o). Equal sizes and equal steps make a window.
+        # Closed form, not an enumeration of the bins: an output of 10^8 units must not cost 10^8 steps.
+        n_in, n_out = axis.n_in, axis.n_out
+        sizes, steps = formulas.adaptive_pool_bin_sizes_and_steps(n_in, n_out)
+        what = "global average pooling" if n_out == 1 else f"adaptive pooling {n_in} → {n_out}"
+        if len(sizes) == 1 and (not steps or (len(steps) == 1 and steps[0] >= 1)):
+            k = sizes[0]
+            s = steps[0] if steps else k  # one bin: no step to speak of; read as kernel = stride = n
+            rule = f"{what}: every bin has {k} units" + (f" and the next starts {s} later" if steps else "")
+            return Through(Window(k, s, 1, 0), rule=f"{rule}: a window of kernel {k}, stride {s}")
+        # r of a unit grows with its bin's size, so the extreme bins give the extreme r.
+        reason = (
+            f"{what}: torch's bins have sizes {'/'.join(map(str, sizes))} and steps "
+            f"{'/'.join(map(str, steps))}, so no single stride and padding describe its units"
+        )
+        return Irregular(reason, f"{what} has uneven bins", spread=(sizes[0] - 1, sizes[-1] - 1))
+
+    def torch(self, layer: AdaptivePool, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.adaptive_pool(layer, shape, device)

@@ -1,0 +1,48 @@
+"""The layer kinds cnncalc knows, found by their spec words: the one list every stage asks.
+
+Adding a kind is one class in one module of this package, listed in `_KINDS` below, plus its
+README row and its row in the torch test tables (see the README's development section).
+"""
+
+from __future__ import annotations
+
+from cnncalc.kinds import base
+from cnncalc.kinds.base import Kind
+from cnncalc.kinds.conv import ConvKind, ConvTransposeKind
+from cnncalc.kinds.dense import FcKind, FlattenKind
+from cnncalc.kinds.elementwise import ActivationKind, DropoutKind
+from cnncalc.kinds.merge import MERGES
+from cnncalc.kinds.norm import BatchNormKind, LrnKind
+from cnncalc.kinds.pool import AdaptivePoolKind, PoolKind
+from cnncalc.kinds.resize import UpsampleKind, ZeroPadKind
+
+_KINDS: tuple[Kind, ...] = (
+    ConvKind(),
+    ConvTransposeKind(),
+    PoolKind(),
+    AdaptivePoolKind(),
+    FcKind(),
+    FlattenKind(),
+    BatchNormKind(),
+    LrnKind(),
+    DropoutKind(),
+    ZeroPadKind(),
+    UpsampleKind(),
+    ActivationKind(),
+)
+
+# spec word (LayerKind value) -> its kind
+KINDS: dict[str, Kind] = {name: kind for kind in _KINDS for name in kind.names}
+# rank aliases: conv2d -> (conv, 2)
+ALIASES: dict[str, tuple[str, int]] = {alias: target for kind in _KINDS for alias, target in kind.aliases.items()}
+base._ALIASES_SEEN.update(ALIASES)
+
+LAYER_WORDS: tuple[str, ...] = tuple(KINDS)
+
+
+def kind_of(layer: object) -> Kind:
+    """The kind of a built layer value."""
+    return KINDS[layer.kind]  # type: ignore[attr-defined]
+
+
+__all__ = ["ALIASES", "KINDS", "LAYER_WORDS", "MERGES", "kind_of"]

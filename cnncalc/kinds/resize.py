@@ -1,0 +1,129 @@
+"""Layers that change the spatial size without weights: zeropad (nn.ZeroPad1d/2d/3d) and upsample (nn.Upsample)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnncalc import formulas
+from cnncalc.enums import LayerKind, PaddingMode, UpsampleMode
+from cnncalc.errors import CnnCalcError
+from cnncalc.kinds import options as o
+from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Passed, Through, Window, feature_map, layer_error
+from cnncalc.layers import Upsample, ZeroPad, describe_pads
+from cnncalc.shapes import Shape, Spatial
+
+
+class ZeroPadKind(Kind):
+    names = (LayerKind.ZEROPAD,)
+    options = {LayerKind.ZEROPAD: {"padding": (o.padding, o.REQUIRED)}}
+    examples = {LayerKind.ZEROPAD: "padding: 1"}
+    torch_names = {LayerKind.ZEROPAD: "nn.ZeroPad{d}d"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> ZeroPad:
+        pad = values["padding"]
+        if pad.mode is not PaddingMode.EXPLICIT:
+            raise CnnCalcError(
+                f"zeropad needs numbers of pixels, not `{pad.mode}`",
+                hint="e.g. `padding: 1` or `padding: [0, 1, 0, 1]` (top, bottom, left, right)",
+                layer=base["path"],
+                pos=base["pos"],
+            )
+        return ZeroPad(padding=pad, **base)
+
+    def forward(self, layer: ZeroPad, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape)
+        pads = layer.padding.explicit
+        sizes = [n + pads[2 * i] + pads[2 * i + 1] for i, n in enumerate(x.sizes)]
+        return LayerMath(Spatial(*sizes, x.channels), padding=pads)
+
+    def summary(self, layer: ZeroPad, padding: tuple[int, ...] | None) -> str:
+        return f"p{describe_pads(padding)}" if padding is not None else ""
+
+    def field(self, layer: ZeroPad, axis: AxisContext) -> Geometry:
+        before = layer.padding.explicit[2 * axis.index]
+        return Through(Window(1, 1, 1, before), rule="zero padding: a window of kernel 1, stride 1")
+
+    def torch(self, layer: ZeroPad, shape: Shape, device: str = "meta") -> Any:
+        from torch import nn
+
+        rank = shape.rank if isinstance(shape, Spatial) else 1
+        # torch pads the last axis first: (left, right, top, bottom, front, back)
+        pairs = layer.padding.per_axis()
+        flat = tuple(v for before, after in reversed(pairs) for v in (before, after))
+        return getattr(nn, f"ZeroPad{rank}d")(flat)
+
+
+class UpsampleKind(Kind):
+    names = (LayerKind.UPSAMPLE,)
+    options = {
+        LayerKind.UPSAMPLE: {
+            "scale": (o.scale, None),
+            "size": (o.positive_axes, None),
+            "mode": (o.choice(UpsampleMode), UpsampleMode.NEAREST),
+        }
+    }
+    examples = {LayerKind.UPSAMPLE: "scale: 2"}
+    torch_names = {LayerKind.UPSAMPLE: "nn.Upsample"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Upsample:
+        if (values["scale"] is None) == (values["size"] is None):
+            raise CnnCalcError(
+                "upsample needs exactly one of `scale` and `size`",
+                hint="e.g. `- upsample: {scale: 2}` or `- upsample: {size: [56, 56]}`",
+                layer=base["path"],
+                pos=base["pos"],
+            )
+        return Upsample(scale=values["scale"], size=values["size"], mode=values["mode"], **base)
+
+    def forward(self, layer: Upsample, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape)
+        if layer.size is not None:
+            return LayerMath(Spatial(*layer.size, x.channels))
+        assert layer.scale is not None
+        for axis, n, scale in zip(x.axes, x.sizes, layer.scale):
+            if not n * scale < 2**63:  # also catches overflow to infinity before floor() would fail on it
+                raise layer_error(
+                    layer,
+                    f"an output size must fit torch's int64; upsampling the {axis} {n:,} by {scale:g} gives more",
+                    hint="use a smaller scale",
+                )
+        sizes = [formulas.upsample_length(n, scale) for n, scale in zip(x.sizes, layer.scale)]
+        for axis, n, scale, out in zip(x.axes, x.sizes, layer.scale, sizes):
+            if out < 1:
+                raise layer_error(
+                    layer,
+                    f"upsampling must leave at least 1 pixel, but the {axis} {n} × {scale:g} = {n * scale:g} floors to {out}",
+                    hint=f"use a scale of at least {1 / n:g}, or `size:`",
+                )
+        return LayerMath(Spatial(*sizes, x.channels))
+
+    def field(self, layer: Upsample, axis: AxisContext) -> Geometry:
+        n_in, n_out, i = axis.n_in, axis.n_out, axis.index
+        if n_out == n_in:
+            return Passed(rule="resizing to the same size is the identity")
+        if layer.mode is UpsampleMode.NEAREST:
+            # torch's nearest_idx: source = floor(o·c), c = 1/scale_factor if given, else n_in/n_out
+            c = 1 / layer.scale[i] if layer.scale is not None else n_in / n_out
+            if c > 1 and float(c).is_integer():
+                c = int(c)
+                return Through(Window(1, c, 1, 0), rule=f"nearest resizing by 1/{c} keeps every {c}th unit: a window of kernel 1, stride {c}")
+            reason = (
+                f"nearest resizing {n_in} → {n_out} repeats units unevenly (source ⌊o·{c:g}⌋), "
+                "so the fields no longer step by a whole stride"
+            )
+            return Irregular(reason + " (each output unit copies one input unit)", f"nearest resizing {n_in} → {n_out}", spread=(0, 0))
+        reason = f"{layer.mode} resizing {n_in} → {n_out} blends neighbouring units unevenly: no single r, S, P"
+        return Irregular(reason, f"{layer.mode} resizing {n_in} → {n_out}", None)
+
+    def torch(self, layer: Upsample, shape: Shape, device: str = "meta") -> Any:
+        from torch import nn
+
+        rank = shape.rank if isinstance(shape, Spatial) else 2
+        mode = str(layer.mode)
+        if mode == "bilinear" and rank == 1:
+            mode = "linear"
+        elif mode == "bilinear" and rank == 3:
+            mode = "trilinear"
+        if layer.size is not None:
+            return nn.Upsample(size=layer.size, mode=mode)
+        return nn.Upsample(scale_factor=layer.scale, mode=mode)

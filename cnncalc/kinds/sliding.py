@@ -1,0 +1,176 @@
+"""What convolutions and pools share: padding rules resolved per axis, output lengths, and the
+kernel-too-large message with the arithmetic of every failing axis (any rank)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnncalc import formulas
+from cnncalc.enums import PaddingMode
+from cnncalc.errors import SpecWarning
+from cnncalc.kinds.base import AxisContext, Through, Window, axes_json, layer_error, padding_json
+from cnncalc.layers import describe_pads, pair_text
+from cnncalc.shapes import Spatial
+
+KERNEL_HINT = "use padding (e.g. `padding: same`) or a smaller kernel, or give the network a larger input"
+
+
+def resolve_padding(layer: Any, sizes: tuple[int, ...]) -> tuple[int, ...]:
+    """(before, after) per axis: explicit as written, `valid` none, `same` TensorFlow's rule (formulas.same_padding)."""
+    padding = layer.padding
+    if padding.mode is PaddingMode.VALID:
+        return (0,) * (2 * len(sizes))
+    if padding.mode is PaddingMode.SAME:
+        out: list[int] = []
+        for i, n in enumerate(sizes):
+            out.extend(formulas.same_padding(n, layer.kernel[i], layer.stride[i], layer.dilation[i]))
+        return tuple(out)
+    return padding.explicit
+
+
+def sliding_lengths(layer: Any, shape: Spatial, pads: tuple[int, ...], pool: bool, ceil_mode: bool = False) -> tuple[int, ...]:
+    lengths = []
+    too_small = []  # (axis, arithmetic, span, padded length) of each axis with no output
+    for i, (axis, n) in enumerate(zip(shape.axes, shape.sizes)):
+        before, after = pads[2 * i], pads[2 * i + 1]
+        k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
+        if pool:
+            out = formulas.pool_output_length(n, k, s, before, after, d, ceil_mode)
+        else:
+            out = formulas.conv_output_length(n, k, s, before, after, d)
+        if out < 1:
+            arithmetic = f"{formulas.conv_length_expression(n, k, s, before, after, d)} = {out}"
+            too_small.append((axis, arithmetic, formulas.effective_kernel(k, d), n + before + after))
+        lengths.append(out)
+    if too_small:
+        raise layer_error(layer, _kernel_too_large(layer, shape, pads, too_small), hint=KERNEL_HINT)
+    return tuple(lengths)
+
+
+def _the_axes(names: list[str]) -> str:
+    """`the height and the width`, `the depth, the height and the width`."""
+    named = [f"the {n}" for n in names]
+    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+
+
+def _kernel_too_large(layer: Any, shape: Spatial, pads: tuple[int, ...], axes: list) -> str:
+    """The rule, the arithmetic per failing axis with the numbers in, and the sizes involved."""
+    same = len(axes) > 1 and all(a[1:] == axes[0][1:] for a in axes)
+    if same and len(axes) == shape.rank:
+        where = f"along {_the_axes([a[0] for a in axes])} {axes[0][1]}"
+    else:
+        where = " and ".join(f"along the {axis} {arithmetic}" for axis, arithmetic, _, _ in axes)
+    if len(axes) > 1 and not same:
+        spans = "×".join(str(a[2]) for a in axes)
+        padded = "×".join(str(a[3]) for a in axes)
+        sizes = f"the {spans}-pixel kernel is larger than the {padded}-pixel padded input"
+    else:
+        _, _, span, padded = axes[0]
+        sizes = f"the {span}-pixel kernel is larger than the {padded}-pixel padded input"
+    ones = (1,) * len(layer.dilation)
+    kernel = "×".join(map(str, layer.kernel)) + ("" if layer.dilation == ones else f" with dilation {pair_text(layer.dilation)}")
+    befores, afters = pads[0::2], pads[1::2]
+    if all(p == pads[0] for p in pads):
+        padding = str(pads[0])
+    elif befores == afters:
+        padding = "[" + ", ".join(map(str, befores)) + "]"
+    else:
+        padding = "[" + ", ".join(map(str, pads)) + "]"
+    return (
+        f"the kernel must fit inside the padded input, but {where}: {sizes} "
+        f"(kernel {kernel}, input {'×'.join(map(str, shape.sizes))}, padding {padding})"
+    )
+
+
+def window_field(layer: Any, axis: AxisContext) -> Through:
+    """A conv's or pool's window along one axis, with the padding the analysis resolved."""
+    i = axis.index
+    return Through(Window(layer.kernel[i], layer.stride[i], layer.dilation[i], axis.pad_before or 0))
+
+
+_UNIT_WORDS = {"height": "row", "width": "column", "length": "position", "depth": "slice"}
+
+
+def border_warning(layer: Any, shape: Spatial, pads: tuple[int, ...], pool: bool) -> SpecWarning | None:
+    """A stride that does not divide the padded input: torch floors the division and the window never
+    reaches the last rows or columns. Said only when real input pixels are lost (not just padding) and more
+    of them than the stride skips between any two windows anyway (a 1x1 stride-2 conv samples every other
+    pixel by design)."""
+    lost = []  # (axis, arithmetic, pixels of the input never read)
+    for i, (axis, n) in enumerate(zip(shape.axes, shape.sizes)):
+        before, after = pads[2 * i], pads[2 * i + 1]
+        k, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
+        remainder = formulas.division_remainder(n, k, s, before, after, d)
+        dropped = remainder - after
+        if dropped > max(s - formulas.effective_kernel(k, d), 0):
+            from fractions import Fraction  # only for this warning's text; fractions costs start-up
+
+            exact = Fraction(formulas.conv_numerator(n, k, s, before, after, d), s) + 1
+            value = f"= {_decimal(exact)}" if (exact * 1000).denominator == 1 else f"≈ {float(exact):.2f}"
+            arithmetic = f"{formulas.conv_length_expression(n, k, s, before, after, d)} {value}, which torch floors to {exact.numerator // exact.denominator}"
+            lost.append((axis, arithmetic, dropped))
+    if not lost:
+        return None
+    if len(lost) == 2 and shape.rank == 2 and lost[0][1:] == lost[1][1:]:
+        where = f"along the height and the width {lost[0][1]}"
+        what = f"the last {_count(lost[0][2], 'row')} and {'column' if lost[0][2] == 1 else 'columns'}"
+        plural = True
+    else:
+        plural = len(lost) >= 2 or lost[0][2] > 1
+        where = " and ".join(f"along the {axis} {arithmetic}" for axis, arithmetic, _ in lost)
+        what = " and ".join(f"the last {_count(dropped, _UNIT_WORDS[axis])}" for axis, _, dropped in lost)
+    if pool:
+        hint = "`ceil_mode: true` keeps them in a last, partial window; or pad the input"
+    else:
+        hint = "pad the input, or change the stride, kernel or input size so that the division is exact"
+    return SpecWarning(
+        f"the stride does not divide the padded input: {where}, "
+        f"so {what} of the {'×'.join(map(str, shape.sizes))} input {'are' if plural else 'is'} never read",
+        layer=layer.path or None,
+        pos=layer.pos,
+        hint=hint,
+    )
+
+
+def _decimal(value: Any) -> str:
+    """An exact decimal with at most 3 places (the caller checked it has one)."""
+    whole, frac = divmod(value.numerator * 1000 // value.denominator, 1000)
+    return f"{whole}" if frac == 0 else f"{whole}.{frac:03d}".rstrip("0")
+
+
+def _count(n: int, word: str) -> str:
+    return word if n == 1 else f"{n} {word}s"
+
+
+def window_summary(layer: Any, padding: tuple[int, ...] | None) -> str:
+    """`k5 s1 p0`-style summary of a sliding window (conv, transposed conv, pool)."""
+    parts = [f"k{pair_text(layer.kernel, 'x')}", f"s{pair_text(layer.stride, 'x')}"]
+    if padding is not None:
+        parts.append(f"p{describe_pads(padding)}")
+    if any(d != 1 for d in layer.dilation):
+        parts.append(f"d{pair_text(layer.dilation, 'x')}")
+    if getattr(layer, "groups", 1) != 1:
+        parts.append(f"g{layer.groups}")
+    output_padding = getattr(layer, "output_padding", None)
+    if output_padding is not None and any(output_padding):
+        parts.append(f"op{pair_text(output_padding, 'x')}")
+    if getattr(layer, "ceil_mode", False):
+        parts.append("ceil")
+    return " ".join(parts)
+
+
+def window_json(layer: Any, padding: tuple[int, ...] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "kernel": axes_json(layer.kernel),
+        "stride": axes_json(layer.stride),
+        "dilation": axes_json(layer.dilation),
+    }
+    if padding is not None:
+        out["padding"] = padding_json(padding)
+    if hasattr(layer, "groups"):
+        out["groups"] = layer.groups
+    if hasattr(layer, "output_padding"):
+        out["output_padding"] = axes_json(layer.output_padding)
+    if hasattr(layer, "ceil_mode"):
+        out["ceil_mode"] = layer.ceil_mode
+    return out

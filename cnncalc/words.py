@@ -1,0 +1,117 @@
+"""How a message shows what the user wrote, and did-you-mean suggestions for misspelt or foreign names.
+
+Shared by the spec reader, the option converters of the layer kinds and the CLI, so that every
+message quotes a value, cuts a long list and suggests a name the same way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from typing import Any
+
+MAX_INT = 2**63 - 1  # torch sizes are int64
+
+
+def show(value: Any) -> str:
+    """A value as the user wrote it in YAML, short enough for a one-line message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, str):
+        return f"{quote(value)} (text)"
+    if isinstance(value, list):
+        return show_list(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    return show_number(value)
+
+
+def show_plain(value: Any) -> str:
+    if isinstance(value, str):
+        return quote(value)
+    if isinstance(value, list):
+        return "[…]" if value else "[]"  # one level is enough to see the mistake (and lists can be cyclic)
+    return show(value)
+
+
+def show_list(value: list) -> str:
+    shown = [show_plain(v) for v in value[:6]]
+    if len(value) > 6:
+        shown.append(f"… {len(value) - 6:,} more")
+    return "[" + ", ".join(shown) + "]"
+
+
+def show_number(value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    text = str(value)
+    if isinstance(value, int) and len(text) > 30:
+        return f"a {len(text.lstrip('-'))}-digit number"
+    return text
+
+
+def quote(text: str, limit: int = 40) -> str:
+    return "'" + word(text, limit) + "'"
+
+
+def word(text: Any, limit: int = 40) -> str:
+    """A key or kind the user wrote, for a message: cut if very long, line breaks and controls escaped."""
+    text = str(text)
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def listing(names: Any, limit: int = 12) -> str:
+    """`a, b, c` for a message, at most `limit` names (a spec may define thousands)."""
+    names = [str(n) for n in names]
+    shown = ", ".join(names[:limit])
+    return shown + (f", … ({len(names) - limit:,} more)" if len(names) > limit else "")
+
+
+def norm(text: str) -> str:
+    return text.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+
+# What other frameworks call cnncalc's kinds and options (keys normalised by `_norm`).
+SYNONYMS = {
+    "conv2d": "conv", "convolution": "conv", "convolution2d": "conv",
+    "linear": "fc", "dense": "fc", "fullyconnected": "fc", "innerproduct": "fc",
+    "bn": "batchnorm", "batchnormalization": "batchnorm", "batchnorm2d": "batchnorm", "batchnorm1d": "batchnorm",
+    "maxpool2d": "maxpool", "maxpooling2d": "maxpool", "pool": "maxpool",
+    "avgpool2d": "avgpool", "averagepooling2d": "avgpool",
+    "globalaveragepooling2d": "global_avgpool", "gap": "global_avgpool", "globalavgpool": "global_avgpool",
+    "adaptiveavgpool2d": "adaptive_avgpool",
+    "convtranspose2d": "conv_transpose", "conv2dtranspose": "conv_transpose", "deconv": "conv_transpose",
+    "transposedconv": "conv_transpose",
+    "zeropadding2d": "zeropad", "zeropad2d": "zeropad", "pad": "padding",
+    "upsampling2d": "upsample", "localresponsenorm": "lrn", "leakyrelu": "leaky_relu",
+    "cat": "concat", "concatenate": "concat", "sum": "add", "residual": "add",
+    "outchannels": "filters", "channels": "filters", "numfilters": "filters", "filter": "filters",
+    "kernelsize": "kernel", "poolsize": "kernel", "ksize": "kernel", "strides": "stride",
+    "outfeatures": "units", "features": "units", "outputs": "units", "rate": "p",
+    "scalefactor": "scale", "outputsize": "output_size", "usebias": "bias",
+}
+# Options other tools need but cnncalc works out from the layer before.
+INFERRED = {"inchannels": "input channels", "infeatures": "input features", "inputshape": "input shape"}
+
+
+def suggest(text: Any, choices: list[str] | tuple[str, ...]) -> str:
+    """`did you mean `x`?` for a misspelt or foreign name, or ''."""
+    if not isinstance(text, str) or len(text) > 64:
+        return ""
+    choices = list(choices)
+    normal = norm(text)
+    if normal in INFERRED and "kernel" in choices + ["units"]:
+        return f"cnncalc works out the {INFERRED[normal]} from the layer before: remove `{text}`"
+    by_norm = {norm(c): c for c in choices}
+    for candidate in (normal, normal.removesuffix("2d")):
+        if candidate in by_norm:
+            return f"did you mean `{by_norm[candidate]}`?"
+        if SYNONYMS.get(candidate) in choices:
+            return f"did you mean `{SYNONYMS[candidate]}`?"
+    close = difflib.get_close_matches(text.lower(), choices, n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else ""
+
+
