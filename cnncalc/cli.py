@@ -252,8 +252,8 @@ def models_command(
         rows = [(name, network.input.hwc(), f"{totals.params:,}", f"{totals.macs:,}") for name, network, totals in entries]
         headers = ("Name", "Input", "Params", "MACs")
         out = console()
-        # The numbers keep their full width; the description gets what is left of the line and is
-        # cut with "…" rather than wrapped (the full text is in --format markdown or json).
+        # The numbers keep their full width; the description gets what is left of the line and
+        # wraps there, so nothing is cut.
         # rich puts three spaces between columns (padding and an invisible divider) and one at each edge.
         used = sum(max(len(h), *(len(r[i]) for r in rows)) + 3 for i, h in enumerate(headers)) + 2
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
@@ -261,7 +261,7 @@ def models_command(
         table.add_column("Input", no_wrap=True)
         table.add_column("Params", justify="right", no_wrap=True)
         table.add_column("MACs", justify="right", no_wrap=True)
-        table.add_column("Description", no_wrap=True, overflow="ellipsis", max_width=max(out.width - used, 12))
+        table.add_column("Description", overflow="fold", min_width=11, max_width=max(out.width - used, 11))
         for row, (_, network, _) in zip(rows, entries):
             table.add_row(*row, network.description)
         out.print(table)

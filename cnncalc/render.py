@@ -11,7 +11,7 @@ from cnncalc.engine import Analysis, Row
 from cnncalc.enums import Dtype
 from cnncalc.kinds.registry import kind_of
 from cnncalc.layers import Merge
-from cnncalc.shapes import Shape
+from cnncalc.shapes import Shape, order_text
 
 
 def shape_text(shape: Shape, chw: bool = False) -> str:
@@ -70,6 +70,7 @@ def totals_json(analysis: Analysis, batch: int, dtype: Dtype) -> dict[str, int]:
         "trainable_params": t.trainable_params,
         "non_trainable_params": t.non_trainable_params,
         "macs": t.macs,
+        **({"main_macs": t.main_macs} if t.side_macs else {}),  # without the side outputs (auxiliary heads)
         "flops": t.flops,
         "activations": t.activations,
         **memory_json(analysis, batch, dtype),
@@ -97,6 +98,9 @@ def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) 
         lines.append("  ],")
     else:
         lines.append('  "layers": [],')
+    if analysis.outputs:
+        side = [{"path": path, "output": shape.as_json()} for path, shape in analysis.outputs]
+        lines.append(f'  "side_outputs": {dumps(side)},')
     lines.append(f'  "totals": {dumps(totals_json(analysis, batch, dtype))}')
     lines.append("}")
     return "\n".join(lines)
@@ -175,7 +179,9 @@ def totals_lines(analysis: Analysis, batch: int, dtype: Dtype, chw: bool = False
         ),
         *([("  batch-norm running mean/var", f"{t.running_stats:,}")] if t.running_stats else []),
         ("MACs", f"{t.macs:,} ({compact(t.macs)})"),
+        *([("  main path (without side outputs)", f"{t.main_macs:,} ({compact(t.main_macs)})")] if t.side_macs else []),
         ("FLOPs (2 × MACs)", f"{t.flops:,} ({compact(t.flops)})"),
+        *([("Side outputs", ", ".join(f"{path} {shape_text(shape, chw)}" for path, shape in analysis.outputs))] if analysis.outputs else []),
         ("", ""),
         (f"Input ({batch} × {shape_text(analysis.input, chw)}, {dtype})", human_bytes(mem["input_bytes"])),
         ("Parameters (incl. running stats)", human_bytes(mem["parameter_bytes"])),
@@ -215,7 +221,7 @@ def display_rows(analysis: Analysis, depth: int | None) -> list[tuple[Row, str]]
 
 
 def to_markdown(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype, chw: bool) -> str:
-    order = "C×H×W" if chw else "H×W×C"
+    order = order_text(analysis.input, chw)
     out = [
         f"**{analysis.network.name}**: input {shape_text(analysis.input, chw)} ({order})",
         "",
@@ -287,7 +293,7 @@ def rich_table(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtyp
         "macs_c": "MACs",
     }
     names = _layout(columns, headers, width)
-    order = "C×H×W" if chw else "H×W×C"
+    order = order_text(analysis.input, chw)
     table = Table(
         title=Text(f"{analysis.network.name}: input {shape_text(analysis.input, chw)} ({order})", style="bold"),
         title_justify="left",

@@ -11,7 +11,7 @@ import io
 import json
 from typing import Any
 
-from cnncalc.layers import Merge, Network, Node, Sequential
+from cnncalc.layers import Merge, Network, Node, Sequential, Side
 from cnncalc.receptive import VECTOR_NOTE, AxisField, LayerField, ReceptiveAnalysis, Span
 from cnncalc.render import geometry, shape_text
 from cnncalc.shapes import Spatial
@@ -33,9 +33,9 @@ def _one(axis: AxisField, key: str) -> str:
 
 
 def pair_text(field: LayerField, key: str) -> str:
-    """One number when height and width agree, `h×w` otherwise (height first, as in shapes)."""
-    h, w = _one(field.height, key), _one(field.width, key)
-    return h if h == w else f"{h}×{w}"
+    """One number when every axis agrees, `h×w` (`d×h×w`) otherwise, in the shapes' order."""
+    values = [_one(a, key) for a in field.fields]
+    return values[0] if all(v == values[0] for v in values) else "×".join(values)
 
 
 def _exceeds_text(field: LayerField) -> str:
@@ -67,13 +67,23 @@ LEGEND = (
     "neighbouring units), P: effective padding (unit i sees input rows/columns i·S − P … i·S − P + r − 1). "
     "One number when height and width agree, H×W otherwise."
 )
+_LEGENDS = {
+    1: "r: receptive field (input samples one unit can see), S: effective stride (input samples between "
+    "neighbouring units), P: effective padding (unit i sees input positions i·S − P … i·S − P + r − 1).",
+    3: "r: receptive field (input voxels one unit can see), S: effective stride (input voxels between "
+    "neighbouring units), P: effective padding (unit i sees input positions i·S − P … i·S − P + r − 1 along each axis). "
+    "One number when depth, height and width agree, D×H×W otherwise.",
+}
+
+
+def legend(analysis: ReceptiveAnalysis) -> str:
+    rank = analysis.input.rank if isinstance(analysis.input, Spatial) else 2
+    return _LEGENDS.get(rank, LEGEND)
 
 
 def _exceeds_line(analysis: ReceptiveAnalysis) -> str:
-    return (
-        f"* r is larger than the {analysis.input.height}x{analysis.input.width} input: "
-        "every unit of these layers also sees padding."
-    )
+    sizes = analysis.input.sizes if isinstance(analysis.input, Spatial) else ()
+    return f"* r is larger than the {'x'.join(map(str, sizes))} input: every unit of these layers also sees padding."
 
 
 # --------------------------------------------------------------------------- table / csv / markdown / json
@@ -110,7 +120,7 @@ def rich_table(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, w
     if any(any(f.exceeds_input) for f in fields):
         footer.append(_exceeds_line(analysis))
     footer.extend(f"[{i}] {note}" for i, note in enumerate(notes, start=1))
-    footer.append(LEGEND)
+    footer.append(legend(analysis))
     parts.append(Text("\n".join(footer)))
     return Group(*parts)
 
@@ -130,14 +140,19 @@ CSV_COLUMNS = (
 )
 
 
+def csv_columns(names: tuple[str, ...]) -> tuple[str, ...]:
+    """r_height, r_width, S_height, … : one column per quantity and axis (r_length … in 1-D, r_depth … in 3-D)."""
+    return ("path", "kind", "output", *(f"{q}_{n}" for q in ("r", "S", "P") for n in names), "exceeds_input", "note")
+
+
 def to_csv(fields: tuple[LayerField, ...]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(csv_columns(fields[0].names) if fields else CSV_COLUMNS)
     for f in fields:
         row: list[Any] = [f.path, f.kind, shape_text(f.output)]
         for key in ("size", "stride", "padding"):
-            row.extend("" if getattr(a, key) is None else getattr(a, key) for a in (f.height, f.width))
+            row.extend("" if getattr(a, key) is None else getattr(a, key) for a in f.fields)
         row.append(str(any(f.exceeds_input)).lower())
         row.append("; ".join(f.notes))
         writer.writerow(row)
@@ -161,7 +176,7 @@ def to_markdown(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...]) -> 
         out.append(f"{i}. {note}")
     if notes:
         out.append("")
-    out.append(LEGEND)
+    out.append(legend(analysis))
     return "\n".join(out) + "\n"
 
 
@@ -224,22 +239,14 @@ def _axis_lines(field: LayerField, axis: AxisField) -> list[str]:
 
 
 def _same_axes(field: LayerField) -> bool:
-    h, w = field.height, field.width
-    return (h.size, h.stride, h.padding, h.previous, h.window, h.branches, h.note) == (
-        w.size,
-        w.stride,
-        w.padding,
-        w.previous,
-        w.window,
-        w.branches,
-        w.note,
-    )
+    keys = [(a.size, a.stride, a.padding, a.previous, a.window, a.branches, a.note) for a in field.fields]
+    return all(k == keys[0] for k in keys)
 
 
 def explain_lines(field: LayerField) -> list[str]:
-    """The recurrence with this layer's numbers, per axis (once when both axes agree)."""
+    """The recurrence with this layer's numbers, per axis (once when every axis agrees)."""
     if _same_axes(field):
-        return _axis_lines(field, field.height)
+        return _axis_lines(field, field.fields[0])
     lines = []
     for name, axis in field.axes:
         lines.extend(f"{name}: {line}" for line in _axis_lines(field, axis))
@@ -255,7 +262,7 @@ def closed_forms(fields: tuple[LayerField, ...]) -> list[dict[str, Any]]:
     current: list[LayerField] = []
 
     def key(f: LayerField) -> tuple | None:
-        axes = (f.height, f.width)
+        axes = f.fields
         if any(a.window is None or a.window.stride != 1 or a.previous is None or a.span is None for a in axes):
             return None
         if all(a.window.effective_kernel == 1 for a in axes):  # type: ignore[union-attr]
@@ -272,16 +279,10 @@ def closed_forms(fields: tuple[LayerField, ...]) -> list[dict[str, Any]]:
             continue
         k = key(f)
         if k is None:
-            if f.height.window is not None or f.width.window is not None or f.height.branches or not (
-                f.height.defined and f.width.defined
-            ):
+            if any(a.window is not None for a in f.fields) or f.fields[0].branches or not all(a.defined for a in f.fields):
                 flush()
             continue
-        if current and (
-            key(current[-1]) != k
-            or f.height.previous != current[-1].height.span
-            or f.width.previous != current[-1].width.span
-        ):
+        if current and (key(current[-1]) != k or any(a.previous != b.span for a, b in zip(f.fields, current[-1].fields))):
             flush()
         current.append(f)
     flush()
@@ -303,7 +304,7 @@ def _closed_form(run: list[LayerField]) -> dict[str, Any]:
         else:
             text = f"r + L·(k − 1)·d·S = {start.size} + {n}·({k} − 1)·{d}·{start.stride} = {end}"
         parts.append((name, text))
-    if parts[0][1] == parts[1][1]:
+    if all(text == parts[0][1] for _, text in parts):
         body = parts[0][1]
     else:
         body = "; ".join(f"{name}: {text}" for name, text in parts)
@@ -315,7 +316,9 @@ def explain_text(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], wi
     """Every layer's recurrence, then the closed forms of stride-1 runs; lines wrapped to `width` with a hanging indent."""
     out = [
         f"{_header(analysis)}; the input has r = 1, S = 1, P = 0.",
-        "k: kernel, d: dilation, s: stride, p: padding before (top/left); r_(l−1), S_(l−1), P_(l−1): the layer's input.",
+        "k: kernel, d: dilation, s: stride, p: padding before (top/left); r_(l−1), S_(l−1), P_(l−1): the layer's input."
+        if analysis.input.rank == 2
+        else "k: kernel, d: dilation, s: stride, p: padding before; r_(l−1), S_(l−1), P_(l−1): the layer's input.",
         "",
     ]
     for f in fields:
@@ -351,8 +354,8 @@ def geometry_text(field: LayerField) -> str:
 
 
 def _units(shape: Any, index: int) -> int:
-    if isinstance(shape, Spatial):
-        return shape.height if index == 0 else shape.width
+    if isinstance(shape, Spatial) and index < shape.rank:
+        return shape.sizes[index]
     return 1
 
 
@@ -360,8 +363,10 @@ def _units(shape: Any, index: int) -> int:
 
 
 def feeding(network: Network, target: Node) -> set[int]:
-    """ids of the nodes whose output reaches `target` (and the target): a walk of the tree, no arithmetic."""
+    """ids of the nodes whose output reaches `target` (and the target): a walk of the graph, no arithmetic.
+    A `from:` branch starts from what fed the layer it reads; a side output does not feed the main path."""
     found: list[set[int]] = []
+    by_path: dict[str, frozenset[int]] = {}
 
     def seq(nodes: tuple[Node, ...], before: frozenset[int]) -> frozenset[int]:
         for node in nodes:
@@ -369,18 +374,19 @@ def feeding(network: Network, target: Node) -> set[int]:
         return before
 
     def one(node: Node, before: frozenset[int]) -> frozenset[int]:
-        if isinstance(node, Sequential):
+        if isinstance(node, (Sequential, Side)):
             after = seq(node.children, before)
         elif isinstance(node, Merge):
             after = before
-            for branch in node.branches:
-                after = after | seq(branch, before)
+            for branch, source in zip(node.branches, node.sources):
+                after = after | seq(branch, before if source is None else by_path[source])
             after = after | {id(node)}
         else:
             after = before | {id(node)}
+        by_path[node.path] = after
         if node is target:
             found.append(set(after))
-        return after
+        return before if isinstance(node, Side) else after
 
     seq(network.layers, frozenset())
     return found[0] if found else set()
@@ -394,7 +400,7 @@ def default_picture_target(analysis: ReceptiveAnalysis) -> LayerField | None:
     """The last layer that still has a grid of units (the last convolutional stage), else the last layer."""
     leaves = analysis.leaves()
     for f in reversed(leaves):
-        if isinstance(f.output, Spatial) and f.output.height * f.output.width > 1 and f.height.defined and f.width.defined:
+        if isinstance(f.output, Spatial) and f.output.positions > 1 and all(a.defined for a in f.fields):
             return f
     return leaves[-1] if leaves else None
 
@@ -416,10 +422,11 @@ def picture(analysis: ReceptiveAnalysis, network: Network, target: LayerField, *
     chain = [f for f in analysis.leaves() if f.node is not None and id(f.node) in ids]
     if target.is_block:
         chain.append(target)
-    same = all(f.height.span == f.width.span for f in chain)
-    axes = [("height", 0)] if same else [("height", 0), ("width", 1)]
+    names = target.names
+    same = len(names) > 1 and all(all(a.span == f.fields[0].span for a in f.fields) for f in chain)
+    axes = [(names[0], 0)] if same or len(names) == 1 else [(n, i) for i, n in enumerate(names)]
     for name, index in axes:
-        n_in = analysis.input.height if index == 0 else analysis.input.width
+        n_in = analysis.input.sizes[index]
         last = target.axis(name).span
         if last is None:
             text.append(f"No picture along the {name}: {target.axis(name).note or 'the field is undefined here'}\n")
@@ -441,7 +448,7 @@ def picture(analysis: ReceptiveAnalysis, network: Network, target: LayerField, *
         bar_w = max(10, width - label_w - suffix_w - 2)
         per = -(-(hi - lo + 1) // bar_w)  # input pixels per character, rounded up
         cells = -(-(hi - lo + 1) // per)
-        axis_word = "height = width" if same else name
+        axis_word = " = ".join(names) if same else name
         text.append(
             f"Unit {unit} of layer {target.path} along the {axis_word}, and above it the unit of each layer "
             f"feeding it that is centred nearest to it; 1 character = {per} input pixel{'s' if per > 1 else ''}.\n"

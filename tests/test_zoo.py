@@ -34,6 +34,13 @@ EXPECTED = {
     "densenet121": ("224x224x3", 7_978_856, 2_834_161_664),
     "mobilenet_v2": ("224x224x3", 3_504_872, 300_774_272),
     "squeezenet1_0": ("224x224x3", 1_248_424, 818_924_576),
+    # Issue 9: a 1-D, a 3-D and a graph-shaped network. M5: the PyTorch tutorial prints
+    # "Number of parameters: 26915"; r3d_18: torchvision's 33,371,472 and _ops 40.697 (GMACs);
+    # U-Net with padded convs: the 31,031,810 parameters of the paper's layout (its MACs are
+    # checked layer by layer against torch in the next test).
+    "m5": ("8000x1", 26_915, 1_880_256),
+    "r3d_18": ("16x112x112x3", 33_371_472, 40_696_553_472),
+    "unet_padded": ("256x256x3", 31_031_810, 48_171_581_440),
 }
 
 
@@ -102,8 +109,9 @@ def test_models_json_has_every_bundled_spec_with_input_params_and_macs(cli):
     doc = {entry["name"]: entry for entry in json.loads(result.stdout)}
     assert sorted(doc) == zoo.bundled_names()
     for name, (hwc, params, macs) in EXPECTED.items():
-        h, w, c = (int(v) for v in hwc.split("x"))
-        assert doc[name]["input"] == {"height": h, "width": w, "channels": c}
+        *sizes, c = (int(v) for v in hwc.split("x"))
+        axes = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}[len(sizes)]
+        assert doc[name]["input"] == {**dict(zip(axes, sizes)), "channels": c}
         assert (doc[name]["params"], doc[name]["macs"]) == (params, macs)
         assert doc[name]["description"]
 

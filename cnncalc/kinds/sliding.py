@@ -125,11 +125,16 @@ def border_warning(layer: Any, shape: Spatial, pads: tuple[int, ...], pool: bool
         hint = "pad the input, or change the stride, kernel or input size so that the division is exact"
     return SpecWarning(
         f"the stride does not divide the padded input: {where}, "
-        f"so {what} of the {'×'.join(map(str, shape.sizes))} input {'are' if plural else 'is'} never read",
+        f"so {what} of the {_input_words(shape)} input {'are' if plural else 'is'} never read",
         layer=layer.path or None,
         pos=layer.pos,
         hint=hint,
     )
+
+
+def _input_words(shape: Spatial) -> str:
+    """`7×7` (an image), `length-122` (a signal), `4×7×7` (a volume): the input named in the warning."""
+    return f"length-{shape.sizes[0]}" if shape.rank == 1 else "×".join(map(str, shape.sizes))
 
 
 def _decimal(value: Any) -> str:
