@@ -21,7 +21,7 @@ memory, no compute) and every leaf module is hooked. Compared with cnncalc's row
 
 from __future__ import annotations
 
-import re
+import math
 
 import pytest
 
@@ -48,37 +48,42 @@ BUILDERS = {
     "densenet121": lambda: torchvision.models.densenet121(),
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(),
     "squeezenet1_0": lambda: torchvision.models.squeezenet1_0(),
+    "r3d_18": lambda: torchvision.models.video.r3d_18(),
 }
 
 KINDS = {
     nn.Conv2d: {"conv"},
+    nn.Conv3d: {"conv"},
     nn.BatchNorm2d: {"batchnorm"},
+    nn.BatchNorm3d: {"batchnorm"},
     nn.Linear: {"fc"},
     nn.MaxPool2d: {"maxpool"},
     nn.AvgPool2d: {"avgpool"},
     nn.AdaptiveAvgPool2d: {"adaptive_avgpool", "global_avgpool"},
+    nn.AdaptiveAvgPool3d: {"adaptive_avgpool", "global_avgpool"},
     nn.ReLU: {"relu"},
     nn.ReLU6: {"relu6"},
     nn.Dropout: {"dropout"},
 }
-PARAMETRIC = (nn.Conv2d, nn.BatchNorm2d, nn.Linear)
+PARAMETRIC = (nn.Conv2d, nn.Conv3d, nn.BatchNorm2d, nn.BatchNorm3d, nn.Linear)
+CONVS = (nn.Conv2d, nn.Conv3d)
 
 
-def spec_path(path: str) -> str:
-    """torchvision's path in the spec's terms: DenseNet's 1-based `denselayerN` is the spec's N-1.
-
-    (A spec's `repeat` numbers its copies from 0 and has no way to name them `denselayer1..`.)
-    """
-    return re.sub(r"\bdenselayer(\d+)\b", lambda m: str(int(m.group(1)) - 1), path)
+def kinds_of(module: nn.Module) -> set[str]:
+    """The spec kinds a torch module may stand for (by class, so that subclasses such as Conv3DSimple count)."""
+    for cls in type(module).__mro__:
+        if cls in KINDS:
+            return KINDS[cls]
+    raise KeyError(type(module).__name__)
 
 
 def hwc(t: torch.Tensor) -> tuple[int, ...]:
-    return (t.shape[2], t.shape[3], t.shape[1]) if t.dim() == 4 else tuple(t.shape[1:])
+    return (*t.shape[2:], t.shape[1]) if t.dim() >= 3 else tuple(t.shape[1:])
 
 
 def row_shape(row) -> tuple[int, ...]:
     out = row.output
-    return (out.height, out.width, out.channels) if hasattr(out, "height") else (out.features,)
+    return (*out.sizes, out.channels) if hasattr(out, "sizes") and out.sizes else (out.features,)
 
 
 def run_torchvision(name: str):
@@ -93,17 +98,16 @@ def run_torchvision(name: str):
                 module.register_forward_hook(lambda m, i, o, path=path: calls.append((path, m, o)))
             )
     network = zoo.load(name)
-    c, h, w = network.input.channels, network.input.height, network.input.width
     with torch.no_grad():
-        model(torch.zeros(1, c, h, w, device="meta"))
+        model(torch.zeros(1, *network.input.torch_size(), device="meta"))
     for handle in handles:
         handle.remove()
     return model, calls
 
 
 def macs(module: nn.Module, out: torch.Tensor) -> int:
-    if isinstance(module, nn.Conv2d):
-        return module.weight.numel() * out.shape[2] * out.shape[3]
+    if isinstance(module, CONVS):
+        return module.weight.numel() * math.prod(out.shape[2:])
     if isinstance(module, nn.Linear):
         return module.weight.numel()
     return 0
@@ -126,15 +130,15 @@ def test_spec_equals_torchvision(name):
     ours = [r for r in analysis.leaves() if r.kind in ("conv", "batchnorm", "fc")]
     assert len(ours) == len(theirs)
     for row, (path, module, out) in zip(ours, theirs):
-        assert row.path == spec_path(path)
-        assert row.kind in KINDS[type(module)], path
+        assert row.path == path
+        assert row.kind in kinds_of(module), path
         assert row_shape(row) == hwc(out), path
         assert row.params == sum(p.numel() for p in module.parameters()), path
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, CONVS):
             layer = row.node
-            top, bottom, left, right = layer.padding.explicit
-            assert top == bottom and left == right, path
-            assert (layer.kernel, layer.stride, (top, left), layer.dilation, layer.groups, layer.bias) == (
+            pads = layer.padding.per_axis()
+            assert all(before == after for before, after in pads), path
+            assert (layer.kernel, layer.stride, tuple(b for b, _ in pads), layer.dilation, layer.groups, layer.bias) == (
                 tuple(module.kernel_size), tuple(module.stride), tuple(module.padding),
                 tuple(module.dilation), module.groups, module.bias is not None,
             ), path
@@ -147,9 +151,9 @@ def test_spec_equals_torchvision(name):
     for path, module, out in calls:
         if counts[path] > 1 or isinstance(module, PARAMETRIC):
             continue
-        row = rows.get(spec_path(path))
+        row = rows.get(path)
         assert row is not None, f"torchvision's {path} ({type(module).__name__}) has no layer at that path in the spec"
-        assert row.kind in KINDS[type(module)], path
+        assert row.kind in kinds_of(module), path
         assert row_shape(row) == hwc(out), path
         if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
             pad = module.padding if isinstance(module.padding, int) else module.padding[0]
