@@ -72,7 +72,7 @@ def main() -> None:
 
     import compileall
 
-    from cnncalc import zoo
+    from cnncalc.spec import zoo
 
     # pip compiles an installed package's bytecode; an editable checkout run with
     # PYTHONDONTWRITEBYTECODE set would recompile every cnncalc module on every run,

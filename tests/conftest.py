@@ -7,9 +7,9 @@ import textwrap
 import pytest
 from typer.testing import CliRunner
 
-from cnncalc.cli import app
-from cnncalc.engine import analyse
-from cnncalc.parse import parse_spec
+from cnncalc.cli.app import app
+from cnncalc.core.engine import analyse
+from cnncalc.spec.parse import parse_spec
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

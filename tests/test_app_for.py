@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from cnncalc.cli import app, app_for
+from cnncalc.cli.app import app, app_for
 
 
 def _names(typer_app):

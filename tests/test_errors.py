@@ -15,9 +15,9 @@ import pytest
 import torch
 from torch import nn
 
-from cnncalc import engine
+from cnncalc.core import engine
 from cnncalc.errors import CnnCalcError
-from cnncalc.parse import parse_spec
+from cnncalc.spec.parse import parse_spec
 
 
 def case(case_id: str, spec: str | bytes, *message: str):

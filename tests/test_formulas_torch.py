@@ -3,7 +3,7 @@
 Each case builds a one-layer spec, runs it through `engine.analyse`, and compares the
 output shape and parameter count with what torch gives on a forward pass of a small
 tensor. MACs are compared with a formula written out here, independently of
-cnncalc.formulas. Where torch refuses a configuration (an empty output, too much pooling
+cnncalc.kinds.formulas. Where torch refuses a configuration (an empty output, too much pooling
 padding, an output_padding that is too large), cnncalc must refuse it too, with a
 CnnCalcError rather than a wrong number.
 """
@@ -20,10 +20,10 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-from cnncalc.engine import analyse  # noqa: E402
+from cnncalc.core.engine import analyse  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
-from cnncalc.parse import parse_spec  # noqa: E402
-from cnncalc.shapes import Spatial, Vector  # noqa: E402
+from cnncalc.spec.parse import parse_spec  # noqa: E402
+from cnncalc.model.shapes import Spatial, Vector  # noqa: E402
 
 
 def one_layer(input_size, kind: str, options: dict | None = None):

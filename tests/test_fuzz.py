@@ -21,10 +21,10 @@ import yaml
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from cnncalc import zoo
-from cnncalc.engine import analyse
+from cnncalc.spec import zoo
+from cnncalc.core.engine import analyse
 from cnncalc.errors import CnnCalcError
-from cnncalc.parse import parse_spec
+from cnncalc.spec.parse import parse_spec
 
 # CNNCALC_FUZZ_SCALE=10 runs ten times as many cases (for a long local hunt; CI runs the default).
 SCALE = int(os.environ.get("CNNCALC_FUZZ_SCALE", "1"))

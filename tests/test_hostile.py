@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc import parse, safe_yaml
+from cnncalc.spec import parse
+from cnncalc.spec import safe_yaml
 
 EXTRA_SECONDS = 1.5
 EXTRA_MEGABYTES = 150
@@ -28,7 +29,7 @@ ADDRESS_SPACE = 2 * 1024**3  # hard cap for the child: a runaway allocation fail
 
 DRIVER = """
 import os, resource, sys
-from cnncalc.cli import main
+from cnncalc.cli.app import main
 sys.argv = ["cnncalc", *sys.argv[1:]]
 try:
     main()

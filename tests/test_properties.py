@@ -12,11 +12,11 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cnncalc.engine import analyse
+from cnncalc.core.engine import analyse
 from cnncalc.enums import Dtype
-from cnncalc.parse import parse_spec
-from cnncalc.render import to_json
-from cnncalc.shapes import Spatial
+from cnncalc.spec.parse import parse_spec
+from cnncalc.render.table import to_json
+from cnncalc.model.shapes import Spatial
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -21,12 +21,12 @@ import pytest
 import torch
 from torch import nn
 
-from cnncalc import zoo
+from cnncalc.spec import zoo
 from cnncalc.enums import AnswerKind, Ask, Difficulty, Lang, QuestionForm, QuizTopic
-from cnncalc.parse import parse_layer
-from cnncalc.quiz import Answer, Problem, QuizOptions, generate, parse_answer
-from cnncalc.quiz_render import answer_text, problem_json, question, solution, to_json, to_markdown, to_text
-from cnncalc.quiz_session import run_session
+from cnncalc.spec.parse import parse_layer
+from cnncalc.quiz.problems import Answer, Problem, QuizOptions, generate, parse_answer
+from cnncalc.quiz.text import answer_text, problem_json, question, solution, to_json, to_markdown, to_text
+from cnncalc.quiz.session import run_session
 
 # ----------------------------------------------------------------------------- torch from `given`
 
@@ -615,7 +615,7 @@ def test_the_checker_rejects_wrong_answers():
 
 
 def test_wrapping_counts_hangul_as_two_columns():
-    from cnncalc.quiz_session import wrap
+    from cnncalc.quiz.session import wrap
 
     text = "크기가 60×60×3인 입력에 다음 합성곱 층을 적용합니다: 3×3 필터 96개, 스트라이드 3, 패딩 0."
     lines = wrap(text, 30).split("\n")

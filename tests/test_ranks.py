@@ -21,13 +21,13 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 F = torch.nn.functional
 
-from cnncalc import zoo  # noqa: E402
-from cnncalc.engine import analyse  # noqa: E402
+from cnncalc.spec import zoo  # noqa: E402
+from cnncalc.core.engine import analyse  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
-from cnncalc.layers import Merge, Network, Node, Sequential, Side  # noqa: E402
-from cnncalc.parse import parse_spec  # noqa: E402
-from cnncalc.receptive import receptive_fields  # noqa: E402
-from cnncalc.shapes import Spatial, Vector, parse_shape  # noqa: E402
+from cnncalc.model.layers import Merge, Network, Node, Sequential, Side  # noqa: E402
+from cnncalc.spec.parse import parse_spec  # noqa: E402
+from cnncalc.core.receptive import receptive_fields  # noqa: E402
+from cnncalc.model.shapes import Spatial, Vector, parse_shape  # noqa: E402
 
 SIZES = {1: [(37, 4), (16, 6), (5, 4)], 3: [(7, 9, 8, 4), (5, 5, 5, 6), (4, 11, 6, 4)]}
 

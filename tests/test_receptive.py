@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import spec
-from cnncalc import zoo
-from cnncalc.receptive import receptive_fields
+from cnncalc.spec import zoo
+from cnncalc.core.receptive import receptive_fields
 
 
 def fields(text: str, input_shape=None):
@@ -487,7 +487,7 @@ def test_cli_layer_option_and_picture(cli):
 def test_cli_picture_fits_80_columns():
     from typer.testing import CliRunner
 
-    from cnncalc.cli import app
+    from cnncalc.cli.app import app
 
     result = CliRunner().invoke(app, ["receptive-field", "resnet50", "--draw"], env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"})
     assert result.exit_code == 0

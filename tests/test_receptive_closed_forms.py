@@ -18,9 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-from cnncalc.formulas import adaptive_pool_bin_sizes_and_steps
+from cnncalc.kinds.formulas import adaptive_pool_bin_sizes_and_steps
 from cnncalc.kinds.conv import transposed_spreads
-from cnncalc.receptive import Span, _union_candidates
+from cnncalc.core.receptive import Span, _union_candidates
 
 
 def test_adaptive_bin_sizes_and_steps_match_enumerated_bins():

@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 import pytest
 
 from conftest import spec
-from cnncalc import zoo
-from cnncalc.engine import analyse
+from cnncalc.spec import zoo
+from cnncalc.core.engine import analyse
 from cnncalc.enums import LayerKind, MergeKind, PaddingMode
 from cnncalc.errors import CnnCalcError
-from cnncalc.layers import (
+from cnncalc.model.layers import (
     AdaptivePool,
     Conv,
     ConvTranspose,
@@ -40,8 +40,8 @@ from cnncalc.layers import (
     Upsample,
     ZeroPad,
 )
-from cnncalc.receptive import receptive_fields
-from cnncalc.shapes import Spatial
+from cnncalc.core.receptive import receptive_fields
+from cnncalc.model.shapes import Spatial
 
 
 class _Reached(Exception):

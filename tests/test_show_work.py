@@ -17,9 +17,9 @@ F = torch.nn.functional
 
 from conftest import spec  # noqa: E402
 
-from cnncalc.engine import analyse  # noqa: E402
+from cnncalc.core.engine import analyse  # noqa: E402
 from cnncalc.errors import CnnCalcError  # noqa: E402
-from cnncalc.parse import parse_spec  # noqa: E402
+from cnncalc.spec.parse import parse_spec  # noqa: E402
 
 
 def torch_shape(module, h: int, w: int, c: int, device: str = "meta") -> tuple[int, ...]:
@@ -445,7 +445,7 @@ def test_explain_unknown_path_suggests(cli, tmp_path):
 
 
 def test_explain_function_raises_cnncalc_error():
-    from cnncalc.explain import explain
+    from cnncalc.work.explain import explain
 
     with pytest.raises(CnnCalcError):
         explain(analyse(spec(INCEPTION)), "nope")
@@ -535,8 +535,8 @@ def _number(value: str):
 
 @pytest.mark.parametrize("name", ["resnet18", "googlenet", "mobilenet_v2", "densenet121", "alexnet", "squeezenet1_0", "vgg16_bn"])
 def test_every_row_of_bundled_networks_explains_and_every_formula_computes_its_value(name):
-    from cnncalc import zoo
-    from cnncalc.explain import explain, to_text
+    from cnncalc.spec import zoo
+    from cnncalc.work.explain import explain, to_text
 
     analysis = analyse(zoo.load(name))
     checked = 0

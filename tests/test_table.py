@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cnncalc import zoo
-from cnncalc.cli import app
-from cnncalc.engine import analyse
-from cnncalc.parse import parse_file
+from cnncalc.spec import zoo
+from cnncalc.cli.app import app
+from cnncalc.core.engine import analyse
+from cnncalc.spec.parse import parse_file
 
 GOLDEN = Path(__file__).parent / "golden"
 GOLDEN_SPECS = ["residual", "decoder"]

@@ -29,8 +29,8 @@ torchvision = pytest.importorskip("torchvision")
 import torch  # noqa: E402  (after the skip: torch comes with torchvision)
 from torch import nn  # noqa: E402
 
-from cnncalc import zoo  # noqa: E402
-from cnncalc.engine import analyse  # noqa: E402
+from cnncalc.spec import zoo  # noqa: E402
+from cnncalc.core.engine import analyse  # noqa: E402
 
 # bundled spec name -> torchvision builder, called without weights
 BUILDERS = {

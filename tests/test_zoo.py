@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from cnncalc import zoo
-from cnncalc.engine import analyse
+from cnncalc.spec import zoo
+from cnncalc.core.engine import analyse
 from torch_build import cnncalc_shape, trace
 
 # name: (input H x W x C, params, MACs), as listed in issue 2, item 7.
@@ -119,7 +119,7 @@ def test_models_json_has_every_bundled_spec_with_input_params_and_macs(cli):
 def test_models_lists_a_family_by_size_and_keeps_numbers_whole_at_80_columns():
     from typer.testing import CliRunner
 
-    from cnncalc.cli import app
+    from cnncalc.cli.app import app
 
     result = CliRunner().invoke(app, ["models"], env={"COLUMNS": "80", "NO_COLOR": "1", "TERM": "dumb"})
     assert result.exit_code == 0, result.output

@@ -3,7 +3,7 @@
 Each spec layer becomes the torch module its kind names (`Kind.torch`, in cnncalc/kinds/torch_ops.py:
 nn.Conv1d/2d/3d, nn.MaxPool{n}d, nn.Linear, …), built from the parsed options alone; input channels and
 features are read from the tensor torch itself produces, so every shape is torch's answer. Nothing here
-calls `cnncalc.formulas` or `cnncalc.engine`.
+calls `cnncalc.kinds.formulas` or `cnncalc.core.engine`.
 
 Use:
 
@@ -35,8 +35,8 @@ from torch import nn
 
 from cnncalc.enums import MergeKind
 from cnncalc.kinds.registry import kind_of
-from cnncalc.layers import Merge, Network, Node, Sequential, Side
-from cnncalc.shapes import Shape, Spatial, Vector
+from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
+from cnncalc.model.shapes import Shape, Spatial, Vector
 
 
 class Traced(NamedTuple):

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from cnncalc.errors import CnnCalcError
-from cnncalc.formulas import effective_kernel
-from cnncalc.shapes import Shape, Spatial
+from cnncalc.kinds.formulas import effective_kernel
+from cnncalc.model.shapes import Shape, Spatial
 
 
 @dataclass(frozen=True)
@@ -154,7 +154,7 @@ def padding_json(padding: tuple[int, ...]) -> dict[str, int]:
 
 def axes_json(values: tuple[int, ...]) -> dict[str, int]:
     """One value per axis, named as the shapes name them."""
-    from cnncalc.shapes import AXIS_NAMES
+    from cnncalc.model.shapes import AXIS_NAMES
 
     return dict(zip(AXIS_NAMES[len(values)], values))
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnncalc import formulas
+from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Kind, LayerMath, Passed, Through, Window, layer_error
-from cnncalc.layers import Fc, Flatten
-from cnncalc.shapes import Shape, Spatial, Vector
+from cnncalc.model.layers import Fc, Flatten
+from cnncalc.model.shapes import Shape, Spatial, Vector
 
 
 class FcKind(Kind):

@@ -7,8 +7,8 @@ from typing import Any
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import Kind, LayerMath
-from cnncalc.layers import Activation, Dropout
-from cnncalc.shapes import Shape
+from cnncalc.model.layers import Activation, Dropout
+from cnncalc.model.shapes import Shape
 
 # spec word -> (torch class, the constructor's arguments as cnncalc builds it)
 _TORCH = {

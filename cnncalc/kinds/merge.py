@@ -2,7 +2,7 @@
 
 A merge combines the outputs of its branches; each branch reads the merge's input or, with
 `from: PATH`, the output of an earlier layer. The receptive field of a merge is the union of its
-branches' fields (cnncalc.receptive), for every merge alike.
+branches' fields (cnncalc.core.receptive), for every merge alike.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import ClassVar
 
 from cnncalc.enums import MergeKind
 from cnncalc.kinds.base import layer_error
-from cnncalc.layers import Merge
-from cnncalc.shapes import Shape, Spatial, Vector
+from cnncalc.model.layers import Merge
+from cnncalc.model.shapes import Shape, Spatial, Vector
 
 
 def describe_branch(node: Merge, index: int) -> str:

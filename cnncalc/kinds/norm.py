@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnncalc import formulas
+from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import RANK_WORDS, Kind, LayerMath, feature_map, layer_error
-from cnncalc.layers import BatchNorm, Lrn
-from cnncalc.shapes import Shape, Spatial
+from cnncalc.model.layers import BatchNorm, Lrn
+from cnncalc.model.shapes import Shape, Spatial
 
 
 class BatchNormKind(Kind):

@@ -12,8 +12,8 @@ import re
 from typing import Any, Callable
 
 from cnncalc.enums import PaddingMode
-from cnncalc.layers import Padding
-from cnncalc.shapes import AXIS_NAMES
+from cnncalc.model.layers import Padding
+from cnncalc.model.shapes import AXIS_NAMES
 from cnncalc.words import MAX_INT, suggest
 
 Converter = Callable[[Any, int], Any]

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnncalc import formulas
+from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind, PaddingMode
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Through, Window, feature_map, layer_error
 from cnncalc.kinds.sliding import border_warning, resolve_padding, sliding_lengths, window_field, window_json, window_summary
-from cnncalc.layers import AdaptivePool, Padding, Pool
-from cnncalc.shapes import Shape, Spatial
+from cnncalc.model.layers import AdaptivePool, Padding, Pool
+from cnncalc.model.shapes import Shape, Spatial
 
 _POOL_OPTIONS = {
     "kernel": (o.positive_axes, o.REQUIRED),

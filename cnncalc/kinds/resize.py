@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnncalc import formulas
+from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind, PaddingMode, UpsampleMode
 from cnncalc.errors import CnnCalcError
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Passed, Through, Window, feature_map, layer_error
-from cnncalc.layers import Upsample, ZeroPad, describe_pads
-from cnncalc.shapes import Shape, Spatial
+from cnncalc.model.layers import Upsample, ZeroPad, describe_pads
+from cnncalc.model.shapes import Shape, Spatial
 
 
 class ZeroPadKind(Kind):

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from cnncalc import formulas
+from cnncalc.kinds import formulas
 from cnncalc.enums import PaddingMode
 from cnncalc.errors import SpecWarning
 from cnncalc.kinds.base import AxisContext, Through, Window, axes_json, layer_error, padding_json
-from cnncalc.layers import describe_pads, pair_text
-from cnncalc.shapes import Spatial
+from cnncalc.model.layers import describe_pads, pair_text
+from cnncalc.model.shapes import Spatial
 
 KERNEL_HINT = "use padding (e.g. `padding: same`) or a smaller kernel, or give the network a larger input"
 

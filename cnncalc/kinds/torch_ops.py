@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from cnncalc.enums import LayerKind, PaddingMode
-from cnncalc.shapes import Shape, Spatial
+from cnncalc.model.shapes import Shape, Spatial
 
 
 def _rank(shape: Shape) -> int:

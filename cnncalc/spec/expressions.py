@@ -117,7 +117,7 @@ def interpolate(text: str, scope: dict[str, Any]) -> str:
 
 def _shape_field(shape: Any, attr: str, text: str) -> int:
     """`$in.channels` and its kin: one size of the block's input."""
-    from cnncalc.shapes import Spatial, Vector
+    from cnncalc.model.shapes import Spatial, Vector
 
     error = getattr(shape, "error", None)
     if not isinstance(shape, (Spatial, Vector)):

@@ -14,9 +14,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Callable
 
-from cnncalc import formulas
+from cnncalc.kinds import formulas
 from cnncalc.errors import CnnCalcError
-from cnncalc.explain import Section, Step, Worked, conv_length_step, num, transpose_expression
+from cnncalc.work.explain import Section, Step, Worked, conv_length_step, num, transpose_expression
 
 MAX_LISTED = 10  # a longer run of solutions is shown by its first and last values
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from cnncalc.enums import Lang
-from cnncalc.quiz import Problem
-from cnncalc.quiz_render import answer_hint, answer_text, question, solution
+from cnncalc.quiz.problems import Problem
+from cnncalc.quiz.text import answer_hint, answer_text, question, solution
 
 SKIP_WORDS = {"", "s", "skip", "건너뛰기", "패스"}
 QUIT_WORDS = {"q", "quit", "exit", "종료", "그만"}

@@ -2,7 +2,7 @@
 
 Pure: no I/O, no printing, no language. A `Problem` holds what was given (in the spec
 format's keys), what is asked, the answer, and the numbers a worked solution shows; the
-words, in English or Korean, come from `quiz_render`.
+words, in English or Korean, come from `cnncalc.quiz.text`.
 
 Every answer is a value returned by `engine.layer_math` / `engine.analyse` (and the
 receptive-field recurrence); this module only *chooses* inputs. Sizes are chosen backwards
@@ -20,12 +20,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Iterable
 
-from cnncalc import formulas
-from cnncalc.engine import LayerMath, analyse, layer_math
+from cnncalc.kinds import formulas
+from cnncalc.core.engine import LayerMath, analyse, layer_math
 from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, QuizTopic
 from cnncalc.errors import CnnCalcError
-from cnncalc.layers import Activation, BatchNorm, Conv, ConvTranspose, Fc, Flatten, Layer, Network, Pool
-from cnncalc.shapes import Shape, Spatial, Vector
+from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Fc, Flatten, Layer, Network, Pool
+from cnncalc.model.shapes import Shape, Spatial, Vector
 
 LayerSpec = Any  # {"conv": {"filters": 32, "kernel": 7}} or "flatten": a layer as the spec format writes it
 
@@ -234,7 +234,7 @@ def run(shape: Shape, layers: Iterable[LayerSpec]) -> list[LayerMath]:
 
 
 def parse_given_shape(text: str) -> Shape:
-    from cnncalc.shapes import parse_shape
+    from cnncalc.model.shapes import parse_shape
 
     return parse_shape(text)
 
@@ -312,7 +312,7 @@ def macs_expression(layer: LayerSpec, shape: Shape, math: LayerMath) -> str:
 
 
 def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
-    """Receptive field after each sliding layer of a square stack, from `cnncalc.receptive`.
+    """Receptive field after each sliding layer of a square stack, from `cnncalc.core.receptive`.
 
     That module applies the recurrence r ← r + (k_eff − 1)·j, j ← j·s (Araujo et al., Distill
     2019); each step keeps the numbers a worked solution shows: r and j before, k_eff, r after.
@@ -321,7 +321,7 @@ def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
     """
     from dataclasses import replace
 
-    from cnncalc.receptive import receptive_fields
+    from cnncalc.core.receptive import receptive_fields
 
     items = list(layers)
     key = repr(items)
@@ -950,7 +950,7 @@ class _Generator:
     # -- bundled networks -----------------------------------------------------------------
     def _rows(self) -> dict[str, list[Any]]:
         if self._network_rows is None:
-            from cnncalc import zoo
+            from cnncalc.spec import zoo
 
             available = set(zoo.bundled_names()) if self._networks is None else set(self._networks)
             rows: dict[str, list[Any]] = {}

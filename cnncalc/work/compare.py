@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import replace
 from fractions import Fraction
 
-from cnncalc import formulas
-from cnncalc.engine import Row, analyse
+from cnncalc.kinds import formulas
+from cnncalc.core.engine import Row, analyse
 from cnncalc.enums import LayerKind
 from cnncalc.errors import CnnCalcError, SpecWarning
-from cnncalc.explain import Section, Step, Worked, conv_mac_formula, conv_param_formula, num
-from cnncalc.layers import Activation, Conv, Network, Padding
-from cnncalc.shapes import Spatial
+from cnncalc.work.explain import Section, Step, Worked, conv_mac_formula, conv_param_formula, num
+from cnncalc.model.layers import Activation, Conv, Network, Padding
+from cnncalc.model.shapes import Spatial
 
 
 MAX_STACK = 64  # layers in a compared stack: far beyond any real design, and quick to build

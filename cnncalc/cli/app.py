@@ -92,7 +92,7 @@ def parse_input_option(text: str | None):  # -> Shape | None
     if text is None:
         return None
     from cnncalc.errors import CnnCalcError
-    from cnncalc.shapes import parse_shape
+    from cnncalc.model.shapes import parse_shape
 
     try:
         return parse_shape(text)
@@ -162,8 +162,8 @@ def table_command(
       cnncalc table vgg16 --format json > vgg16.json
     """
     with guarded():
-        from cnncalc import zoo
-        from cnncalc.engine import analyse
+        from cnncalc.spec import zoo
+        from cnncalc.core.engine import analyse
 
         network = zoo.load(spec, parse_input_option(input))
         analysis = analyse(network)
@@ -172,7 +172,7 @@ def table_command(
 
 
 def _emit_analysis(analysis, *, format: OutputFormat, depth: int | None, batch: int, dtype: Dtype, chw: bool) -> None:
-    from cnncalc import render
+    from cnncalc.render import table as render
 
     if format is OutputFormat.JSON:
         sys.stdout.write(render.to_json(analysis, depth=depth, batch=batch, dtype=dtype) + "\n")
@@ -196,8 +196,8 @@ def models_command(
       cnncalc models
     """
     with guarded():
-        from cnncalc import zoo
-        from cnncalc.engine import analyse
+        from cnncalc.spec import zoo
+        from cnncalc.core.engine import analyse
 
         import re
 
@@ -288,8 +288,8 @@ def check_command(
       cnncalc check --quiet specs/*.yaml
     """
     with guarded():
-        from cnncalc import zoo
-        from cnncalc.engine import analyse
+        from cnncalc.spec import zoo
+        from cnncalc.core.engine import analyse
         from cnncalc.errors import CnnCalcError
 
         shape = parse_input_option(input)
@@ -340,7 +340,7 @@ def _layer_option_value(text: str):
 
 
 def _emit_worked(worked, format: WorkFormat) -> None:
-    from cnncalc import explain
+    from cnncalc.work import explain
 
     if format is WorkFormat.JSON:
         import json
@@ -403,9 +403,9 @@ def layer_command(
     with guarded():
         import re
 
-        from cnncalc import explain
+        from cnncalc.work import explain
         from cnncalc.errors import CnnCalcError
-        from cnncalc.parse import parse_layer
+        from cnncalc.spec.parse import parse_layer
 
         shape = parse_input_option(input)
         given = {
@@ -461,8 +461,9 @@ def explain_command(
       cnncalc explain my_net.yaml --layer features.3 --format json
     """
     with guarded():
-        from cnncalc import explain, zoo
-        from cnncalc.engine import analyse
+        from cnncalc.work import explain
+        from cnncalc.spec import zoo
+        from cnncalc.core.engine import analyse
 
         network = zoo.load(spec, parse_input_option(input))
         analysis = analyse(network)
@@ -507,7 +508,7 @@ def solve_padding_command(
       cnncalc solve padding --input 32 --kernel 5 --stride 2 --output 16
     """
     with guarded():
-        from cnncalc import solve
+        from cnncalc.work import solve
 
         _emit_worked(solve.padding(input, kernel, stride, dilation, output), format)
 
@@ -528,7 +529,7 @@ def solve_stride_command(
       cnncalc solve stride --input 63 --kernel 7 --output 29
     """
     with guarded():
-        from cnncalc import solve
+        from cnncalc.work import solve
 
         _emit_worked(solve.stride(input, kernel, output, padding, dilation), format)
 
@@ -549,7 +550,7 @@ def solve_kernel_command(
       cnncalc solve kernel --input 32 --output 28
     """
     with guarded():
-        from cnncalc import solve
+        from cnncalc.work import solve
 
         _emit_worked(solve.kernel(input, output, stride, padding, dilation), format)
 
@@ -570,7 +571,7 @@ def solve_output_padding_command(
       cnncalc solve output-padding --input 8 --kernel 3 --stride 2 --padding 1
     """
     with guarded():
-        from cnncalc import solve
+        from cnncalc.work import solve
 
         _emit_worked(solve.output_padding(input, kernel, stride, padding, dilation), format)
 
@@ -590,7 +591,7 @@ app.add_typer(compare_app)
 
 def _feature_map(text: str):
     from cnncalc.errors import CnnCalcError
-    from cnncalc.shapes import Spatial
+    from cnncalc.model.shapes import Spatial
 
     shape = parse_input_option(text)
     if not isinstance(shape, Spatial):
@@ -615,8 +616,8 @@ def compare_bottleneck_command(
       cnncalc compare bottleneck --input 28x28x192 --filters 32 --kernel 5 --via 16
     """
     with guarded():
-        from cnncalc import compare
-        from cnncalc.parse import parse_layer
+        from cnncalc.work import compare
+        from cnncalc.spec.parse import parse_layer
 
         # The k×k conv's padding is checked as a spec's would be.
         pad = parse_layer("conv", {"filters": filters, "kernel": kernel, "padding": _layer_option_value(padding)}).padding
@@ -642,7 +643,7 @@ def compare_stack_command(
       cnncalc compare stack --input 56x56x64 --kernel 7
     """
     with guarded():
-        from cnncalc import compare
+        from cnncalc.work import compare
 
         worked = compare.stack(_feature_map(input), kernel, small, bias=bias)
         print_warnings(worked.warnings)
@@ -682,9 +683,9 @@ def receptive_field_command(
       cnncalc receptive-field vgg16 --format json
     """
     with guarded():
-        from cnncalc import zoo
-        from cnncalc.engine import analyse
-        from cnncalc.receptive import receptive_fields
+        from cnncalc.spec import zoo
+        from cnncalc.core.engine import analyse
+        from cnncalc.core.receptive import receptive_fields
 
         network = zoo.load(spec, parse_input_option(input))
         analysis = analyse(network)
@@ -694,7 +695,7 @@ def receptive_field_command(
 
 
 def _emit_receptive(report, network, spec: str, *, layer: str | None, format: OutputFormat, explain: bool, draw: bool) -> None:
-    from cnncalc import render_receptive as rr
+    from cnncalc.render import receptive as rr
     from cnncalc.errors import CnnCalcError
 
     if not report.spatial:
@@ -786,7 +787,8 @@ def quiz_command(
     with guarded():
         import random
 
-        from cnncalc import quiz, quiz_render
+        from cnncalc.quiz import problems as quiz
+        from cnncalc.quiz import text as quiz_render
         from cnncalc.errors import CnnCalcError
 
         if interactive and format is not None:
@@ -808,8 +810,8 @@ def quiz_command(
 
 def _quiz_session(problems, lang: Lang, difficulty: Difficulty, seed: int, echo: bool) -> None:
     """Ask on stdin/stdout. `echo` repeats answers read from a pipe, so the transcript reads like a session."""
-    from cnncalc.quiz_render import header
-    from cnncalc.quiz_session import run_session
+    from cnncalc.quiz.text import header
+    from cnncalc.quiz.session import run_session
 
     if not echo:
         try:

@@ -2,7 +2,7 @@
 
 Stages: `load_yaml` turns text into dicts and lists that remember where each key sat;
 `build_network` checks them and expands blocks, repeats and branches into the frozen
-dataclasses of `cnncalc.layers`, giving every layer its torch-style path. Errors carry
+dataclasses of `cnncalc.model.layers` (built by each layer kind), giving every layer its torch-style path. Errors carry
 the layer path and position; the file name is added by the caller.
 """
 
@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnncalc import expressions
+from cnncalc.spec import expressions
 from cnncalc.enums import LayerKind, MergeKind, StructureKind
 from cnncalc.errors import CnnCalcError, SourcePos
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.options import REQUIRED, Bad, non_negative
 from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS
-from cnncalc.layers import DEFAULT_RANK, Merge, Network, Node, Sequential, Side
-from cnncalc.safe_yaml import YList, YMap, load_yaml
-from cnncalc.shapes import Shape, Spatial, Vector, parse_shape
+from cnncalc.model.layers import DEFAULT_RANK, Merge, Network, Node, Sequential, Side
+from cnncalc.spec.safe_yaml import YList, YMap, load_yaml
+from cnncalc.model.shapes import Shape, Spatial, Vector, parse_shape
 from cnncalc.words import listing, quote, show, suggest, word
 
 # Limits on what one spec may ask for, so that any file, however hostile, is answered within about

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from cnncalc.enums import AnswerKind, Ask, Difficulty, Lang, QuestionForm, QuizTopic
-from cnncalc.quiz import Problem, Statement, to_layer
+from cnncalc.quiz.problems import Problem, Statement, to_layer
 
 # ----------------------------------------------------------------------------- small words
 

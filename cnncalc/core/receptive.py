@@ -57,11 +57,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cnncalc.engine import Analysis, Row, analyse
+from cnncalc.core.engine import Analysis, Row, analyse
 from cnncalc.kinds.base import AxisContext, Irregular, Passed, Through, Window
 from cnncalc.kinds.registry import kind_of
-from cnncalc.layers import Merge, Network, Node, Sequential, Side
-from cnncalc.shapes import AXIS_NAMES, Shape, Spatial
+from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
+from cnncalc.model.shapes import AXIS_NAMES, Shape, Spatial
 
 AXES = AXIS_NAMES[2]
 

@@ -1,6 +1,6 @@
 """ReceptiveAnalysis → text: rich table, JSON, CSV, Markdown, explanations and a picture.
 
-No arithmetic on fields happens here: every number is one the engine (`cnncalc.receptive`)
+No arithmetic on fields happens here: every number is one the engine (`cnncalc.core.receptive`)
 computed; explanations put the inputs the engine used next to the value it returned.
 """
 
@@ -11,10 +11,10 @@ import io
 import json
 from typing import Any
 
-from cnncalc.layers import Merge, Network, Node, Sequential, Side
-from cnncalc.receptive import VECTOR_NOTE, AxisField, LayerField, ReceptiveAnalysis, Span
-from cnncalc.render import geometry, shape_text
-from cnncalc.shapes import Spatial
+from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
+from cnncalc.core.receptive import VECTOR_NOTE, AxisField, LayerField, ReceptiveAnalysis, Span
+from cnncalc.render.table import geometry, shape_text
+from cnncalc.model.shapes import Spatial
 
 DASH = "—"
 
@@ -345,7 +345,7 @@ def explain_text(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], wi
 
 
 def geometry_text(field: LayerField) -> str:
-    from cnncalc.engine import Row
+    from cnncalc.core.engine import Row
 
     if field.node is None:
         return ""

@@ -13,7 +13,7 @@ from typing import Union
 
 from cnncalc.enums import LayerKind, MergeKind, PaddingMode, UpsampleMode
 from cnncalc.errors import SourcePos
-from cnncalc.shapes import Shape
+from cnncalc.model.shapes import Shape
 
 Pair = tuple[int, int]
 Axes = tuple[int, ...]  # one value per spatial axis: (length,), (height, width) or (depth, height, width)

@@ -8,14 +8,15 @@ files or prints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from cnncalc.enums import ACTIVATIONS, Dtype, LayerKind
 from cnncalc.errors import CnnCalcError, SpecWarning
 from cnncalc.kinds.base import LayerMath
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
-from cnncalc.layers import Layer, Merge, Network, Node, Sequential, Side
-from cnncalc.shapes import Shape, Spatial
+from cnncalc.model.layers import Layer, Merge, Network, Node, Sequential, Side
+from cnncalc.model.shapes import Shape, Spatial
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,28 @@ class Row:
     padding: tuple[int, ...] | None = None  # resolved (before, after) per axis, where the layer pads
     node: Node | None = field(default=None, compare=False, repr=False)
     side: bool = False  # the row belongs to a side output (an auxiliary head), not the main path
+
+    def as_json(self) -> dict[str, Any]:
+        """The row as `cnncalc table --format json` writes it (the geometry fields come from the layer's kind)."""
+        entry: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "block": self.is_block,
+            "depth": self.depth,
+            "input": self.input.as_json(),
+            "output": self.output.as_json(),
+            "params": self.params,
+            "trainable_params": self.trainable_params,
+            "non_trainable_params": self.non_trainable_params,
+            "macs": self.macs,
+            "activations": self.activations,
+        }
+        node = self.node
+        if not self.is_block and node is not None and not isinstance(node, Merge):
+            entry.update(kind_of(node).summary_json(node, self.padding))
+        if self.side:
+            entry["side"] = True
+        return entry
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ import io
 import json
 from typing import Any
 
-from cnncalc.engine import Analysis, Row
+from cnncalc.core.engine import Analysis, Row
 from cnncalc.enums import Dtype
 from cnncalc.kinds.registry import kind_of
-from cnncalc.layers import Merge
-from cnncalc.shapes import Shape, order_text
+from cnncalc.model.layers import Merge
+from cnncalc.model.shapes import Shape, order_text
 
 
 def shape_text(shape: Shape, chw: bool = False) -> str:
@@ -24,33 +24,6 @@ def geometry(row: Row) -> str:
     if row.is_block or isinstance(node, Merge) or node is None:
         return ""
     return kind_of(node).summary(node, row.padding)
-
-
-def _geometry_json(row: Row) -> dict[str, Any]:
-    node = row.node
-    if row.is_block or isinstance(node, Merge) or node is None:
-        return {}
-    return kind_of(node).summary_json(node, row.padding)
-
-
-def row_json(row: Row) -> dict[str, Any]:
-    entry: dict[str, Any] = {
-        "path": row.path,
-        "kind": row.kind,
-        "block": row.is_block,
-        "depth": row.depth,
-        "input": row.input.as_json(),
-        "output": row.output.as_json(),
-        "params": row.params,
-        "trainable_params": row.trainable_params,
-        "non_trainable_params": row.non_trainable_params,
-        "macs": row.macs,
-        "activations": row.activations,
-    }
-    entry.update(_geometry_json(row))
-    if row.side:
-        entry["side"] = True
-    return entry
 
 
 def memory_json(analysis: Analysis, batch: int, dtype: Dtype) -> dict[str, int]:
@@ -93,7 +66,7 @@ def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) 
         lines.append('  "layers": [')
         last = len(rows) - 1
         lines.extend(
-            f"    {dumps(row_json(r))}{',' if i < last else ''}" for i, r in enumerate(rows)
+            f"    {dumps(r.as_json())}{',' if i < last else ''}" for i, r in enumerate(rows)
         )
         lines.append("  ],")
     else:

@@ -6,8 +6,8 @@ import difflib
 from pathlib import Path
 
 from cnncalc.errors import CnnCalcError
-from cnncalc.layers import Network
-from cnncalc.shapes import Shape
+from cnncalc.model.layers import Network
+from cnncalc.model.shapes import Shape
 
 
 def specs_dir() -> Path:
@@ -17,7 +17,7 @@ def specs_dir() -> Path:
     try:
         return Path(str(files("cnncalc.specs")))
     except ModuleNotFoundError:
-        return Path(__file__).resolve().parent.parent / "specs"
+        return Path(__file__).resolve().parent.parent.parent / "specs"
 
 
 def bundled_names() -> list[str]:
@@ -31,7 +31,7 @@ def bundled_path(name: str) -> Path | None:
 
 def load(spec: str, input_shape: Shape | None = None) -> Network:
     """A spec file's network, or a bundled one by name (a file of that name wins), on `input_shape` if given."""
-    from cnncalc.parse import parse_file, parse_spec, read_spec_file
+    from cnncalc.spec.parse import parse_file, parse_spec, read_spec_file
 
     path = Path(spec)
     if path.exists():

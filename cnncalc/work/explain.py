@@ -13,11 +13,11 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
-from cnncalc import formulas
-from cnncalc.engine import Analysis, Row, analyse, layer_math
+from cnncalc.kinds import formulas
+from cnncalc.core.engine import Analysis, Row, analyse, layer_math
 from cnncalc.enums import ACTIVATIONS, Dtype, MergeKind, PaddingMode
 from cnncalc.errors import CnnCalcError, SpecWarning
-from cnncalc.layers import (
+from cnncalc.model.layers import (
     AdaptivePool,
     BatchNorm,
     Conv,
@@ -34,7 +34,7 @@ from cnncalc.layers import (
     ZeroPad,
     pair_text,
 )
-from cnncalc.shapes import Shape, Spatial, Vector
+from cnncalc.model.shapes import Shape, Spatial, Vector
 
 
 @dataclass(frozen=True)
@@ -500,7 +500,6 @@ def leaf_derivation(
     show_path: bool = True,
 ) -> Worked:
     """The worked derivation of one leaf row: output size, parameters, MACs, activations."""
-    from cnncalc.render import row_json
 
     node = row.node
     if isinstance(node, Conv):
@@ -538,7 +537,7 @@ def leaf_derivation(
             f"feature map, since torch's Linear would act on the width axis alone."
         )
     data = {
-        **row_json(row),
+        **row.as_json(),
         "weights": weights,
         "biases": biases,
         "activation_bytes": row.activations * dtype.bytes,
@@ -610,7 +609,6 @@ def _branch_output(analysis: Analysis, merge_row: Row, branch: tuple[Node, ...])
 def merge_derivation(analysis: Analysis, row: Row, source: str | None = None, dtype: Dtype = Dtype.FLOAT32) -> Worked:
     node = row.node
     assert isinstance(node, Merge)
-    from cnncalc.render import row_json
 
     outputs = [_branch_output(analysis, row, b) for b in node.branches]
     steps = [Step(f"branch {i + 1} ({label})", "", shape.hwc()) for i, (label, shape) in enumerate(outputs)]
@@ -646,7 +644,7 @@ def merge_derivation(analysis: Analysis, row: Row, source: str | None = None, dt
         f"input   {row.input.hwc()}" + (f" (from {source}), given to every branch" if source else ""),
         f"output  {out.hwc()}",
     )
-    data = {**row_json(row), "branches": [{"layers": label, "output": s.as_json()} for label, s in outputs]}
+    data = {**row.as_json(), "branches": [{"layers": label, "output": s.as_json()} for label, s in outputs]}
     return Worked(f"{row.path}: {node.merge} of {len(node.branches)} branches", summary, sections, (), data)
 
 
@@ -657,7 +655,6 @@ def _sum_text(values: list[int]) -> str:
 
 
 def block_derivation(analysis: Analysis, index: int, source: str | None = None) -> Worked:
-    from cnncalc.render import row_json
 
     row = analysis.rows[index]
     contents: list[Row] = []
@@ -681,7 +678,7 @@ def block_derivation(analysis: Analysis, index: int, source: str | None = None) 
         f"params  {num(row.params)}",
         f"MACs    {num(row.macs)}",
     )
-    return Worked(f"{row.path}: {row.kind} (a block of {len(contents)} items)", summary, sections, (), row_json(row))
+    return Worked(f"{row.path}: {row.kind} (a block of {len(contents)} items)", summary, sections, (), row.as_json())
 
 
 def explain(analysis: Analysis, path: str, dtype: Dtype = Dtype.FLOAT32) -> Worked:
