@@ -364,7 +364,7 @@ def _geometry(help: str) -> object:
 @app.command("layer")
 def layer_command(
     kind: Annotated[str, typer.Argument(help="The layer kind, as in a spec: conv, conv_transpose, maxpool, avgpool, fc, batchnorm, …", show_default=False, metavar="KIND")],
-    input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC (e.g. 63x63x16), or a number of features.", show_default=False)],
+    input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC (e.g. 63x63x16), LxC for a 1-D signal (8000x1), DxHxWxC for a volume, or a number of features.", show_default=False)],
     filters: Annotated[Optional[str], _geometry("conv, conv_transpose: number of filters k (output channels).")] = None,
     kernel: Annotated[Optional[str], _geometry("Kernel size f: a number, or HxW / h,w.")] = None,
     stride: Annotated[Optional[str], _geometry("Stride s: a number or HxW (default 1; pools: the kernel).")] = None,
@@ -427,7 +427,7 @@ def layer_command(
         flags = {"bias": bias, "ceil_mode": ceil_mode, "affine": affine, "track_running_stats": track_running_stats, "trainable": trainable}
         options.update({key: value for key, value in flags.items() if value is not None})
         try:
-            layer = parse_layer(kind, options)
+            layer = parse_layer(kind, options, shape)
         except CnnCalcError as exc:
             # The spec's message, with the command-line spelling of a missing option added to its hint.
             missing = re.fullmatch(r"\S+ needs `(\w+)`", exc.message)

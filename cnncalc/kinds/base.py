@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from cnncalc.errors import CnnCalcError
 from cnncalc.kinds.formulas import effective_kernel
 from cnncalc.model.shapes import Shape, Spatial
+from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Kind:
     option_aliases: ClassVar[dict[str, dict[str, str]]] = {}  # per name: short form -> option
     examples: ClassVar[dict[str, str]] = {}  # per name: options for a hint, `filters: 6, kernel: 5`
     torch_names: ClassVar[dict[str, str]] = {}  # per name: the torch.nn class, with {d} for the rank
+    flattens_maps: ClassVar[bool] = False  # `cnncalc layer` flattens a feature map first (fc), as nn.Flatten would
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Any:
         """The frozen layer value from checked option values (the spec reader has applied defaults)."""
@@ -134,6 +136,16 @@ class Kind:
     def torch(self, layer: Any, shape: Shape, device: str = "meta") -> Any:
         """The torch module the layer stands for, on an input of `shape` (imports torch: tests and export only)."""
         raise NotImplementedError
+
+    def headline(self, layer: Any) -> list[str]:
+        """The title of a derivation: the kind, then its defining options (`conv`, `32 filters 7×7`, `stride 2`, …)."""
+        return [str(layer.kind)]
+
+    def derive(self, use: LayerUse) -> Derivation:
+        """The worked derivation of `use`: output size, parameters and MACs with the numbers put in."""
+        what = "shape-preserving"
+        step = Step("shape", "", f"unchanged = {use.output.hwc()} ({what}, no weights)")
+        return Derivation((Section("Output size", "", (step,)),))
 
     def torch_name(self, layer: Any, shape: Shape) -> str:
         """`nn.Conv2d` etc.: the torch class named in derivations and docs."""

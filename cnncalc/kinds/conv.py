@@ -9,8 +9,18 @@ from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Through, Window, feature_map, layer_error
-from cnncalc.kinds.sliding import border_warning, resolve_padding, sliding_lengths, window_field, window_json, window_summary
-from cnncalc.model.layers import Conv, ConvTranspose, Padding
+from cnncalc.kinds.sliding import (
+    border_warning,
+    output_size_section,
+    resolve_padding,
+    sliding_lengths,
+    window_field,
+    window_headline,
+    window_json,
+    window_summary,
+)
+from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, kernel_symbols, num, per_group, product, size_symbols
+from cnncalc.model.layers import Conv, ConvTranspose, Padding, pair_text
 from cnncalc.model.shapes import Shape, Spatial
 
 _CONV_OPTIONS = {
@@ -44,6 +54,59 @@ def check_groups(layer: Any, channels: int) -> None:
             if shown
             else f"use a common divisor of {channels} and {layer.filters}",
         )
+
+
+def conv_param_formula(use: LayerUse) -> str:
+    """`(7·7·16 + 1)·32` for a conv or transposed conv (its value is `use.params`)."""
+    layer = use.layer
+    per_filter = product(*layer.kernel, per_group(use.input.channels, layer.groups))
+    return f"({per_filter} + 1)·{layer.filters}" if layer.bias else f"{per_filter}·{layer.filters}"
+
+
+def conv_mac_formula(use: LayerUse) -> str:
+    """`29·29·7·7·16·32` for a conv (its value is `use.macs`)."""
+    layer = use.layer
+    assert isinstance(use.output, Spatial)
+    return product(*use.output.sizes, *layer.kernel, per_group(use.input.channels, layer.groups), layer.filters)
+
+
+def parameter_section(use: LayerUse) -> tuple[Section, int, int]:
+    layer = use.layer
+    c, k, g = use.input.channels, layer.filters, layer.groups
+    weights = formulas.conv_weights(layer.kernel, c, k, g)
+    biases = use.params - weights
+    symbols = kernel_symbols(len(layer.kernel))
+    rule = f"({symbols}·c + 1)·k" if g == 1 else f"({symbols}·(c/g) + 1)·k"
+    steps = (
+        Step("weights", product(*layer.kernel, per_group(c, g), k), num(weights)),
+        Step("biases", "", num(biases) if layer.bias else "0 (bias: false)"),
+        Step("total", conv_param_formula(use), num(use.params)),
+    )
+    notes = []
+    if isinstance(layer, ConvTranspose):
+        stored = " × ".join(["c_in", "k/g", *symbols.split("·")])
+        notes.append(
+            f"torch stores the weight as {stored} = {'×'.join(map(str, (c, k // g, *layer.kernel)))}: the same count as a conv."
+        )
+    if g != 1:
+        notes.append(f"groups {g}: each filter sees only c/g = {c // g} of the {c} input channels.")
+    return Section("Parameters", rule, steps, tuple(notes)), weights, biases
+
+
+def transpose_expression(n: int, f: int, s: int, p: int, op: int, d: int) -> str:
+    span = f"({f} − 1)" if d == 1 else f"{d}·({f} − 1)"
+    return f"({n} − 1)·{s} − 2·{p} + {span} + {op} + 1"
+
+
+def conv_inputs_for(out: int, f: int, s: int, p: int, d: int, target: int) -> list[int]:
+    """The first and last input sizes that a conv (f, s, p, d) maps to `target`, from `out`, the smallest of them.
+
+    They run from `out` (the transposed conv's size without output padding) to out + s − 1, as the
+    floor drops up to s − 1 pixels; the ends are confirmed with the conv formula, and sizes that
+    do not map to `target` (a torch padding larger than the input allows) are left out.
+    """
+    ends = [n for n in (max(1, out), out + s - 1) if formulas.conv_output_length(n, f, s, p, p, d) == target]
+    return sorted(set(ends))
 
 
 def _rank_values(values: dict[str, Any], rank: int, *names: str) -> dict[str, Any]:
@@ -98,6 +161,21 @@ class ConvKind(Kind):
         from cnncalc.kinds import torch_ops
 
         return torch_ops.conv(layer, shape, device)
+
+    def headline(self, layer: Conv) -> list[str]:
+        return [str(layer.kind), f"{layer.filters} filters {'×'.join(map(str, layer.kernel))}", *window_headline(layer, layer.padding.describe())]
+
+    def derive(self, use: LayerUse) -> Derivation:
+        layer = use.layer
+        size = output_size_section(use, Step("channels", "", f"filters = {layer.filters}"))
+        params, weights, biases = parameter_section(use)
+        rank = len(layer.kernel)
+        macs = Section(
+            "Multiply-accumulates",
+            f"{size_symbols(rank, 'n_out')}·{kernel_symbols(rank)}·c·k: one per weight per output position (biases not counted)",
+            (Step("MACs", conv_mac_formula(use), num(use.macs)),),
+        )
+        return Derivation((size, params, macs), weights, biases)
 
 
 class ConvTransposeKind(Kind):
@@ -181,6 +259,50 @@ class ConvTransposeKind(Kind):
 
         return torch_ops.conv_transpose(layer, shape, device)
 
+    def headline(self, layer: ConvTranspose) -> list[str]:
+        return [str(layer.kind), f"{layer.filters} filters {'×'.join(map(str, layer.kernel))}", *window_headline(layer, pair_text(layer.padding))]
+
+    def derive(self, use: LayerUse) -> Derivation:
+        layer, x, out = use.layer, use.input, use.output
+        assert isinstance(x, Spatial) and isinstance(out, Spatial)
+        per = [(x.axes[i], n, i, out.sizes[i]) for i, n in enumerate(x.sizes)]
+
+        def key(a: tuple) -> tuple:
+            i = a[2]
+            return (a[1], layer.kernel[i], layer.stride[i], layer.padding[i], layer.output_padding[i], layer.dilation[i])
+
+        if len(per) > 1 and all(key(a) == key(per[0]) for a in per):
+            per = [(", ".join(x.axes), *per[0][1:])]
+        steps = []
+        notes = []
+        for label, n, i, value in per:
+            f, s, p, op, d = layer.kernel[i], layer.stride[i], layer.padding[i], layer.output_padding[i], layer.dilation[i]
+            steps.append(Step(label, transpose_expression(n, f, s, p, op, d), num(value)))
+            if s > 1:
+                sources = conv_inputs_for(value - op, f, s, p, d, n)
+                if len(sources) > 1:
+                    notes.append(
+                        f"{label}: a conv with the same f, s, p maps every size in {sources[0]}..{sources[-1]} to {n}, "
+                        f"so the transposed conv cannot know which to restore; output_padding (0..{max(s, d) - 1}) picks one: "
+                        f"{value - op} + {op} = {value}. See `cnncalc solve output-padding`."
+                    )
+        steps.append(Step("channels", "", f"filters = {layer.filters}"))
+        size = Section(
+            "Output size",
+            "n_out = (n − 1)·s − 2p + d(f − 1) + output_padding + 1 (Dumoulin & Visin, relation 14)",
+            tuple(steps),
+            tuple(notes),
+        )
+        params, weights, biases = parameter_section(use)
+        c, k, g = x.channels, layer.filters, layer.groups
+        rank = x.rank
+        macs = Section(
+            "Multiply-accumulates",
+            f"{size_symbols(rank, 'n')}·{kernel_symbols(rank)}·c·k/g: every input position is scattered through every weight once",
+            (Step("MACs", product(*x.sizes, *layer.kernel, per_group(c, g), k), num(use.macs)),),
+        )
+        return Derivation((size, params, macs), weights, biases)
+
 
 # At most this many output units are examined for one transposed convolution's range of r;
 # past it the range is reported as not computed (see _transposed_spreads).
@@ -229,4 +351,14 @@ def transposed_spreads(n_in: int, n_out: int, k: int, s: int, d: int, p: int) ->
     return ((min(counts) - 1) * d1, (max(counts) - 1) * d1)
 
 
-__all__ = ["ConvKind", "ConvTransposeKind", "TRANSPOSED_CANDIDATE_CAP", "check_groups", "transposed_spreads"]
+__all__ = [
+    "ConvKind",
+    "ConvTransposeKind",
+    "TRANSPOSED_CANDIDATE_CAP",
+    "check_groups",
+    "conv_inputs_for",
+    "conv_mac_formula",
+    "conv_param_formula",
+    "transpose_expression",
+    "transposed_spreads",
+]

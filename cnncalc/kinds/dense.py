@@ -8,6 +8,7 @@ from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Kind, LayerMath, Passed, Through, Window, layer_error
+from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, flatten_factors, num, product
 from cnncalc.model.layers import Fc, Flatten
 from cnncalc.model.shapes import Shape, Spatial, Vector
 
@@ -18,6 +19,7 @@ class FcKind(Kind):
     examples = {LayerKind.FC: "units: 10"}
     torch_names = {LayerKind.FC: "nn.Linear"}
     sees_whole_map = True  # every output reads every unit of the map before it: the receptive walk's grid ends here
+    flattens_maps = True
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Fc:
         return Fc(**base, **values)
@@ -55,6 +57,31 @@ class FcKind(Kind):
 
         return torch_ops.fc(layer, shape, device)
 
+    def headline(self, layer: Fc) -> list[str]:
+        return [str(layer.kind), f"{layer.units} units"]
+
+    def derive(self, use: LayerUse) -> Derivation:
+        layer, x = use.layer, use.input
+        assert isinstance(x, Vector)
+        n_in, units = x.features, layer.units
+        weights = formulas.fc_params(n_in, units, bias=False)
+        biases = use.params - weights
+        total = f"({num(n_in)} + 1)·{num(units)}" if layer.bias else product(num(n_in), num(units))
+        sections = (
+            Section("Output size", "n_out = units", (Step("features", "", num(units)),)),
+            Section(
+                "Parameters",
+                "(n_in + 1)·n_out",
+                (
+                    Step("weights", product(num(n_in), num(units)), num(weights)),
+                    Step("biases", "", num(biases) if layer.bias else "0 (bias: false)"),
+                    Step("total", total, num(use.params)),
+                ),
+            ),
+            Section("Multiply-accumulates", "n_in·n_out (biases not counted)", (Step("MACs", product(num(n_in), num(units)), num(use.macs)),)),
+        )
+        return Derivation(sections, weights, biases)
+
 
 class FlattenKind(Kind):
     names = (LayerKind.FLATTEN,)
@@ -69,6 +96,11 @@ class FlattenKind(Kind):
 
     def field(self, layer: Flatten, axis: AxisContext) -> Geometry:
         return Passed(rule="each feature is one unit of the feature map, with that unit's field")
+
+    def derive(self, use: LayerUse) -> Derivation:
+        factors = flatten_factors(use.input)
+        step = Step("features", product(*factors) if len(factors) > 1 else "", num(use.output.elements))
+        return Derivation((Section("Output size", "", (step,)),))
 
     def torch(self, layer: Flatten, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

@@ -7,6 +7,7 @@ from typing import Any
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import Kind, LayerMath
+from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step
 from cnncalc.model.layers import Activation, Dropout
 from cnncalc.model.shapes import Shape
 
@@ -31,6 +32,10 @@ class ActivationKind(Kind):
 
     def forward(self, layer: Activation, shape: Shape) -> LayerMath:
         return LayerMath(shape)
+
+    def derive(self, use: LayerUse) -> Derivation:
+        step = Step("shape", "", f"unchanged = {use.output.hwc()} (elementwise, no weights)")
+        return Derivation((Section("Output size", "", (step,)),))
 
     def torch(self, layer: Activation, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

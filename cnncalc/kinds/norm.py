@@ -8,6 +8,7 @@ from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import RANK_WORDS, Kind, LayerMath, feature_map, layer_error
+from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, num
 from cnncalc.model.layers import BatchNorm, Lrn
 from cnncalc.model.shapes import Shape, Spatial
 
@@ -49,6 +50,24 @@ class BatchNormKind(Kind):
             trainable_params=params if layer.trainable else 0,
             running_stats=formulas.batchnorm_running_stats(shape.channels, layer.track_running_stats),
         )
+
+    def derive(self, use: LayerUse) -> Derivation:
+        layer, c = use.layer, use.input.channels
+        weights = c if layer.affine else 0
+        biases = use.params - weights
+        stats = formulas.batchnorm_running_stats(c, layer.track_running_stats)
+        size = Section("Output size", "", (Step("shape", "", f"unchanged = {use.output.hwc()}"),))
+        params = Section(
+            "Parameters",
+            "2·c: a scale γ (weight) and a shift β (bias) per channel",
+            (
+                Step("weights γ", "", num(weights)),
+                Step("biases β", "", num(biases)),
+                Step("total", f"2·{c}" if layer.affine else "", num(use.params)),
+                Step("running statistics", f"2·{c}" if stats else "", f"{num(stats)} (mean and variance: buffers, not trained)"),
+            ),
+        )
+        return Derivation((size, params), weights, biases)
 
     def torch_name(self, layer: BatchNorm, shape: Shape) -> str:
         return f"nn.BatchNorm{shape.rank if isinstance(shape, Spatial) else 1}d"

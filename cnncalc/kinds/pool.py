@@ -9,7 +9,17 @@ from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind, PaddingMode
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Through, Window, feature_map, layer_error
-from cnncalc.kinds.sliding import border_warning, resolve_padding, sliding_lengths, window_field, window_json, window_summary
+from cnncalc.kinds.sliding import (
+    border_warning,
+    output_size_section,
+    resolve_padding,
+    sliding_lengths,
+    window_field,
+    window_headline,
+    window_json,
+    window_summary,
+)
+from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, axes_label
 from cnncalc.model.layers import AdaptivePool, Padding, Pool
 from cnncalc.model.shapes import Shape, Spatial
 
@@ -79,6 +89,19 @@ class PoolKind(Kind):
 
         return torch_ops.pool(layer, shape, device)
 
+    def headline(self, layer: Pool) -> list[str]:
+        return [str(layer.kind), "×".join(map(str, layer.kernel)), *window_headline(layer, layer.padding.describe())]
+
+    def derive(self, use: LayerUse) -> Derivation:
+        size = output_size_section(use, Step("channels", "", f"unchanged = {use.output.channels}"))
+        return Derivation(
+            (
+                size,
+                Section("Parameters", "", (Step("total", "", "0 (a pool has no weights)"),)),
+                Section("Multiply-accumulates", "", (Step("MACs", "", "0 (comparisons and sums are not counted as MACs)"),)),
+            )
+        )
+
 
 class AdaptivePoolKind(Kind):
     names = (LayerKind.GLOBAL_AVGPOOL, LayerKind.ADAPTIVE_AVGPOOL)
@@ -120,3 +143,12 @@ class AdaptivePoolKind(Kind):
         from cnncalc.kinds import torch_ops
 
         return torch_ops.adaptive_pool(layer, shape, device)
+
+    def derive(self, use: LayerUse) -> Derivation:
+        out = use.output
+        assert isinstance(out, Spatial)
+        steps = (
+            Step(axes_label(out), "", f"{'×'.join(map(str, out.sizes))}, fixed by the layer whatever the input"),
+            Step("channels", "", f"unchanged = {out.channels}"),
+        )
+        return Derivation((Section("Output size", "", steps),))

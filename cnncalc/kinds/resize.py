@@ -10,6 +10,7 @@ from cnncalc.errors import CnnCalcError
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Passed, Through, Window, feature_map, layer_error
 from cnncalc.model.layers import Upsample, ZeroPad, describe_pads
+from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, axes_label, num
 from cnncalc.model.shapes import Shape, Spatial
 
 
@@ -42,6 +43,14 @@ class ZeroPadKind(Kind):
     def field(self, layer: ZeroPad, axis: AxisContext) -> Geometry:
         before = layer.padding.explicit[2 * axis.index]
         return Through(Window(1, 1, 1, before), rule="zero padding: a window of kernel 1, stride 1")
+
+    def derive(self, use: LayerUse) -> Derivation:
+        x, out, pads = use.input, use.output, use.layer.padding.explicit
+        assert isinstance(x, Spatial) and isinstance(out, Spatial)
+        steps = tuple(
+            Step(axis, f"{n} + {pads[2 * i]} + {pads[2 * i + 1]}", num(out.sizes[i])) for i, (axis, n) in enumerate(zip(x.axes, x.sizes))
+        )
+        return Derivation((Section("Output size", "", steps),))
 
     def torch(self, layer: ZeroPad, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
@@ -114,6 +123,18 @@ class UpsampleKind(Kind):
             return Irregular(reason + " (each output unit copies one input unit)", f"nearest resizing {n_in} → {n_out}", spread=(0, 0))
         reason = f"{layer.mode} resizing {n_in} → {n_out} blends neighbouring units unevenly: no single r, S, P"
         return Irregular(reason, f"{layer.mode} resizing {n_in} → {n_out}", None)
+
+    def derive(self, use: LayerUse) -> Derivation:
+        layer, x, out = use.layer, use.input, use.output
+        assert isinstance(x, Spatial) and isinstance(out, Spatial)
+        if layer.size is not None:
+            steps: tuple[Step, ...] = (Step(axes_label(out), "", f"{'×'.join(map(str, out.sizes))}, the `size` asked for"),)
+        else:
+            steps = tuple(
+                Step(axis, f"⌊{n}·{scale}⌋", num(out.sizes[i]))
+                for i, (axis, n, scale) in enumerate(zip(x.axes, x.sizes, layer.scale))
+            )
+        return Derivation((Section("Output size", "", steps),))
 
     def torch(self, layer: Upsample, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

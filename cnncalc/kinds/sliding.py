@@ -9,6 +9,7 @@ from cnncalc.kinds import formulas
 from cnncalc.enums import PaddingMode
 from cnncalc.errors import SpecWarning
 from cnncalc.kinds.base import AxisContext, Through, Window, axes_json, layer_error, padding_json
+from cnncalc.kinds.worked import LayerUse, Section, Step, axes_label, decimal, num
 from cnncalc.model.layers import describe_pads, pair_text
 from cnncalc.model.shapes import Spatial
 
@@ -179,3 +180,140 @@ def window_json(layer: Any, padding: tuple[int, ...] | None) -> dict[str, Any]:
     if hasattr(layer, "ceil_mode"):
         out["ceil_mode"] = layer.ceil_mode
     return out
+
+
+# --------------------------------------------------------------------------- worked text
+
+
+def _axes(use: LayerUse) -> list[tuple[str, int, int, int, int, int, int, int]]:
+    """(label, axis, n, f, s, d, p_before, p_after) per axis; one line `height, width` when every axis agrees."""
+    layer, x, pads = use.layer, use.input, use.padding
+    assert isinstance(x, Spatial) and pads is not None
+    per = [
+        (i, n, layer.kernel[i], layer.stride[i], layer.dilation[i], pads[2 * i], pads[2 * i + 1])
+        for i, n in enumerate(x.sizes)
+    ]
+    if len(per) > 1 and all(p[1:] == per[0][1:] for p in per):
+        return [(axes_label(x), *per[0])]
+    return [(x.axes[p[0]], *p) for p in per]
+
+
+def sliding_rule(layer: Any) -> str:
+    span = "f" if all(d == 1 for d in layer.dilation) else "d(f − 1) − 1"
+    pads = "2p" if layer.padding.mode is PaddingMode.EXPLICIT and layer.padding.is_symmetric else "p_before + p_after"
+    inner = f"(n + {pads} − {span})/s"
+    if getattr(layer, "ceil_mode", False):
+        return f"⌈{inner}⌉ + 1 (ceil_mode: rounds up)"
+    return f"⌊{inner}⌋ + 1 (PyTorch rounds down)"
+
+
+def conv_length_step(label: str, n: int, f: int, s: int, before: int, after: int, d: int = 1) -> Step:
+    """`(10 + 2·0 − 3)/2 + 1 = 4.5` with the note `⌊7/2⌋ + 1 = 4` when the division is not exact (torch floors)."""
+    from fractions import Fraction
+
+    expression = formulas.conv_length_expression(n, f, s, before, after, d)
+    value = formulas.conv_output_length(n, f, s, before, after, d)
+    if formulas.division_remainder(n, f, s, before, after, d) == 0:
+        return Step(label, expression, num(value))
+    numerator = formulas.conv_numerator(n, f, s, before, after, d)
+    exact = decimal(Fraction(numerator, s) + 1)
+    return Step(label, expression, exact, note=f"not a whole number: ⌊{numerator}/{s}⌋ + 1 = {value}")
+
+
+def _length_steps(use: LayerUse) -> tuple[list[Step], list[str]]:
+    from fractions import Fraction
+
+    layer, out = use.layer, use.output
+    assert isinstance(out, Spatial)
+    ceil_mode = getattr(layer, "ceil_mode", False)
+    steps: list[Step] = []
+    notes: list[str] = []
+    for label, axis, n, f, s, d, before, after in _axes(use):
+        value = out.sizes[axis]
+        expression = formulas.conv_length_expression(n, f, s, before, after, d)
+        numerator = formulas.conv_numerator(n, f, s, before, after, d)
+        remainder = formulas.division_remainder(n, f, s, before, after, d)
+        if remainder == 0:
+            steps.append(Step(label, expression, num(value)))
+            continue
+        exact = decimal(Fraction(numerator, s) + 1)
+        floor_value = formulas.pool_output_length(n, f, s, before, after, d, ceil_mode=False)
+        if not ceil_mode:
+            steps.append(conv_length_step(label, n, f, s, before, after, d))
+            notes.append(
+                f"{label}: {numerator}/{s} is not a whole number, so the windows do not tile the padded "
+                f"{n + before + after}-pixel input exactly. CS231n calls such hyperparameters invalid "
+                f"({expression} = {exact}); PyTorch rounds down to {value}, and cnncalc does as PyTorch: "
+                f"the last {remainder} pixel{'s' if remainder != 1 else ''} of the padded input "
+                f"{'are' if remainder != 1 else 'is'} never covered by a window."
+            )
+            continue
+        rounded_up = floor_value + 1  # ceil of a non-integer quotient is its floor + 1
+        note = f"not a whole number: ceil_mode rounds up, ⌈{numerator}/{s}⌉ + 1 = {rounded_up}"
+        if value != rounded_up:
+            note += f", then drops the last window, which would start in the padding: {value}"
+        steps.append(Step(label, expression, exact, note=note))
+        if value != rounded_up:
+            notes.append(
+                f"{label}: {expression} = {exact} is not a whole number (CS231n calls this invalid). ceil_mode rounds "
+                f"up to {rounded_up}, but that last window would start beyond the input and its leading padding, "
+                f"so torch drops it: {value}, the same as rounding down."
+            )
+        else:
+            notes.append(
+                f"{label}: {expression} = {exact} is not a whole number (CS231n calls this invalid). PyTorch's "
+                f"default rounds down to {floor_value}; with ceil_mode=True, as here, it rounds up and keeps a last, "
+                f"partial window: {value}."
+            )
+    return steps, notes
+
+
+_ODD_PIXEL = {1: "right", 2: "bottom/right", 3: "back/bottom/right"}
+
+
+def _padding_steps(use: LayerUse) -> list[Step]:
+    layer, x, pads = use.layer, use.input, use.padding
+    assert isinstance(x, Spatial) and pads is not None
+    if layer.padding.mode is PaddingMode.VALID:
+        return [Step("padding", "", "valid: no padding, p = 0")]
+    if layer.padding.mode is not PaddingMode.SAME:
+        return []
+    per = [(x.axes[i], n, i, pads[2 * i], pads[2 * i + 1]) for i, n in enumerate(x.sizes)]
+    keys = [(n, layer.kernel[i], layer.stride[i], layer.dilation[i]) for _, n, i, _, _ in per]
+    if len(per) > 1 and all(k == keys[0] for k in keys):
+        per = [(axes_label(x), *per[0][1:])]
+    steps = []
+    for label, n, i, before, after in per:
+        f, s, d = layer.kernel[i], layer.stride[i], layer.dilation[i]
+        span = str(f) if d == 1 else f"{formulas.effective_kernel(f, d)}"
+        total = before + after
+        formula = f"max((⌈{n}/{s}⌉ − 1)·{s} + {span} − {n}, 0)"
+        odd = _ODD_PIXEL[x.rank]
+        split = f"{before} before, {after} after" + (f" (the odd pixel goes after: {odd})" if before != after else "")
+        steps.append(Step(f"same padding, {label}", formula, f"{total} → {split}"))
+    return steps
+
+
+def output_size_section(use: LayerUse, channels: Step) -> Section:
+    """The output-size section of a conv or pool: padding rule, each axis's length, then the channels."""
+    steps, notes = _length_steps(use)
+    steps = _padding_steps(use) + steps
+    steps.append(channels)
+    return Section("Output size", "n_out = " + sliding_rule(use.layer), tuple(steps), tuple(notes))
+
+
+def window_headline(layer: Any, padding_text: str) -> list[str]:
+    """`stride 2, padding 1, dilation 2, …`: the window's options for a derivation's title."""
+    parts = [f"stride {pair_text(layer.stride)}", f"padding {padding_text}"]
+    output_padding = getattr(layer, "output_padding", None)
+    if output_padding is not None and any(output_padding):
+        parts.append(f"output_padding {pair_text(output_padding)}")
+    if any(d != 1 for d in layer.dilation):
+        parts.append(f"dilation {pair_text(layer.dilation)}")
+    if getattr(layer, "groups", 1) != 1:
+        parts.append(f"groups {layer.groups}")
+    if getattr(layer, "bias", True) is False:
+        parts.append("no bias")
+    if getattr(layer, "ceil_mode", False):
+        parts.append("ceil_mode")
+    return parts

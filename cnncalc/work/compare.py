@@ -16,7 +16,9 @@ from cnncalc.kinds import formulas
 from cnncalc.core.engine import Row, analyse
 from cnncalc.enums import LayerKind
 from cnncalc.errors import CnnCalcError, SpecWarning
-from cnncalc.work.explain import Section, Step, Worked, conv_mac_formula, conv_param_formula, num
+from cnncalc.kinds.conv import conv_mac_formula, conv_param_formula
+from cnncalc.kinds.worked import Section, Step, num
+from cnncalc.work.explain import Worked, use_of
 from cnncalc.model.layers import Activation, Conv, Network, Padding
 from cnncalc.model.shapes import Spatial
 
@@ -45,8 +47,8 @@ def _design_steps(rows: list[Row]) -> list[Step]:
         node = r.node
         assert isinstance(node, Conv)
         steps.append(Step(r.path, "", f"{node.kernel[0]}×{node.kernel[1]} conv, {node.filters} filters: {r.input.hwc()} → {r.output.hwc()}"))
-        steps.append(Step(f"{r.path} params", conv_param_formula(r), num(r.params)))
-        steps.append(Step(f"{r.path} MACs", conv_mac_formula(r), num(r.macs)))
+        steps.append(Step(f"{r.path} params", conv_param_formula(use_of(r)), num(r.params)))
+        steps.append(Step(f"{r.path} MACs", conv_mac_formula(use_of(r)), num(r.macs)))
     return steps
 
 

@@ -16,7 +16,10 @@ from typing import Callable
 
 from cnncalc.kinds import formulas
 from cnncalc.errors import CnnCalcError
-from cnncalc.work.explain import Section, Step, Worked, conv_length_step, num, transpose_expression
+from cnncalc.kinds.conv import transpose_expression
+from cnncalc.kinds.sliding import conv_length_step
+from cnncalc.kinds.worked import Section, Step, num
+from cnncalc.work.explain import Worked
 
 MAX_LISTED = 10  # a longer run of solutions is shown by its first and last values
 
