@@ -34,6 +34,7 @@ import torch
 from torch import nn
 
 from cnncalc.enums import MergeKind
+from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial, Vector
@@ -113,15 +114,7 @@ class MergeModule(nn.Module):
             branch(x if source is None else self.store[source])  # an empty nn.Sequential returns its input
             for branch, source in zip(self.branches, self.sources)
         ]
-        if self.merge is MergeKind.ADD:
-            total = outputs[0]
-            for other in outputs[1:]:
-                if other.shape != total.shape:  # torch would broadcast some mismatches; a residual must match
-                    raise ValueError(f"{self.path}: add of {tuple(total.shape)} and {tuple(other.shape)}")
-                total = total + other
-            out = total
-        else:
-            out = torch.cat(outputs, dim=1)
+        out = MERGES[self.merge].torch(outputs)
         self.store[self.path] = out
         return out
 

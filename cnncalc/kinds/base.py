@@ -127,7 +127,7 @@ class Kind:
 
     def field(self, layer: Any, axis: AxisContext) -> Geometry:
         """The layer's receptive geometry along one axis."""
-        return Passed()
+        raise NotImplementedError
 
     def spread_of(self, layer: Any, axis: AxisContext) -> tuple[int, int] | None | tuple[()]:
         """For `Irregular(needs_spread=True)`: the spread over the layer's units, computed only when asked."""
@@ -143,9 +143,18 @@ class Kind:
 
     def derive(self, use: LayerUse) -> Derivation:
         """The worked derivation of `use`: output size, parameters and MACs with the numbers put in."""
-        what = "shape-preserving"
-        step = Step("shape", "", f"unchanged = {use.output.hwc()} ({what}, no weights)")
-        return Derivation((Section("Output size", "", (step,)),))
+        raise NotImplementedError
+
+
+# Every kind class defines these itself (tests/test_kinds.py checks it): a kind that forgets one
+# fails loudly instead of falling through to some other kind's behaviour.
+STAGE_METHODS = ("build", "forward", "field", "derive", "torch")
+
+
+def unchanged(use: LayerUse, what: str) -> Derivation:
+    """The derivation of a layer that keeps its input's shape and has no weights."""
+    step = Step("shape", "", f"unchanged = {use.output.hwc()} ({what}, no weights)")
+    return Derivation((Section("Output size", "", (step,)),))
 
     def torch_name(self, layer: Any, shape: Shape) -> str:
         """`nn.Conv2d` etc.: the torch class named in derivations and docs."""

@@ -62,8 +62,8 @@ class FcKind(Kind):
 
     def derive(self, use: LayerUse) -> Derivation:
         layer, x = use.layer, use.input
-        assert isinstance(x, Vector)
-        n_in, units = x.features, layer.units
+        # after global pooling the 1x1xC map is read as C features (see forward)
+        n_in, units = (x.features if isinstance(x, Vector) else x.elements), layer.units
         weights = formulas.fc_params(n_in, units, bias=False)
         biases = use.params - weights
         total = f"({num(n_in)} + 1)·{num(units)}" if layer.bias else product(num(n_in), num(units))

@@ -6,8 +6,8 @@ from typing import Any
 
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import Kind, LayerMath
-from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step
+from cnncalc.kinds.base import AxisContext, Geometry, Kind, LayerMath, Passed, unchanged
+from cnncalc.kinds.worked import Derivation, LayerUse
 from cnncalc.model.layers import Activation, Dropout
 from cnncalc.model.shapes import Shape
 
@@ -33,9 +33,11 @@ class ActivationKind(Kind):
     def forward(self, layer: Activation, shape: Shape) -> LayerMath:
         return LayerMath(shape)
 
+    def field(self, layer: Activation, axis: AxisContext) -> Geometry:
+        return Passed()  # one value at a time: the field passes on
+
     def derive(self, use: LayerUse) -> Derivation:
-        step = Step("shape", "", f"unchanged = {use.output.hwc()} (elementwise, no weights)")
-        return Derivation((Section("Output size", "", (step,)),))
+        return unchanged(use, "elementwise")
 
     def torch(self, layer: Activation, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
@@ -55,6 +57,12 @@ class DropoutKind(Kind):
 
     def forward(self, layer: Dropout, shape: Shape) -> LayerMath:
         return LayerMath(shape)
+
+    def field(self, layer: Dropout, axis: AxisContext) -> Geometry:
+        return Passed()
+
+    def derive(self, use: LayerUse) -> Derivation:
+        return unchanged(use, "shape-preserving")
 
     def torch(self, layer: Dropout, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

@@ -7,10 +7,11 @@ branches' fields (cnncalc.core.receptive), for every merge alike.
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cnncalc.enums import MergeKind
 from cnncalc.kinds.base import layer_error
+from cnncalc.kinds.worked import Step, num
 from cnncalc.model.layers import Merge
 from cnncalc.model.shapes import Shape, Spatial, Vector
 
@@ -45,13 +46,31 @@ def difference(a: Shape, b: Shape) -> str:
 
 
 class MergeRule:
-    """One merge kind: how its branches' outputs combine into one shape."""
+    """One merge kind: how its branches' outputs combine into one shape, how that is worked out in
+    words, and the torch operation it stands for."""
 
     merge: ClassVar[MergeKind]
     torch_op: ClassVar[str]
 
     def combine(self, node: Merge, outputs: list[Shape]) -> Shape:
         raise NotImplementedError
+
+    def derive(self, outputs: list[Shape], out: Shape) -> tuple[str, list[Step], str]:
+        """(rule, steps after the branches' own lines, why): the merge's worked text."""
+        raise NotImplementedError
+
+    def torch(self, tensors: list) -> Any:
+        """The merged tensor, from the branches' torch tensors (tests and export only)."""
+        raise NotImplementedError
+
+
+STAGE_METHODS = ("combine", "derive", "torch")
+
+
+def _axes_words(shape: Spatial) -> str:
+    """`height and width`, `length`, `depth, height and width`."""
+    names = shape.axes
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 class AddRule(MergeRule):
@@ -69,6 +88,22 @@ class AddRule(MergeRule):
                     hint="make the branches agree, e.g. a 1x1 conv with the right filters and stride on the shortcut",
                 )
         return first
+
+    def derive(self, outputs: list[Shape], out: Shape) -> tuple[str, list[Step], str]:
+        why = (
+            f"add sums the branches element by element: each of the {num(out.elements)} output values is the sum "
+            f"of the values at the same position in every branch, so every branch must give exactly {out.hwc()} "
+            f"(a 1x1 conv on the shortcut fixes a mismatch in channels or stride)."
+        )
+        return "output = branch 1 + branch 2 + … elementwise; every shape equal", [Step("output", "", out.hwc())], why
+
+    def torch(self, tensors: list) -> Any:
+        total = tensors[0]
+        for other in tensors[1:]:
+            if other.shape != total.shape:  # torch would broadcast some mismatches; a residual must match
+                raise ValueError(f"add of {tuple(total.shape)} and {tuple(other.shape)}")
+            total = total + other
+        return total
 
 
 class ConcatRule(MergeRule):
@@ -89,6 +124,27 @@ class ConcatRule(MergeRule):
                     hint="give the branches the same strides and padding so their feature maps line up",
                 )
         return Spatial(*first.sizes, sum(o.channels for o in outputs))  # type: ignore[union-attr]
+
+    def derive(self, outputs: list[Shape], out: Shape) -> tuple[str, list[Step], str]:
+        if isinstance(out, Vector):
+            steps = [Step("features", " + ".join(num(s.elements) for s in outputs), num(out.features))]
+            return "features = n_1 + n_2 + …", steps, "concat joins the vectors end to end, so their lengths add."
+        assert isinstance(out, Spatial)
+        steps = [
+            Step("channels", " + ".join(num(s.channels) for s in outputs), num(out.channels)),
+            Step("output", "", out.hwc()),
+        ]
+        why = (
+            f"concat stacks the branches' feature maps along the channel axis (torch.cat(dim=1)): "
+            f"each pixel of the {'x'.join(map(str, out.sizes))} grid gets every branch's channels, one after another, "
+            f"so the channels add up while {_axes_words(out)} must be the same in every branch."
+        )
+        return f"c = c_1 + c_2 + …; {_axes_words(out)} shared", steps, why
+
+    def torch(self, tensors: list) -> Any:
+        import torch
+
+        return torch.cat(tensors, dim=1)
 
 
 def _sizes_words(a: Shape, b: Shape) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import RANK_WORDS, Kind, LayerMath, feature_map, layer_error
+from cnncalc.kinds.base import RANK_WORDS, AxisContext, Geometry, Kind, LayerMath, Passed, feature_map, layer_error, unchanged
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, num
 from cnncalc.model.layers import BatchNorm, Lrn
 from cnncalc.model.shapes import Shape, Spatial
@@ -69,6 +69,9 @@ class BatchNormKind(Kind):
         )
         return Derivation((size, params), weights, biases)
 
+    def field(self, layer: BatchNorm, axis: AxisContext) -> Geometry:
+        return Passed()  # per channel and position: the field passes on
+
     def torch_name(self, layer: BatchNorm, shape: Shape) -> str:
         return f"nn.BatchNorm{shape.rank if isinstance(shape, Spatial) else 1}d"
 
@@ -96,6 +99,12 @@ class LrnKind(Kind):
     def forward(self, layer: Lrn, shape: Shape) -> LayerMath:
         feature_map(layer, shape)
         return LayerMath(shape)
+
+    def field(self, layer: Lrn, axis: AxisContext) -> Geometry:
+        return Passed()  # across channels at one position: the field passes on
+
+    def derive(self, use: LayerUse) -> Derivation:
+        return unchanged(use, "shape-preserving")
 
     def torch(self, layer: Lrn, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

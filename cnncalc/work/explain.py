@@ -14,12 +14,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cnncalc.core.engine import Analysis, Row, analyse, layer_math
-from cnncalc.enums import Dtype, MergeKind
+from cnncalc.enums import Dtype
 from cnncalc.errors import CnnCalcError, SpecWarning
+from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse, Section, Step, flatten_factors, num, product
 from cnncalc.model.layers import Flatten, Layer, Merge, Network, Node, Sequential, Side
-from cnncalc.model.shapes import Shape, Spatial, Vector
+from cnncalc.model.shapes import Shape, Spatial
 
 
 @dataclass(frozen=True)
@@ -183,28 +184,8 @@ def merge_derivation(analysis: Analysis, row: Row, source: str | None = None, dt
     outputs = [_branch_output(analysis, row, b, origin) for b, origin in zip(node.branches, node.sources)]
     steps = [Step(f"branch {i + 1} ({label})", "", shape.hwc()) for i, (label, shape) in enumerate(outputs)]
     out = row.output
-    if node.merge is MergeKind.CONCAT:
-        if isinstance(out, Vector):
-            rule = "features = n_1 + n_2 + …"
-            steps.append(Step("features", " + ".join(num(s.elements) for _, s in outputs), num(out.features)))
-            why = "concat joins the vectors end to end, so their lengths add."
-        else:
-            rule = f"c = c_1 + c_2 + …; {_sizes_words(out)} shared"
-            steps.append(Step("channels", " + ".join(num(s.channels) for _, s in outputs), num(out.channels)))
-            steps.append(Step("output", "", out.hwc()))
-            why = (
-                f"concat stacks the branches' feature maps along the channel axis (torch.cat(dim=1)): "
-                f"each pixel of the {'x'.join(map(str, out.sizes))} grid gets every branch's channels, one after another, "
-                f"so the channels add up while {_sizes_words(out)} must be the same in every branch."
-            )
-    else:
-        rule = "output = branch 1 + branch 2 + … elementwise; every shape equal"
-        steps.append(Step("output", "", out.hwc()))
-        why = (
-            f"add sums the branches element by element: each of the {num(out.elements)} output values is the sum "
-            f"of the values at the same position in every branch, so every branch must give exactly {out.hwc()} "
-            f"(a 1x1 conv on the shortcut fixes a mismatch in channels or stride)."
-        )
+    rule, combined, why = MERGES[node.merge].derive([shape for _, shape in outputs], out)
+    steps.extend(combined)
     sections = (
         Section("Merge", rule, tuple(steps), (why,)),
         Section("Parameters", "", (Step("total", "", "0 (merging has no weights; cnncalc counts no MACs for it)"),)),
@@ -216,11 +197,6 @@ def merge_derivation(analysis: Analysis, row: Row, source: str | None = None, dt
     )
     data = {**row.as_json(), "branches": [{"layers": label, "output": s.as_json()} for label, s in outputs]}
     return Worked(f"{row.path}: {node.merge} of {len(node.branches)} branches", summary, sections, (), data)
-
-
-def _sizes_words(shape: Spatial) -> str:
-    names = shape.axes
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _sum_text(values: list[int]) -> str:
