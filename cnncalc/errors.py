@@ -22,7 +22,14 @@ class SourcePos:
 
 
 class CnnCalcError(Exception):
-    """A problem with the user's input. The CLI prints it and exits with code 2."""
+    """A problem with the user's input. The CLI prints it and exits with code 2.
+
+    `code` names the family of the problem and never changes (scripts and tests may rely on it):
+    each subclass below sets its own. An error is never changed once raised: `located`, `in_use` and
+    `replaced` return a new error with more context, which the caller raises in its place.
+    """
+
+    code = "invalid-input"
 
     def __init__(
         self,
@@ -32,6 +39,7 @@ class CnnCalcError(Exception):
         layer: str | None = None,
         pos: SourcePos | None = None,
         file: str | None = None,
+        uses: tuple[str, ...] = (),
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -39,18 +47,33 @@ class CnnCalcError(Exception):
         self.layer = layer
         self.pos = pos
         self.file = file
+        self.uses = uses  # `in `layer1.0`, the `basic` block used at line 12`: where a block's error came from
+
+    def replaced(self, **changes: object) -> CnnCalcError:
+        """A copy of this error with some fields changed (message, hint, layer, pos, file, uses)."""
+        fields = {"hint": self.hint, "layer": self.layer, "pos": self.pos, "file": self.file, "uses": self.uses}
+        message = changes.pop("message", self.message)
+        fields.update(changes)
+        return type(self)(message, **fields)  # type: ignore[arg-type]
 
     def located(
         self, *, file: str | None = None, layer: str | None = None, pos: SourcePos | None = None
     ) -> CnnCalcError:
-        """Fill in context that is still missing; context already set is kept (it is more precise)."""
+        """This error with the context that is still missing filled in; context already set is kept (it is more precise)."""
+        changes = {}
         if self.file is None and file is not None:
-            self.file = file
+            changes["file"] = file
         if self.layer is None and layer is not None:
-            self.layer = layer
+            changes["layer"] = layer
         if self.pos is None and pos is not None:
-            self.pos = pos
-        return self
+            changes["pos"] = pos
+        return self.replaced(**changes) if changes else self
+
+    def in_use(self, path: str, block: str, line: int) -> CnnCalcError:
+        """An error inside a block's definition, with the use of the block it came from (the innermost, once)."""
+        if self.uses or (self.pos is not None and self.pos.line == line):
+            return self  # already placed in a use, or the error is on the use's own line
+        return self.replaced(uses=(f"in `{path}`, the `{block}` block used at line {line}",))
 
     @property
     def where(self) -> str:
@@ -63,13 +86,71 @@ class CnnCalcError(Exception):
             parts.append(f"layer {self.layer}")
         return ": ".join(parts)
 
+    @property
+    def full_message(self) -> str:
+        return "; ".join((self.message, *self.uses))
+
     def render(self) -> str:
         """The text the CLI prints, without colour: `error: WHERE: MESSAGE` and an indented hint."""
-        head = f"error: {self.where}: {self.message}" if self.where else f"error: {self.message}"
+        head = f"error: {self.where}: {self.full_message}" if self.where else f"error: {self.full_message}"
         return _printable(head if self.hint is None else f"{head}\n  hint: {self.hint}")
 
     def __str__(self) -> str:
         return self.render()
+
+
+class FileProblem(CnnCalcError):
+    """The spec file cannot be read: missing, a folder, too large, binary, not UTF-8."""
+
+    code = "file"
+
+
+class YamlProblem(CnnCalcError):
+    """The text is not YAML cnncalc reads (syntax, anchors, nesting and size limits)."""
+
+    code = "yaml"
+
+
+class SpecProblem(CnnCalcError):
+    """The YAML is read, but is not a spec: unknown keys and kinds, bad option values, blocks, names."""
+
+    code = "spec"
+
+
+class ExpressionProblem(CnnCalcError):
+    """A `$expression` in a block cannot be evaluated."""
+
+    code = "expression"
+
+
+class InputShapeProblem(CnnCalcError):
+    """An input size (the spec's `input`, or --input) is not a shape."""
+
+    code = "input-shape"
+
+
+class LayerProblem(CnnCalcError):
+    """A layer cannot run on its input where torch would refuse too: kernel too large, groups, ranks."""
+
+    code = "layer"
+
+
+class MergeProblem(CnnCalcError):
+    """The branches of a merge do not fit together, or a `from:` reads nothing."""
+
+    code = "merge"
+
+
+class LimitProblem(CnnCalcError):
+    """The spec asks for more than cnncalc computes (layers, expansion steps, int64 sizes)."""
+
+    code = "limit"
+
+
+class OptionProblem(CnnCalcError):
+    """A command-line option's value does not fit (solve, compare, quiz, --input)."""
+
+    code = "option"
 
 
 @dataclass(frozen=True)

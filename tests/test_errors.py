@@ -928,3 +928,47 @@ def test_yaml_mistakes_read_the_same_without_libyaml(monkeypatch, text):
     monkeypatch.delattr(yaml, "CSafeLoader")
     assert message() == with_libyaml
     assert "invalid YAML: " in with_libyaml or "YAML document" in with_libyaml or "anchor" in with_libyaml
+
+
+# --------------------------------------------------------------------------- stable codes, errors never changed once raised
+
+CODE_CASES = [
+    ("input: 8x8x3\nlayers: [relu\n", "yaml"),
+    ("input: 8x8x3\nlayers: [{conv: {filters: 4}}]\n", "spec"),
+    ("input: 8x8x3\nlayers: [{frobnicate: {}}]\n", "spec"),
+    ("input: 0x8x3\nlayers: [relu]\n", "input-shape"),
+    ("input: 4x4x3\nlayers: [{conv: {filters: 4, kernel: 7}}]\n", "layer"),
+    ("input: 8x8x3\nlayers: [{conv1d: {filters: 4, kernel: 3}}]\n", "layer"),
+    ("input: 8x8x3\nlayers: [{add: {branches: [[{conv: {filters: 5, kernel: 1}}], []]}}]\n", "merge"),
+    ("input: 8x8x3\nlayers: [{add: {branches: [{from: nowhere}, []]}}]\n", "merge"),
+    ("input: 8x8x3\nblocks: {b: {args: {w: 1}, layers: [{conv: {filters: $v, kernel: 1}}]}}\nlayers: [b]\n", "expression"),
+    ("input: 8x8x3\nlayers:\n  - repeat: 60000\n    layers: [relu]\n", "limit"),
+]
+
+
+@pytest.mark.parametrize("text,code", CODE_CASES)
+def test_every_error_family_has_its_stable_code(text, code):
+    with pytest.raises(CnnCalcError) as info:
+        engine.analyse(parse_spec(text, file="bad.yaml"))
+    assert info.value.code == code
+
+
+def test_a_missing_file_is_a_file_problem():
+    from cnncalc.spec import zoo
+
+    with pytest.raises(CnnCalcError) as info:
+        zoo.load("no/such/spec.yaml")
+    assert info.value.code == "file"
+
+
+def test_context_makes_a_new_error_and_leaves_the_raised_one_as_it_was():
+    from cnncalc.errors import LayerProblem, SourcePos
+
+    raised = LayerProblem("the kernel must fit", hint="pad", layer="conv1", pos=SourcePos(3, 5))
+    placed = raised.located(file="net.yaml").in_use("layer1.0", "basic", 12)
+    assert (raised.file, raised.uses) == (None, ())
+    assert placed.render() == (
+        "error: net.yaml:3:5: layer conv1: the kernel must fit; in `layer1.0`, the `basic` block used at line 12\n  hint: pad"
+    )
+    assert type(placed) is LayerProblem and placed.code == "layer"
+    assert placed.in_use("layer2.0", "basic", 20) is placed  # the innermost use is said once

@@ -422,7 +422,7 @@ def test_session_right_wrong_skip_and_score():
     score, text = _session(problems, [problems[0].answer.text(), _wrong(problems[1]), "", "q"])
     assert (score.right, score.wrong, score.skipped) == (1, 1, 1)
     assert "✓ Right!" in text
-    assert f"✗ Not quite. The answer is" in text
+    assert "✗ Not quite. The answer is" in text
     assert "Worked solution:" in text and solution(problems[1], Lang.EN)[0] in text
     assert "Score: 1/2 right, 1 skipped (3 of 4 problems done)" in text
 

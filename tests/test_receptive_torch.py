@@ -290,7 +290,6 @@ def test_engine_span_matches_torch_gradient_footprint(text):
             out_h, out_w = field.output.height, field.output.width
             check_layer(network, field.path, units={(out_h - 1, 0), (0, out_w - 1)}, exact_ends=False)
     # 2. exactly, for the last layer whose geometry does not depend on the input size
-    fixed = [f for f in leaves if f.kind not in SIZE_DEPENDENT]
     cut = next((k for k, f in enumerate(leaves) if f.kind in SIZE_DEPENDENT), len(leaves))
     if cut > 0:
         check_interior(network, leaves[cut - 1].path)

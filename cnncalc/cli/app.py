@@ -97,8 +97,7 @@ def parse_input_option(text: str | None):  # -> Shape | None
     try:
         return parse_shape(text)
     except CnnCalcError as exc:
-        exc.message = f"--input: {exc.message}"
-        raise
+        raise exc.replaced(message=f"--input: {exc.message}") from None
 
 
 def console(stderr: bool = False):
@@ -431,10 +430,10 @@ def layer_command(
         except CnnCalcError as exc:
             # The spec's message, with the command-line spelling of a missing option added to its hint.
             missing = re.fullmatch(r"\S+ needs `(\w+)`", exc.message)
-            if missing:
-                flag = "--" + missing.group(1).replace("_", "-")
-                exc.hint = f"{exc.hint}; on the command line: {flag} VALUE" if exc.hint else f"add {flag} VALUE"
-            raise
+            if not missing:
+                raise
+            flag = "--" + missing.group(1).replace("_", "-")
+            raise exc.replaced(hint=f"{exc.hint}; on the command line: {flag} VALUE" if exc.hint else f"add {flag} VALUE") from None
         worked = explain.single_layer(layer, shape, dtype)
         print_warnings(worked.warnings)  # as `table` does for the same layer in a spec
         _emit_worked(worked, format)
@@ -590,12 +589,12 @@ app.add_typer(compare_app)
 
 
 def _feature_map(text: str):
-    from cnncalc.errors import CnnCalcError
+    from cnncalc.errors import OptionProblem
     from cnncalc.model.shapes import Spatial
 
     shape = parse_input_option(text)
     if not isinstance(shape, Spatial):
-        raise CnnCalcError(f"--input: compare needs a feature map HxWxC; got {text!r}", hint="e.g. --input 28x28x192")
+        raise OptionProblem(f"--input: compare needs a feature map HxWxC; got {text!r}", hint="e.g. --input 28x28x192")
     return shape
 
 
@@ -695,11 +694,11 @@ def receptive_field_command(
 
 
 def _emit_receptive(report, network, spec: str, *, layer: str | None, format: OutputFormat, explain: bool, draw: bool) -> None:
+    from cnncalc.errors import OptionProblem
     from cnncalc.render import receptive as rr
-    from cnncalc.errors import CnnCalcError
 
     if not report.spatial:
-        raise CnnCalcError(
+        raise OptionProblem(
             f"{report.name}'s input is a vector of {report.input.features} features: there is no spatial receptive field",
             hint="receptive fields need a feature-map input, HxWxC (e.g. --input 32x32x3)",
         )
@@ -712,7 +711,7 @@ def _emit_receptive(report, network, spec: str, *, layer: str | None, format: Ou
 
             paths = [f.path for f in report.layers]
             close = difflib.get_close_matches(layer, paths, n=3, cutoff=0.5)
-            raise CnnCalcError(
+            raise OptionProblem(
                 f"{report.name} has no layer `{layer}`" + (f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""),
                 hint=f"the paths are those of `cnncalc table {spec}`, e.g. {fields[-1].path}",
             )
@@ -789,10 +788,10 @@ def quiz_command(
 
         from cnncalc.quiz import problems as quiz
         from cnncalc.quiz import text as quiz_render
-        from cnncalc.errors import CnnCalcError
+        from cnncalc.errors import OptionProblem
 
         if interactive and format is not None:
-            raise CnnCalcError("--interactive asks and grades, --format writes a worksheet: give one of them", hint="drop one of the two options")
+            raise OptionProblem("--interactive asks and grades, --format writes a worksheet: give one of them", hint="drop one of the two options")
         used_seed = seed if seed is not None else random.randrange(1_000_000)
         topics = tuple(topic) if topic else tuple(QuizTopic)
         problems = quiz.generate(quiz.QuizOptions(topics=topics, count=count, difficulty=difficulty, seed=used_seed))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cnncalc.enums import ACTIVATIONS, Dtype, LayerKind
-from cnncalc.errors import CnnCalcError, SpecWarning
+from cnncalc.errors import CnnCalcError, LimitProblem, MergeProblem, SpecWarning
 from cnncalc.kinds.base import LayerMath
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
@@ -114,8 +114,8 @@ class Analysis:
         return tuple(r for r in self.rows if r.depth <= depth and (not r.is_block or r.depth == depth))
 
 
-def _error(layer: Node, message: str, hint: str | None = None) -> CnnCalcError:
-    return CnnCalcError(message, hint=hint, layer=layer.path or None, pos=layer.pos)
+def _error(layer: Node, message: str, hint: str | None = None, kind: type[CnnCalcError] = LimitProblem) -> CnnCalcError:
+    return kind(message, hint=hint, layer=layer.path or None, pos=layer.pos)
 
 
 def layer_math(layer: Layer, shape: Shape) -> LayerMath:
@@ -253,7 +253,7 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
             sums = _walk_sequence(node.children, shape, depth + 1, held, walk)
         except CnnCalcError as exc:
             if isinstance(node, Sequential):
-                _note_block_use(exc, node)
+                raise _block_use(exc, node) from None
             raise
         finally:
             walk.side_depth -= side
@@ -304,14 +304,11 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
     )
 
 
-def _note_block_use(exc: CnnCalcError, node: Sequential) -> None:
+def _block_use(exc: CnnCalcError, node: Sequential) -> CnnCalcError:
     """An error inside a block points at the block's definition; say which use of it failed, once."""
-    if getattr(exc, "block_use_noted", False) or node.label in ("sequential", "repeat", "branch") or node.pos is None:
-        return
-    if exc.pos is not None and exc.pos.line == node.pos.line:
-        return
-    exc.message += f"; in `{node.path}`, the `{node.label}` block used at line {node.pos.line}"
-    exc.block_use_noted = True  # type: ignore[attr-defined]
+    if node.label in ("sequential", "repeat", "branch") or node.pos is None:
+        return exc
+    return exc.in_use(node.path, node.label, node.pos.line)
 
 
 def _walk_merge(node: Merge, shape: Shape, depth: int, held: int, walk: _Walk) -> _Sums:
@@ -361,7 +358,8 @@ def _source_output(node: Merge, source: str, walk: _Walk) -> Shape:
         raise _error(
             node,
             f"a branch reads `from: {source}`, which has not been computed before this merge",
-            hint="`from:` names a layer or group that comes earlier in the network, as `cnncalc table --paths` lists them",
+            hint="`from:` names a layer or group that comes earlier in the network, as `cnncalc table --format json` lists them",
+            kind=MergeProblem,
         )
     return walk.outputs[source]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import LayerProblem
 from cnncalc.kinds.formulas import effective_kernel
 from cnncalc.model.shapes import Shape, Spatial
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step
@@ -180,8 +180,8 @@ def axes_json(values: tuple[int, ...]) -> dict[str, int]:
     return dict(zip(AXIS_NAMES[len(values)], values))
 
 
-def layer_error(layer: Any, message: str, hint: str | None = None) -> CnnCalcError:
-    return CnnCalcError(message, hint=hint, layer=layer.path or None, pos=layer.pos)
+def layer_error(layer: Any, message: str, hint: str | None = None) -> LayerProblem:
+    return LayerProblem(message, hint=hint, layer=layer.path or None, pos=layer.pos)
 
 
 RANK_WORDS = {1: "1-D (length x channels)", 2: "2-D (height x width x channels)", 3: "3-D (depth x height x width x channels)"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from cnncalc.enums import MergeKind
-from cnncalc.kinds.base import layer_error
+from cnncalc.errors import MergeProblem
 from cnncalc.kinds.worked import Step, num
 from cnncalc.model.layers import Merge
 from cnncalc.model.shapes import Shape, Spatial, Vector
@@ -81,11 +81,12 @@ class AddRule(MergeRule):
         first = outputs[0]
         for i, other in enumerate(outputs[1:], start=1):
             if other != first:
-                raise layer_error(
-                    node,
+                raise MergeProblem(
                     f"add needs every branch to give the same shape; {describe_branch(node, 0)} gives "
                     f"{first.hwc()} but {describe_branch(node, i)} gives {other.hwc()} ({difference(first, other)})",
                     hint="make the branches agree, e.g. a 1x1 conv with the right filters and stride on the shortcut",
+                    layer=node.path or None,
+                    pos=node.pos,
                 )
         return first
 
@@ -116,12 +117,13 @@ class ConcatRule(MergeRule):
             return Vector(sum(o.features for o in outputs))
         for i, other in enumerate(outputs[1:], start=1):
             if not isinstance(first, Spatial) or not isinstance(other, Spatial) or other.sizes != first.sizes:
-                raise layer_error(
-                    node,
+                raise MergeProblem(
                     f"concat joins channels, so every branch must have the same {_sizes_words(first, other)}; "
                     f"{describe_branch(node, 0)} gives {first.hwc()} but {describe_branch(node, i)} gives {other.hwc()}"
                     f" ({difference(first, other).split(', channels')[0]})",
                     hint="give the branches the same strides and padding so their feature maps line up",
+                    layer=node.path or None,
+                    pos=node.pos,
                 )
         return Spatial(*first.sizes, sum(o.channels for o in outputs))  # type: ignore[union-attr]
 

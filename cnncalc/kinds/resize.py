@@ -6,7 +6,7 @@ from typing import Any
 
 from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind, PaddingMode, UpsampleMode
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import SpecProblem
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Passed, Through, Window, feature_map, layer_error
 from cnncalc.model.layers import Upsample, ZeroPad, describe_pads
@@ -23,7 +23,7 @@ class ZeroPadKind(Kind):
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> ZeroPad:
         pad = values["padding"]
         if pad.mode is not PaddingMode.EXPLICIT:
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"zeropad needs numbers of pixels, not `{pad.mode}`",
                 hint="e.g. `padding: 1` or `padding: [0, 1, 0, 1]` (top, bottom, left, right)",
                 layer=base["path"],
@@ -76,7 +76,7 @@ class UpsampleKind(Kind):
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Upsample:
         if (values["scale"] is None) == (values["size"] is None):
-            raise CnnCalcError(
+            raise SpecProblem(
                 "upsample needs exactly one of `scale` and `size`",
                 hint="e.g. `- upsample: {scale: 2}` or `- upsample: {size: [56, 56]}`",
                 layer=base["path"],

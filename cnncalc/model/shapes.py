@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import InputShapeProblem
 
 # The names of the spatial axes by rank, as torch's Conv1d/2d/3d documentation calls them.
 AXIS_NAMES: dict[int, tuple[str, ...]] = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
@@ -185,13 +185,13 @@ def parse_shape(text: str) -> Shape:
     `16x112x112x3` (D x H x W x C), or a single `784` for a vector."""
     parts = [p for p in _SEPARATORS.split(str(text).strip()) if p]
     if not parts or not all(_ASCII_DIGITS.fullmatch(p) for p in parts) or len(parts) > MAX_RANK + 1:
-        raise CnnCalcError(
+        raise InputShapeProblem(
             f"an input shape is height x width x channels, like 32x32x3; got {text!r}",
             hint="write it as HxWxC (e.g. 224x224x3), LxC for a 1-D signal (e.g. 8000x1), "
             "DxHxWxC for a volume (e.g. 16x112x112x3), or a single number of features for a vector",
         )
     if any(len(p.lstrip("0")) > 19 for p in parts):  # before int(): Python refuses over 4,300 digits
-        raise CnnCalcError(
+        raise InputShapeProblem(
             f"an input size must fit torch's int64 (at most {_MAX_INT:,}); got a {max(len(p.lstrip('0')) for p in parts)}-digit number",
             hint="write the input's height x width x channels in pixels and channels, e.g. 224x224x3",
         )
@@ -200,12 +200,12 @@ def parse_shape(text: str) -> Shape:
     for n in numbers:
         elements *= n
     if max(numbers) > _MAX_INT or elements > _MAX_INT:
-        raise CnnCalcError(
+        raise InputShapeProblem(
             f"an input must fit torch's int64 (at most {_MAX_INT:,} values); {'x'.join(map(str, numbers))} holds {elements:,}",
             hint="write the input's height x width x channels in pixels and channels, e.g. 224x224x3",
         )
     if any(n <= 0 for n in numbers):
-        raise CnnCalcError(
+        raise InputShapeProblem(
             f"every dimension of an input shape must be at least 1; got {text!r}",
             hint="sizes count pixels and channels, so they are positive whole numbers",
         )

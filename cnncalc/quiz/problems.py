@@ -14,7 +14,6 @@ and keeping the problem only if exactly one candidate gives the stated result.
 
 from __future__ import annotations
 
-import json
 import random
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,7 +22,7 @@ from typing import Any, Callable, Iterable
 from cnncalc.kinds import formulas
 from cnncalc.core.engine import LayerMath, analyse, layer_math
 from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, QuizTopic
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import CnnCalcError, OptionProblem
 from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Fc, Flatten, Layer, Network, Pool
 from cnncalc.model.shapes import Shape, Spatial, Vector
 
@@ -1071,7 +1070,7 @@ def generate(options: QuizOptions, networks: dict[str, Network] | None = None) -
                 live.remove(topic)
     if len(problems) < options.count:
         names = ", ".join(str(t) for t in topics)
-        raise CnnCalcError(
+        raise OptionProblem(
             f"only {len(problems)} different problems could be drawn on {names} at difficulty {options.difficulty}; asked for {options.count}",
             hint="ask for fewer (--count), add topics (--topic), or change the difficulty",
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cnncalc.enums import AnswerKind, Ask, Difficulty, Lang, QuestionForm, QuizTopic
+from cnncalc.enums import AnswerKind, Ask, Difficulty, Lang, QuizTopic
 from cnncalc.quiz.problems import Problem, Statement, to_layer
 
 # ----------------------------------------------------------------------------- small words

@@ -15,7 +15,7 @@ import operator
 import re
 from typing import Any
 
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import ExpressionProblem
 
 MAX_MAGNITUDE = 2**63 - 1
 MAX_LENGTH = 200
@@ -46,13 +46,13 @@ def is_expression(value: object) -> bool:
 def evaluate(text: str, scope: dict[str, Any]) -> Any:
     """The value of `text` (which starts with `$`) given the block arguments in `scope`."""
     if len(text) > MAX_LENGTH:
-        raise CnnCalcError(
+        raise ExpressionProblem(
             f"an expression is at most {MAX_LENGTH} characters; this one has {len(text)}",
             hint="split the computation over block arguments",
         )
     tree = _parsed(text)
     if tree is None:
-        raise CnnCalcError(
+        raise ExpressionProblem(
             f"{text!r} is not a valid expression",
             hint="expressions use $arguments, numbers and + - * // / %, e.g. `$width * 4`",
         )
@@ -78,7 +78,7 @@ _SHAPE_FIELDS = ("channels", "height", "width", "length", "depth", "features")
 def interpolate(text: str, scope: dict[str, Any]) -> str:
     """Text with its `$(expression)` and `$name` parts replaced by their values: `denselayer$($index + 1)`."""
     if len(text) > MAX_LENGTH:
-        raise CnnCalcError(
+        raise ExpressionProblem(
             f"a name with expressions is at most {MAX_LENGTH} characters; this one has {len(text)}",
             hint="shorten the name",
         )
@@ -96,18 +96,18 @@ def interpolate(text: str, scope: dict[str, Any]) -> str:
                     break
                 j += 1
             if depth:
-                raise CnnCalcError(f"{text!r} opens `$(` without closing it", hint="write `$(expression)`, e.g. `denselayer$($index + 1)`")
+                raise ExpressionProblem(f"{text!r} opens `$(` without closing it", hint="write `$(expression)`, e.g. `denselayer$($index + 1)`")
             part = text[i : j + 1]
             i = j + 1
         else:
             match = _REFERENCE.match(text, i)
             if match is None:
-                raise CnnCalcError(f"{text!r} has a `$` that starts no expression", hint="write `$name` or `$(expression)`")
+                raise ExpressionProblem(f"{text!r} has a `$` that starts no expression", hint="write `$name` or `$(expression)`")
             part = match.group(0)
             i = match.end()
         value = evaluate(part, scope)
         if isinstance(value, bool) or not isinstance(value, (int, str)):
-            raise CnnCalcError(
+            raise ExpressionProblem(
                 f"{part!r} in the name {text!r} gives {value!r}; a name takes whole numbers and text",
                 hint="e.g. `denselayer$($index + 1)`",
             )
@@ -123,16 +123,16 @@ def _shape_field(shape: Any, attr: str, text: str) -> int:
     if not isinstance(shape, (Spatial, Vector)):
         if error is not None:
             raise error  # an earlier layer fails: that is what to fix first
-        raise CnnCalcError(f"{text!r} reads the input of a block, but `$in` is only known inside a block", hint="use $in inside a block's layers")
+        raise ExpressionProblem(f"{text!r} reads the input of a block, but `$in` is only known inside a block", hint="use $in inside a block's layers")
     if attr not in _SHAPE_FIELDS:
-        raise CnnCalcError(
+        raise ExpressionProblem(
             f"{text!r} asks for `{attr}` of the block's input, which has no such size",
             hint="$in has " + ", ".join(f"$in.{f}" for f in _SHAPE_FIELDS),
         )
     if isinstance(shape, Vector):
         if attr in ("features", "channels"):
             return shape.features
-        raise CnnCalcError(
+        raise ExpressionProblem(
             f"{text!r} asks for the {attr} of the block's input, but it is a vector of {shape.features} features",
             hint="use $in.features",
         )
@@ -141,7 +141,7 @@ def _shape_field(shape: Any, attr: str, text: str) -> int:
     if attr == "features":
         return shape.elements
     if attr not in shape.axes:
-        raise CnnCalcError(
+        raise ExpressionProblem(
             f"{text!r} asks for the {attr} of the block's input, but {shape.hwc()} is {shape.rank}-D: "
             f"it has {', '.join(shape.axes)} and channels",
             hint="use " + ", ".join(f"$in.{a}" for a in (*shape.axes, "channels")),
@@ -151,7 +151,7 @@ def _shape_field(shape: Any, attr: str, text: str) -> int:
 
 def _check(value: Any, text: str) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
-        raise CnnCalcError(
+        raise ExpressionProblem(
             f"{text!r} gives a number beyond ±{MAX_MAGNITUDE:,} (torch's int64 limit)",
             hint="use realistic sizes",
         )
@@ -163,7 +163,7 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
         return _check(node.value, text)
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == _PREFIX + "in":
         if "in" not in scope:
-            raise CnnCalcError(f"{text!r} reads `$in`, which is only known inside a block", hint="use $in inside a block's layers")
+            raise ExpressionProblem(f"{text!r} reads `$in`, which is only known inside a block", hint="use $in inside a block's layers")
         return _shape_field(scope["in"], node.attr, text)
     if isinstance(node, ast.Name):
         if node.id in ("true", "True"):
@@ -171,23 +171,23 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
         if node.id in ("false", "False"):
             return False
         if not node.id.startswith(_PREFIX):
-            raise CnnCalcError(
+            raise ExpressionProblem(
                 f"{text!r} names {node.id!r} without a `$`",
                 hint=f"refer to block arguments as ${node.id}",
             )
         name = node.id[len(_PREFIX):]
         if name not in scope:
             if name == "index":
-                raise CnnCalcError(f"{text!r} reads `$index`, which is only known inside `repeat`", hint="use $index in the layers of a repeat")
+                raise ExpressionProblem(f"{text!r} reads `$index`, which is only known inside `repeat`", hint="use $index in the layers of a repeat")
             names = [f"${k}" for k in scope if k not in ("in", "index")]
             known = ", ".join(names[:12]) + (", …" if len(names) > 12 else "") or "none here"
-            raise CnnCalcError(
+            raise ExpressionProblem(
                 f"{text!r} refers to ${name}, which is not an argument of this block (arguments: {known})",
                 hint="declare it under the block's `args:`, or fix the spelling",
             )
         value = scope[name]
         if name == "in":
-            raise CnnCalcError(f"{text!r} uses `$in` as a number; it is the block's input shape", hint="use $in.channels, $in.height, …")
+            raise ExpressionProblem(f"{text!r} uses `$in` as a number; it is the block's input shape", hint="use $in.channels, $in.height, …")
         return value
     if isinstance(node, ast.BinOp):
         left = _eval(node.left, scope, text)
@@ -195,10 +195,10 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
         _numbers(text, left, right)
         if isinstance(node.op, ast.Div):
             if right == 0:
-                raise CnnCalcError(f"{text!r} divides by zero", hint="check the block arguments")
+                raise ExpressionProblem(f"{text!r} divides by zero", hint="check the block arguments")
             if isinstance(left, int) and isinstance(right, int):
                 if left % right:
-                    raise CnnCalcError(
+                    raise ExpressionProblem(
                         f"`/` must divide exactly; {text!r} is {left}/{right}, which is not a whole number",
                         hint="use // to round down, or choose arguments that divide",
                     )
@@ -206,9 +206,9 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
             return _check(left / right, text)
         op = _BINARY.get(type(node.op))
         if op is None:
-            raise CnnCalcError(f"{text!r} uses an operator expressions do not have", hint="use + - * // / %")
+            raise ExpressionProblem(f"{text!r} uses an operator expressions do not have", hint="use + - * // / %")
         if op in (operator.floordiv, operator.mod) and right == 0:
-            raise CnnCalcError(f"{text!r} divides by zero", hint="check the block arguments")
+            raise ExpressionProblem(f"{text!r} divides by zero", hint="check the block arguments")
         return _check(op(left, right), text)
     if isinstance(node, ast.UnaryOp):
         value = _eval(node.operand, scope, text)
@@ -225,7 +225,7 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
                 _numbers(text, left, right)  # `<` between text and a number has no meaning (Python would raise)
             if op is None or not op(left, right):
                 if op is None:
-                    raise CnnCalcError(f"{text!r} uses a comparison expressions do not have", hint="use == != < <= > >=")
+                    raise ExpressionProblem(f"{text!r} uses a comparison expressions do not have", hint="use == != < <= > >=")
                 return False
             left = right
         return True
@@ -234,7 +234,7 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
         return all(values) if isinstance(node.op, ast.And) else any(values)
     if isinstance(node, ast.IfExp):
         return _eval(node.body if _eval(node.test, scope, text) else node.orelse, scope, text)
-    raise CnnCalcError(
+    raise ExpressionProblem(
         f"{text!r} is not an expression cnncalc evaluates",
         hint="expressions use $arguments, numbers and + - * // / %, comparisons, and/or/not, `A if C else B`",
     )
@@ -243,7 +243,7 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
 def _numbers(text: str, *values: Any) -> None:
     for value in values:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise CnnCalcError(
+            raise ExpressionProblem(
                 f"{text!r} does arithmetic on {value!r}, which is not a number",
                 hint="arithmetic works on numeric block arguments only",
             )

@@ -15,7 +15,7 @@ from typing import Any
 
 from cnncalc.spec import expressions
 from cnncalc.enums import LayerKind, MergeKind, StructureKind
-from cnncalc.errors import CnnCalcError, SourcePos
+from cnncalc.errors import CnnCalcError, FileProblem, LimitProblem, MergeProblem, SourcePos, SpecProblem
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.options import REQUIRED, Bad, non_negative
 from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS
@@ -44,7 +44,7 @@ RESERVED_ARGS = ("in", "index")  # `$in` is a block's input shape, `$index` a re
 
 
 def _too_large(size: int, unit: str) -> CnnCalcError:
-    return CnnCalcError(
+    return FileProblem(
         f"the spec is {size:,} {unit}; cnncalc reads specs of at most {MAX_FILE_BYTES:,} bytes (2 MiB)",
         hint="a spec of the largest networks takes a few kilobytes: use blocks and `repeat`",
     )
@@ -60,17 +60,17 @@ def read_spec_file(path: str | Path) -> str:
         with path.open("rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)  # bounded: a device or a growing file may say size 0
     except IsADirectoryError:
-        raise CnnCalcError("this is a folder, not a spec file", hint="name a .yaml file") from None
+        raise FileProblem("this is a folder, not a spec file", hint="name a .yaml file") from None
     except FileNotFoundError:
-        raise CnnCalcError("no such file", hint="check the path, or run `cnncalc models` for the bundled names") from None
+        raise FileProblem("no such file", hint="check the path, or run `cnncalc models` for the bundled names") from None
     except OSError as exc:
-        raise CnnCalcError(f"cannot read the file: {exc.strerror}", hint="check the path and its permissions") from None
+        raise FileProblem(f"cannot read the file: {exc.strerror}", hint="check the path and its permissions") from None
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(len(data), "bytes or more")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CnnCalcError("the file is UTF-16 text; cnncalc reads UTF-8", hint="save the spec as UTF-8")
+        raise FileProblem("the file is UTF-16 text; cnncalc reads UTF-8", hint="save the spec as UTF-8")
     if b"\x00" in data:
-        raise CnnCalcError(
+        raise FileProblem(
             f"this is a binary file, not a YAML spec (byte {data.index(0):,} is a NUL)",
             hint="name a .yaml text file",
         )
@@ -79,7 +79,7 @@ def read_spec_file(path: str | Path) -> str:
     except UnicodeDecodeError as exc:
         line_start = data.rfind(b"\n", 0, exc.start) + 1
         column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-        raise CnnCalcError(
+        raise FileProblem(
             f"the file is not UTF-8 text: byte {exc.start:,} (0x{data[exc.start]:02x}) cannot be decoded; is it a binary file?",
             hint="save the spec as UTF-8 text, or name the right file",
             pos=SourcePos(data.count(b"\n", 0, exc.start) + 1, column),
@@ -154,7 +154,7 @@ class _Namespace:
                 if in_repeat
                 else "give each layer in the same group (the spec's `layers`, a block, a sequential) its own name"
             )
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"names must be unique within their group; `{segment}` is already taken{where}",
                 hint=hint,
                 layer=self._join(segment),
@@ -224,14 +224,14 @@ class _Expander:
         in_repeat: bool = False,
     ) -> list[Node]:
         if not isinstance(items, list):
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"`{what}` is a list of layers, one `- kind` per line; got {_show(items)}",
                 hint="start each layer on its own line with `- `, e.g. `- conv: {filters: 6, kernel: 5}`",
                 layer=ns.prefix or None,
                 pos=pos,
             )
         if depth > MAX_NESTING:
-            raise CnnCalcError(
+            raise LimitProblem(
                 f"blocks nest more than {MAX_NESTING} levels deep",
                 hint="flatten the structure; a deep network is a repeat, not a deep nesting",
                 layer=ns.prefix or None,
@@ -259,14 +259,14 @@ class _Expander:
             if options is None:
                 options = YMap()
             if not isinstance(options, YMap):
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"the options of `{kind}` are a mapping of names to values; got {_show(options)}",
                     hint=f"write e.g. `- {kind}: {{{_example_options(kind, self.blocks)}}}`",
                     layer=ns.peek(None),
                     pos=kind_pos,
                 )
             return self.kinded(kind, options, kind_pos, item.pos, scope, ns, depth, in_repeat)
-        raise CnnCalcError(
+        raise SpecProblem(
             f"each entry of `layers` is a layer kind such as `relu` or a mapping such as `conv: {{filters: 6, kernel: 5}}`; got {_show(item)}",
             hint="start each layer with `- ` followed by its kind",
             layer=ns.peek(None),
@@ -279,20 +279,20 @@ class _Expander:
         if len(kinds) == 1:
             kind = kinds[0]
             stray = [k for k in keys if k != kind]
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"`{_listing(stray)}` sits beside `{kind}` instead of inside its options",
                 hint=f"indent the options under the kind: `- {kind}: {{{_listing(f'{k}: …' for k in stray)}}}`",
                 layer=ns.peek(None),
                 pos=item.key_pos[stray[0]],
             )
         if not keys:
-            raise CnnCalcError(
+            raise SpecProblem(
                 "an empty mapping is not a layer",
                 hint="write the layer's kind, e.g. `- relu`",
                 layer=ns.peek(None),
                 pos=item.pos,
             )
-        raise CnnCalcError(
+        raise SpecProblem(
             f"a layer entry has exactly one key, its kind; this one has {len(keys)}: {_listing(keys)}",
             hint="put each layer in its own `- ` entry, with its options inside: `- conv: {filters: 6, kernel: 5}`",
             layer=ns.peek(None),
@@ -321,14 +321,14 @@ class _Expander:
         if kind in self.blocks:
             return self.block_use(self.blocks[kind], options, kind_pos, scope, ns, depth, in_repeat)
         if kind in TOP_LEVEL_KEYS and kind != "name":
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"`{kind}` belongs at the top level of the spec, not inside a list of layers",
                 hint=f"move `{kind}:` out to the left margin, beside `input:` and `layers:`",
                 layer=ns.peek(None),
                 pos=kind_pos,
             )
         if kind == StructureKind.REPEAT:
-            raise CnnCalcError(
+            raise SpecProblem(
                 "`repeat` takes a count and the layers to repeat",
                 hint="write `- repeat: 3` and, on the next line at the same indent, `  layers: [...]`",
                 layer=ns.peek(None),
@@ -337,7 +337,7 @@ class _Expander:
         choices = list(_LAYER_WORDS) + ["sequential", "add", "concat", "repeat", "side"] + list(self.blocks)
         suggestion = _suggest(kind, choices) if isinstance(kind, str) else ""
         defined = f"; this spec's blocks are {_listing(self.blocks)}" if self.blocks else "; define your own under `blocks:`"
-        raise CnnCalcError(
+        raise SpecProblem(
             f"unknown layer kind `{_word(kind)}`" + (f"; {suggestion}" if suggestion else ""),
             hint="layer kinds are " + ", ".join(_LAYER_WORDS) + defined,
             layer=ns.peek(None),
@@ -350,7 +350,7 @@ class _Expander:
         if "when" in options:
             when = self.value(options["when"], scope, ns, options.key_pos["when"])
             if not isinstance(when, bool):
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"`when` of {kind} must be true or false; got {_show(when)}",
                     hint="compare block arguments, e.g. `when: $stride > 1`",
                     layer=ns.peek(None),
@@ -361,7 +361,7 @@ class _Expander:
             raw = options["name"]
             name = self._name(raw, scope, ns, options.key_pos["name"])
             if not isinstance(name, str) or not _LAYER_NAME.fullmatch(name):
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"a name is a word of letters, digits, _ and - (torch's module names); got {_show(name)}",
                     hint="e.g. `name: conv1` (a path like layer1.0.conv1 is built from the names, so a name holds no dot)",
                     layer=ns.peek(None),
@@ -389,7 +389,7 @@ class _Expander:
     def _step(self, ns: _Namespace, pos: SourcePos) -> None:
         self.steps += 1
         if self.steps > MAX_EXPANSION_STEPS:
-            raise CnnCalcError(
+            raise LimitProblem(
                 f"expanding the spec's blocks and repeats takes more than {MAX_EXPANSION_STEPS:,} steps",
                 hint="check the `repeat` counts and blocks used many times inside one another, "
                 "also where `when` switches the layers off",
@@ -400,7 +400,7 @@ class _Expander:
     def _count(self, ns: _Namespace, pos: SourcePos) -> None:
         self.layer_count += 1
         if self.layer_count > MAX_LAYERS:
-            raise CnnCalcError(
+            raise LimitProblem(
                 f"the spec expands to more than {MAX_LAYERS:,} layers",
                 hint="check the `repeat` counts; the largest real networks have a few thousand layers",
                 layer=ns.peek(None),
@@ -431,14 +431,14 @@ class _Expander:
             if target not in schema:
                 suggestion = _suggest(key, list(schema) + list(aliases) + list(COMMON_OPTIONS))
                 known = ", ".join(list(schema) + list(COMMON_OPTIONS))
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"{written} has no option `{key}`" + (f"; {suggestion}" if suggestion else ""),
                     hint=f"{written} takes: {known}",
                     layer=path,
                     pos=options.key_pos[key],
                 )
             if target in values:
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"`{key}` and `{target}` are the same option of {written}",
                     hint="keep one of them",
                     layer=path,
@@ -449,7 +449,7 @@ class _Expander:
             try:
                 values[target] = converter(value, rank)
             except Bad as bad:
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"`{key}` of {written} must be {bad.expected}; got {_show(value)}",
                     hint=bad.hint,
                     layer=path,
@@ -458,7 +458,7 @@ class _Expander:
         for key, (_, default) in schema.items():
             if key not in values:
                 if default is REQUIRED:
-                    raise CnnCalcError(
+                    raise SpecProblem(
                         f"{written} needs `{key}`",
                         hint=f"e.g. `- {written}: {{{_example_options(kind, self.blocks)}}}`",
                         layer=path,
@@ -481,7 +481,7 @@ class _Expander:
         if not when:
             return []
         if "layers" not in options:
-            raise CnnCalcError("sequential needs `layers`", hint="e.g. `- sequential: {name: features, layers: [...]}`", layer=ns.peek(name), pos=pos)
+            raise SpecProblem("sequential needs `layers`", hint="e.g. `- sequential: {name: features, layers: [...]}`", layer=ns.peek(name), pos=pos)
         self._count(ns, pos)
         path = ns.place(name, pos, in_repeat)
         inner = _Namespace(path)
@@ -498,7 +498,7 @@ class _Expander:
         if not when:
             return []
         if "layers" not in options:
-            raise CnnCalcError(
+            raise SpecProblem(
                 "side needs `layers`, the head computed from the current tensor",
                 hint="e.g. `- side: {name: aux1, layers: [global_avgpool, fc: {units: 10}]}`",
                 layer=ns.peek(name),
@@ -522,21 +522,21 @@ class _Expander:
         try:
             times = non_negative(times)
         except Bad:
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"`repeat` is how many copies to make, a whole number ≥ 0; got {_show(times)}",
                 hint="e.g. `- repeat: 3`",
                 layer=ns.peek(name),
                 pos=pos,
             ) from None
         if "layers" not in item:
-            raise CnnCalcError(
+            raise SpecProblem(
                 "`repeat` needs `layers`, the layers to repeat",
                 hint="write `layers:` on the next line, at the same indent as `repeat:`",
                 layer=ns.peek(name),
                 pos=pos,
             )
         if times > MAX_LAYERS:
-            raise CnnCalcError(
+            raise LimitProblem(
                 f"`repeat: {times:,}` would make more than {MAX_LAYERS:,} layers",
                 hint="check the count; the largest real networks have a few thousand layers",
                 layer=ns.peek(name),
@@ -578,7 +578,7 @@ class _Expander:
         example = "branches: [[conv: {filters: 64, kernel: 3, padding: 1}], []]"
         if not isinstance(branches, list) or len(branches) < 2:
             got = "no `branches`" if branches is None else f"{_show(branches)}"
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"{merge} needs `branches`, a list of two or more branches; got {got}",
                 hint=f"each branch is a list of layers ([] is the identity), e.g. `{example}`",
                 layer=ns.peek(name),
@@ -611,7 +611,7 @@ class _Expander:
         """A branch's layers and the path it reads (`from:`), None for the merge's input."""
         if isinstance(branch, YMap):
             if "layers" not in branch and "from" not in branch:
-                raise CnnCalcError(
+                raise SpecProblem(
                     "a branch is a list of layers, or a mapping with `layers` (and optional `name`, `when`, `from`)",
                     hint="e.g. `- {name: downsample, layers: [conv: {filters: 256, kernel: 1}]}`, or `- []` for the identity",
                     layer=ns.peek(None),
@@ -643,7 +643,7 @@ class _Expander:
         pos = branch.key_pos["from"]
         source = self.value(branch["from"], scope, ns, pos)
         if not isinstance(source, str) or not source:
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"`from` names an earlier layer or group by its path; got {_show(source)}",
                 hint="e.g. `from: down3` or `from: layer1.0.conv2`, as `cnncalc table` shows the paths",
                 layer=ns.peek(None),
@@ -654,7 +654,7 @@ class _Expander:
             matches = [p for p in self.outputs if p.rsplit(".", 1)[-1] == last]
             close = matches or _close_paths(source, list(self.outputs))
             suggestion = f"; did you mean `{close[0]}`?" if close else ""
-            raise CnnCalcError(
+            raise MergeProblem(
                 f"`from: {_word(source)}` must name a layer or group that comes before this merge; "
                 f"no earlier path is `{_word(source)}`{suggestion}",
                 hint="a path is the names from the top down, joined by dots (`features.denseblock1`, `layer1.0.conv2`)",
@@ -675,7 +675,7 @@ class _Expander:
     ) -> list[Node]:
         if block.name in self.stack:
             cycle = " → ".join([*self.stack[self.stack.index(block.name):], block.name])
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"block `{block.name}` uses itself ({cycle}), which would never end",
                 hint="a block may use other blocks, but not itself, directly or through others",
                 layer=ns.peek(None),
@@ -691,7 +691,7 @@ class _Expander:
             if key not in block.args:
                 suggestion = _suggest(key, list(block.args))
                 known = _listing(block.args) or "no arguments"
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"block `{block.name}` has no argument `{key}`" + (f"; {suggestion}" if suggestion else ""),
                     hint=f"{block.name} takes: {known} (declared under its `args:`)",
                     layer=ns.peek(name),
@@ -701,7 +701,7 @@ class _Expander:
         for key, default in block.args.items():
             if key not in bound:
                 if default is REQUIRED:
-                    raise CnnCalcError(
+                    raise SpecProblem(
                         f"block `{block.name}` needs the argument `{key}`",
                         hint=f"write `- {block.name}: {{{key}: …}}`",
                         layer=ns.peek(name),
@@ -716,10 +716,9 @@ class _Expander:
             children = self.items(block.layers, block.layers.pos, bound, _Namespace(path), depth + 1)
         except CnnCalcError as exc:
             # The error points into the block's definition; say which use of the block it came from, once.
-            if not getattr(exc, "block_use_noted", False) and exc.pos is not None and exc.pos.line != pos.line:
-                exc.message += f"; in `{path}`, the `{block.name}` block used at line {pos.line}"
-                exc.block_use_noted = True  # type: ignore[attr-defined]
-            raise
+            if exc.pos is None:
+                raise
+            raise exc.in_use(path, block.name, pos.line) from None
         finally:
             self.stack.pop()
         self._finished(path)
@@ -729,7 +728,7 @@ class _Expander:
         for key in options:
             if key not in allowed:
                 suggestion = _suggest(key, list(allowed))
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"{what} has no option `{key}`" + (f"; {suggestion}" if suggestion else ""),
                     hint=f"{what} takes: {', '.join(allowed)}",
                     layer=ns.peek(None),
@@ -777,7 +776,7 @@ def _input_shape(value: Any, pos: SourcePos) -> Shape:
     if type(value) is int:
         value = str(value)
     if not isinstance(value, str):
-        raise CnnCalcError(
+        raise SpecProblem(
             f"`input` is height x width x channels, like 32x32x3; got {_show(value)}",
             hint="e.g. `input: 224x224x3`",
             pos=pos,
@@ -792,7 +791,7 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
     if raw is None:
         return {}
     if not isinstance(raw, YMap):
-        raise CnnCalcError(
+        raise SpecProblem(
             f"`blocks` maps block names to their definitions; got {_show(raw)}",
             hint="e.g. `blocks:\\n  double_conv:\\n    args: {filters: null}\\n    layers: [...]`",
             pos=pos,
@@ -801,19 +800,19 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
     for name, body in raw.items():
         name_pos = raw.key_pos[name]
         if not _NAME.fullmatch(name):
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"a block name is a word of letters, digits and _; got '{name}'",
                 hint="e.g. `bottleneck`",
                 pos=name_pos,
             )
         if name in _LAYER_WORDS or name in _STRUCTURE_WORDS or name in ALIASES:
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"`{name}` is a built-in kind and cannot be redefined as a block",
                 hint=f"call the block something else, e.g. `my_{name}`",
                 pos=name_pos,
             )
         if not isinstance(body, YMap) or "layers" not in body:
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"block `{name}` needs `layers` (and optionally `args`)",
                 hint="e.g. `args: {filters: null}` and `layers: [conv: {filters: $filters, kernel: 3}]`",
                 pos=name_pos,
@@ -821,14 +820,14 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
         for key in body:
             if key not in BLOCK_KEYS:
                 suggestion = _suggest(key, BLOCK_KEYS)
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"block `{name}` has no key `{key}`" + (f"; {suggestion}" if suggestion else ""),
                     hint="a block has `args`, `layers` and an optional `description`",
                     pos=body.key_pos[key],
                 )
         args_raw = body.get("args") or YMap()
         if not isinstance(args_raw, YMap):
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"`args` of block `{name}` maps argument names to defaults (null for required); got {_show(args_raw)}",
                 hint="e.g. `args: {filters: null, stride: 1}`",
                 pos=body.key_pos["args"],
@@ -836,7 +835,7 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
         args: dict[str, Any] = {}
         for arg, default in args_raw.items():
             if not _NAME.fullmatch(arg) or arg in COMMON_OPTIONS or arg in RESERVED_ARGS:
-                raise CnnCalcError(
+                raise SpecProblem(
                     f"`{arg}` cannot be a block argument",
                     hint="argument names are words of letters, digits and _, other than `name`, `when`, `in` and `index`",
                     pos=args_raw.key_pos[arg],
@@ -844,7 +843,7 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
             args[arg] = REQUIRED if default is None else default
         layers = body["layers"]
         if not isinstance(layers, YList):
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"`layers` of block `{name}` is a list of layers; got {_show(layers)}",
                 hint="start each layer on its own line with `- `",
                 pos=body.key_pos["layers"],
@@ -859,7 +858,7 @@ def build_network(
     """The network a spec describes; `input_shape` replaces the spec's `input` (the --input option), so that
     ranks and `$in` follow it."""
     if not isinstance(doc, YMap):
-        raise CnnCalcError(
+        raise SpecProblem(
             "a spec is a YAML mapping with `input` and `layers`" + ("; this file is empty" if doc is None else f"; got {_show(doc)}"),
             hint="start from `input: 32x32x3` and `layers:` followed by `- conv: {filters: 6, kernel: 5}`",
             pos=getattr(doc, "pos", None),
@@ -867,25 +866,25 @@ def build_network(
     for key in doc:
         if key not in TOP_LEVEL_KEYS:
             suggestion = _suggest(key, TOP_LEVEL_KEYS)
-            raise CnnCalcError(
+            raise SpecProblem(
                 f"a spec has no key `{key}`" + (f"; {suggestion}" if suggestion else ""),
                 hint="the keys of a spec are " + ", ".join(TOP_LEVEL_KEYS),
                 pos=doc.key_pos[key],
             )
     for key in ("name", "description", "reference"):
         if key in doc and not isinstance(doc[key], str):
-            raise CnnCalcError(f"`{key}` is text; got {_show(doc[key])}", hint="quote it if it looks like a number", pos=doc.key_pos[key])
+            raise SpecProblem(f"`{key}` is text; got {_show(doc[key])}", hint="quote it if it looks like a number", pos=doc.key_pos[key])
     if "input" not in doc:
-        raise CnnCalcError("a spec needs `input`, the size of one input image", hint="e.g. `input: 32x32x3` (height x width x channels)", pos=doc.pos)
+        raise SpecProblem("a spec needs `input`, the size of one input image", hint="e.g. `input: 32x32x3` (height x width x channels)", pos=doc.pos)
     if input_shape is None:
         input_shape = _input_shape(doc["input"], doc.key_pos["input"])
     if "layers" not in doc:
-        raise CnnCalcError("a spec needs `layers`, the list of layers", hint="e.g. `layers:` followed by `- conv: {filters: 6, kernel: 5}`", pos=doc.pos)
+        raise SpecProblem("a spec needs `layers`, the list of layers", hint="e.g. `layers:` followed by `- conv: {filters: 6, kernel: 5}`", pos=doc.pos)
     blocks = _blocks(doc.get("blocks"), doc.key_pos.get("blocks", doc.pos))
     expander = _Expander(blocks, input_shape)
     nodes = expander.items(doc["layers"], doc.key_pos["layers"], {}, _Namespace(""), 1)
     if not nodes:
-        raise CnnCalcError(
+        raise SpecProblem(
             "the network has no layers",
             hint="add at least one layer under `layers:`",
             pos=doc.key_pos["layers"],
@@ -909,7 +908,7 @@ def parse_layer(kind: str, options: dict[str, Any], input_shape: Shape | None = 
     """
     if kind not in _LAYER_WORDS and kind not in ALIASES:
         suggestion = _suggest(kind, _LAYER_WORDS)
-        raise CnnCalcError(
+        raise SpecProblem(
             f"unknown layer kind `{kind}`" + (f"; {suggestion}" if suggestion else ""),
             hint="layer kinds are " + ", ".join(_LAYER_WORDS),
         )
@@ -919,8 +918,7 @@ def parse_layer(kind: str, options: dict[str, Any], input_shape: Shape | None = 
     try:
         (node,) = _Expander({}, input_shape).layer(kind, mapping, None, {}, _Namespace(""), False)  # type: ignore[arg-type]
     except CnnCalcError as exc:
-        exc.layer, exc.pos = None, None
-        raise
+        raise exc.replaced(layer=None, pos=None) from None
     from dataclasses import replace
 
     return replace(node, path=kind)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from cnncalc.errors import CnnCalcError, SourcePos
+from cnncalc.errors import CnnCalcError, SourcePos, YamlProblem
 
 MAX_YAML_VALUES = 250_000
 MAX_YAML_DEPTH = 200
@@ -67,7 +67,7 @@ def load_yaml(text: str) -> Any:
     except yaml.reader.ReaderError as exc:
         raise _reader_error(exc, text) from None
     except yaml.YAMLError as exc:  # pragma: no cover - every parser error is one of the two above
-        raise CnnCalcError(f"this is not valid YAML: {exc}", hint="check the file's syntax") from None
+        raise YamlProblem(f"this is not valid YAML: {exc}", hint="check the file's syntax") from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -110,7 +110,7 @@ class _Builder:
         get()  # DocumentEndEvent
         event = get()
         if not isinstance(event, events.StreamEndEvent):
-            raise CnnCalcError(
+            raise YamlProblem(
                 "a spec is one YAML document, but a second one starts here (after a `---` line)",
                 hint="keep one network per file; remove the `---` line and what follows, or split the file",
                 pos=_pos(event.start_mark),
@@ -133,7 +133,7 @@ class _Builder:
             pos = _pos(event.start_mark)
             self.budget -= 1
             if self.budget < 0:
-                raise CnnCalcError(
+                raise YamlProblem(
                     f"the YAML holds more than {MAX_YAML_VALUES:,} values; cnncalc reads specs up to that size",
                     hint="a spec of the largest networks has a few thousand values: use blocks and `repeat`",
                     pos=pos,
@@ -143,7 +143,7 @@ class _Builder:
                 value = self._scalar(event, pos, stack)
             elif isinstance(event, events.AliasEvent):
                 if event.anchor not in self.anchors:
-                    raise CnnCalcError(
+                    raise YamlProblem(
                         f"`*{_clip(event.anchor)}` refers to no anchor: `&{_clip(event.anchor)}` must come before it",
                         hint="define the anchor first (`&name` before a value), or write the value out",
                         pos=pos,
@@ -164,7 +164,7 @@ class _Builder:
                 if len(stack) >= MAX_YAML_DEPTH:
                     raise _too_deep(pos)
             else:  # pragma: no cover - the parser sends no other event inside a document
-                raise CnnCalcError(f"unexpected YAML ({type(event).__name__})", pos=pos)
+                raise YamlProblem(f"unexpected YAML ({type(event).__name__})", pos=pos)
             if getattr(event, "anchor", None) is not None and not isinstance(event, events.AliasEvent):
                 self.anchors[event.anchor] = value
             if stack:
@@ -191,7 +191,7 @@ class _Builder:
         if tag in (_TAG + "int", _TAG + "float"):
             digits = sum(c.isdigit() for c in text)
             if digits > MAX_NUMBER_DIGITS:
-                raise CnnCalcError(
+                raise YamlProblem(
                     f"this number has {digits:,} digits; cnncalc reads numbers of at most {MAX_NUMBER_DIGITS} digits",
                     hint="sizes fit in 19 digits (torch's int64 limit is 9,223,372,036,854,775,807)",
                     pos=pos,
@@ -201,9 +201,9 @@ class _Builder:
         try:
             value = constructor(self.constructor, node)
         except (ValueError, yaml.YAMLError):  # pragma: no cover - the resolver only picks tags whose text parses
-            raise CnnCalcError(f"cannot read the value {_clip(text)!r}", hint="write a plain number or text", pos=pos) from None
+            raise YamlProblem(f"cannot read the value {_clip(text)!r}", hint="write a plain number or text", pos=pos) from None
         if isinstance(value, float) and math.isinf(value) and "inf" not in text.lower():
-            raise CnnCalcError(
+            raise YamlProblem(
                 f"the number {_clip(text)} is too large: it overflows to infinity",
                 hint="sizes are whole numbers up to 9,223,372,036,854,775,807; rates like `p` lie between 0 and 1",
                 pos=pos,
@@ -221,25 +221,25 @@ class _Builder:
                 frame.key, frame.key_pos = _MERGE_KEY, pos
                 return
             if not isinstance(value, str):
-                raise CnnCalcError(
+                raise YamlProblem(
                     f"keys are words like `kernel` or `filters`; got {_describe(value)}",
                     hint="check the indentation and the colons: a value may have ended up as a key",
                     pos=pos,
                 )
             if not value.isprintable():
-                raise CnnCalcError(
+                raise YamlProblem(
                     f"keys are names like `kernel`; this one holds a line break or a control character: {value!r:.60}",
                     hint="check the quotes around this key",
                     pos=pos,
                 )
             if len(value) > MAX_KEY_LENGTH:
-                raise CnnCalcError(
+                raise YamlProblem(
                     f"a key of {len(value):,} characters; keys are names like `kernel`, of at most {MAX_KEY_LENGTH}",
                     hint="check for a missing line break or a missing `: ` after a key",
                     pos=pos,
                 )
             if value in target:
-                raise CnnCalcError(
+                raise YamlProblem(
                     f"`{value}` appears twice in the same mapping (first at line {target.key_pos[value].line})",
                     hint="keep one of them",
                     pos=pos,
@@ -260,14 +260,14 @@ class _Builder:
             sources = source if isinstance(source, YList) else [source]
             for merged in sources:
                 if not isinstance(merged, YMap) or merged is target:
-                    raise CnnCalcError(
+                    raise YamlProblem(
                         f"`<<` merges the keys of another mapping, as in `<<: *defaults`; got {_describe(merged)}",
                         hint="put an anchor on a mapping (`&defaults {kernel: 3, padding: 1}`) and merge that",
                         pos=pos,
                     )
                 self.budget -= len(merged)
                 if self.budget < 0:
-                    raise CnnCalcError(
+                    raise YamlProblem(
                         f"the YAML holds more than {MAX_YAML_VALUES:,} values once its `<<` merges are done",
                         hint="use blocks and `repeat` instead of YAML merges",
                         pos=pos,
@@ -296,7 +296,7 @@ def _describe(value: Any) -> str:
 
 
 def _too_deep(pos: SourcePos | None) -> CnnCalcError:
-    return CnnCalcError(
+    return YamlProblem(
         f"the YAML nests lists and mappings more than {MAX_YAML_DEPTH} levels deep",
         hint="a spec needs a few levels: use blocks and `repeat` instead of deep nesting",
         pos=pos,
@@ -305,7 +305,7 @@ def _too_deep(pos: SourcePos | None) -> CnnCalcError:
 
 def _tag_error(tag: str, pos: SourcePos) -> CnnCalcError:
     shown = tag.replace(_TAG, "!!")
-    return CnnCalcError(
+    return YamlProblem(
         f"cnncalc reads plain YAML; the tag `{_clip(shown)}` is not accepted",
         hint="remove the tag: write plain numbers, text, true/false, lists and mappings",
         pos=pos,
@@ -345,7 +345,7 @@ def _syntax_error(exc: Any, text: str) -> CnnCalcError:
     indent_hint = "indent the items of one list (`- `), and the keys of one mapping, by the same number of spaces"
 
     def error(message: str, hint: str, at: Any = mark) -> CnnCalcError:
-        return CnnCalcError(f"invalid YAML: {message}", hint=hint, pos=_pos(at) if at is not None else None)
+        return YamlProblem(f"invalid YAML: {message}", hint=hint, pos=_pos(at) if at is not None else None)
 
     # libyaml says "did not find expected X", PyYAML's pure-Python parser "expected X, but found Y".
     if ("did not find expected ','" in problem or problem.startswith("expected ','")) and opened is not None:
@@ -383,7 +383,7 @@ def _syntax_error(exc: Any, text: str) -> CnnCalcError:
         )
     if any(p in problem for p in ("did not find expected key", "did not find expected '-' indicator", "expected <block end>")):
         if char in ("}", "]"):
-            return error(f"this `{char}` closes nothing", f"remove it, or check the brackets before it on this line")
+            return error(f"this `{char}` closes nothing", "remove it, or check the brackets before it on this line")
         return error("the indentation of this line matches none of the lines above it", indent_hint)
     if "could not find expected ':'" in problem and len(_line_at(text, exc.context_mark)) > 1024:
         return error(
@@ -431,7 +431,7 @@ def _reader_error(exc: Any, text: str) -> CnnCalcError:
         line = text.count("\n", 0, index)
         pos = SourcePos(line + 1, index - (text.rfind("\n", 0, index) + 1) + 1)
     code = f"U+{character:04X}" if isinstance(character, int) else "a character"
-    return CnnCalcError(
+    return YamlProblem(
         f"the file contains the control character {code}, which YAML does not allow: is this a binary file?",
         hint="a spec is plain UTF-8 text; remove the character, or name the right file",
         pos=pos,

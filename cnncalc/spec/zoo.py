@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import FileProblem
 from cnncalc.model.layers import Network
 from cnncalc.model.shapes import Shape
 
@@ -42,7 +42,7 @@ def load(spec: str, input_shape: Shape | None = None) -> Network:
     names = bundled_names()
     close = difflib.get_close_matches(spec.removesuffix(".yaml"), names, n=1, cutoff=0.6)
     suggestion = f"; did you mean `{close[0]}`?" if close else ""
-    raise CnnCalcError(
+    raise FileProblem(
         f"'{spec}' is neither a spec file nor a bundled model{suggestion}",
         hint="give the path of a .yaml spec, or one of: " + ", ".join(names),
     )

@@ -15,7 +15,7 @@ from fractions import Fraction
 from cnncalc.kinds import formulas
 from cnncalc.core.engine import Row, analyse
 from cnncalc.enums import LayerKind
-from cnncalc.errors import CnnCalcError, SpecWarning
+from cnncalc.errors import OptionProblem, SpecWarning
 from cnncalc.kinds.conv import conv_mac_formula, conv_param_formula
 from cnncalc.kinds.worked import Section, Step, num
 from cnncalc.work.explain import Worked, use_of
@@ -129,14 +129,14 @@ def stack(shape: Spatial, kernel: int, small: int = 3, filters: int | None = Non
     """One kernel×kernel conv versus L = (kernel − 1)/(small − 1) stacked small×small convs, same receptive field."""
     if small < 2 or kernel <= small or (kernel - 1) % (small - 1):
         reachable = ", ".join(str(formulas.stacked_receptive_field(small, layers)) for layers in range(2, 5)) if small >= 2 else ""
-        raise CnnCalcError(
+        raise OptionProblem(
             f"a stack of {small}×{small} convs cannot have the receptive field of one {kernel}×{kernel}: "
             f"L stacked {small}×{small} convs see 1 + L·({small} − 1) pixels",
             hint=f"with --small {small}, use --kernel among {reachable}, …" if reachable else "use --small 3",
         )
     layers = (kernel - 1) // (small - 1)
     if layers > MAX_STACK:
-        raise CnnCalcError(
+        raise OptionProblem(
             f"one {kernel}×{kernel} conv would take a stack of {layers} {small}×{small} convs; cnncalc compares stacks of at most {MAX_STACK}",
             hint=f"use --kernel up to {formulas.stacked_receptive_field(small, MAX_STACK)}",
         )

@@ -15,7 +15,7 @@ from typing import Any
 
 from cnncalc.core.engine import Analysis, Row, analyse, layer_math
 from cnncalc.enums import Dtype
-from cnncalc.errors import CnnCalcError, SpecWarning
+from cnncalc.errors import OptionProblem, SpecWarning
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse, Section, Step, flatten_factors, num, product
@@ -159,7 +159,7 @@ def find_row(analysis: Analysis, path: str) -> tuple[int, Row]:
     paths = [r.path for r in analysis.rows]
     close = difflib.get_close_matches(path, paths, n=1, cutoff=0.6)
     suggestion = f"; did you mean `{close[0]}`?" if close else ""
-    raise CnnCalcError(
+    raise OptionProblem(
         f"{analysis.network.name} has no layer `{path}`{suggestion}",
         hint=f"`cnncalc table` lists every path (e.g. `{next((p for p in paths if '.' in p), paths[0])}`)",
     )

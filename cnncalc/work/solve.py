@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Callable
 
 from cnncalc.kinds import formulas
-from cnncalc.errors import CnnCalcError
+from cnncalc.errors import OptionProblem
 from cnncalc.kinds.conv import transpose_expression
 from cnncalc.kinds.sliding import conv_length_step
 from cnncalc.kinds.worked import Section, Step, num
@@ -66,7 +66,7 @@ def _split(total: int) -> tuple[int, int]:
 def _check_kernel_fits(n: int, kernel: int, padding_total: int, dilation: int) -> None:
     span = formulas.effective_kernel(kernel, dilation)
     if span > n + padding_total:
-        raise CnnCalcError(
+        raise OptionProblem(
             f"the {span}-pixel kernel is larger than the {n + padding_total}-pixel padded input: there is no output at any stride",
             hint="use a smaller kernel or more padding",
         )
@@ -127,7 +127,7 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
         )
     elif not any(s["symmetric"] for s in solutions):
         notes.append(
-            f"Every solution has an odd total, so the padding cannot be the same on both sides"
+            "Every solution has an odd total, so the padding cannot be the same on both sides"
             + (
                 f": with an even kernel (f = {kernel}) at stride 1 the total is f − 1 = {kernel - 1}, odd, while a "
                 f"symmetric p gives 2p, always even. torch's padding='same' (stride 1 only) puts the extra pixel "
