@@ -93,7 +93,11 @@ def parse_spec(
     try:
         if len(text) > MAX_FILE_BYTES:
             raise _too_large(len(text), "characters")
-        return build_network(load_yaml(text), file=file, default_name=default_name, input_shape=input_shape)
+        # Shapes are followed while expanding only where a block reads them (`$in`): elsewhere the
+        # analysis computes them once, and expanding stays as cheap as reading.
+        return build_network(
+            load_yaml(text), file=file, default_name=default_name, input_shape=input_shape, track_shapes="$in" in text
+        )
     except CnnCalcError as exc:
         raise exc.located(file=file)
 
@@ -168,7 +172,7 @@ class _Namespace:
 
 
 class _Expander:
-    def __init__(self, blocks: dict[str, _Block], input_shape: Shape | None = None) -> None:
+    def __init__(self, blocks: dict[str, _Block], input_shape: Shape | None = None, track_shapes: bool = True) -> None:
         self.blocks = blocks
         self.layer_count = 0
         self.steps = 0  # entries and repeat copies visited: bounds the work even where nothing is produced
@@ -176,7 +180,7 @@ class _Expander:
         # The shape flowing through the layers as they are built, so that a block can see its input
         # (`$in.channels`) and `kernel: 3` gets the rank of its input. None once a layer fails: the
         # analysis reports that failure in its turn, unless a block needs the shape first.
-        self.shape: Shape | None = input_shape
+        self.shape: Shape | None = input_shape if track_shapes else None
         self.shape_error: CnnCalcError | None = None
         self.default_rank = input_shape.rank if isinstance(input_shape, Spatial) else DEFAULT_RANK
         self.outputs: dict[str, Shape | None] = {}  # finished paths, for `from:`
@@ -853,7 +857,12 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
 
 
 def build_network(
-    doc: Any, *, file: str | None = None, default_name: str = "network", input_shape: Shape | None = None
+    doc: Any,
+    *,
+    file: str | None = None,
+    default_name: str = "network",
+    input_shape: Shape | None = None,
+    track_shapes: bool = True,
 ) -> Network:
     """The network a spec describes; `input_shape` replaces the spec's `input` (the --input option), so that
     ranks and `$in` follow it."""
@@ -881,7 +890,7 @@ def build_network(
     if "layers" not in doc:
         raise SpecProblem("a spec needs `layers`, the list of layers", hint="e.g. `layers:` followed by `- conv: {filters: 6, kernel: 5}`", pos=doc.pos)
     blocks = _blocks(doc.get("blocks"), doc.key_pos.get("blocks", doc.pos))
-    expander = _Expander(blocks, input_shape)
+    expander = _Expander(blocks, input_shape, track_shapes)
     nodes = expander.items(doc["layers"], doc.key_pos["layers"], {}, _Namespace(""), 1)
     if not nodes:
         raise SpecProblem(
