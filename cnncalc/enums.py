@@ -4,6 +4,8 @@ from enum import StrEnum
 
 
 class LayerKind(StrEnum):
+    """The layer kinds that have a class of their own (the activations are listed in kinds/elementwise.py)."""
+
     CONV = "conv"
     CONV_TRANSPOSE = "conv_transpose"
     MAXPOOL = "maxpool"
@@ -18,24 +20,7 @@ class LayerKind(StrEnum):
     DROPOUT = "dropout"
     ZEROPAD = "zeropad"
     UPSAMPLE = "upsample"
-    RELU = "relu"
-    RELU6 = "relu6"
-    LEAKY_RELU = "leaky_relu"
-    TANH = "tanh"
-    SIGMOID = "sigmoid"
-    SOFTMAX = "softmax"
-
-
-ACTIVATIONS = frozenset(
-    {
-        LayerKind.RELU,
-        LayerKind.RELU6,
-        LayerKind.LEAKY_RELU,
-        LayerKind.TANH,
-        LayerKind.SIGMOID,
-        LayerKind.SOFTMAX,
-    }
-)
+    # The activations are named by their own table in cnncalc/kinds/elementwise.py: adding one is one line there.
 
 POOLS = frozenset({LayerKind.MAXPOOL, LayerKind.AVGPOOL, LayerKind.MINPOOL})
 

@@ -44,7 +44,9 @@ VECTOR_KINDS = {"fc", "flatten", "batchnorm", "dropout", "relu", "relu6", "leaky
 
 
 def test_every_spec_word_has_a_kind_and_every_layer_kind_is_registered():
-    assert set(LAYER_WORDS) == {str(k) for k in LayerKind}
+    from cnncalc.kinds.elementwise import ACTIVATIONS
+
+    assert set(LAYER_WORDS) == {str(k) for k in LayerKind} | set(ACTIVATIONS)
     for alias, (target, rank) in ALIASES.items():
         assert target in KINDS and rank in (1, 2, 3), alias
 

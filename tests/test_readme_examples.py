@@ -86,3 +86,34 @@ def test_readme_example_prints_what_the_readme_shows(command: str, expected: lis
             return
         outputs.append(done.stdout)
     pytest.fail(f"`{command}` no longer prints what the README shows; at 100 columns it prints:\n{outputs[-1]}")
+
+
+def _spec_blocks() -> list[tuple[str, bool]]:
+    """Every complete spec in a ```yaml block (an `input` and `layers`, nothing left out with `…`), and
+    whether the README shows it failing (the console block right after it prints an error)."""
+    text = README.read_text(encoding="utf-8")
+    found = []
+    for match in re.finditer(r"```yaml\n(.*?)```", text, re.S):
+        block = match.group(1)
+        if "input:" in block and "layers:" in block and "…" not in block:
+            after = text[match.end() : match.end() + 400]
+            shows_error = after.lstrip().startswith("```console") and "\nerror:" in after.split("```console", 1)[1].split("```", 1)[0]
+            found.append((block, shows_error))
+    return found
+
+
+@pytest.mark.parametrize("block, shows_error", _spec_blocks(), ids=lambda v: str(v)[:40] if isinstance(v, str) else str(v))
+def test_every_spec_in_the_readme_is_read_and_analysed_as_it_says(block: str, shows_error: bool):
+    from cnncalc.core.engine import analyse
+    from cnncalc.errors import CnnCalcError
+    from cnncalc.spec.parse import parse_spec
+
+    if shows_error:
+        with pytest.raises(CnnCalcError):
+            analyse(parse_spec(block, file="readme.yaml"))
+    else:
+        assert analyse(parse_spec(block, file="readme.yaml")).rows
+
+
+def test_the_readme_has_complete_specs_to_check():
+    assert len(_spec_blocks()) >= 5

@@ -103,11 +103,11 @@ def _run_layer(node: Node, x: torch.Tensor) -> torch.Tensor:
         if node.size is not None:
             return F.interpolate(x, size=node.size, mode=str(node.mode))
         return F.interpolate(x, scale_factor=node.scale, mode=str(node.mode))
-    if node.kind in (LayerKind.RELU, LayerKind.RELU6, LayerKind.LEAKY_RELU):
+    if node.kind in ("relu", "relu6", "leaky_relu"):
         return F.relu(x)
-    if node.kind in (LayerKind.TANH, LayerKind.SIGMOID):
-        return torch.tanh(x) if node.kind is LayerKind.TANH else torch.sigmoid(x)  # values stay near 1: slopes are far from 0
-    if node.kind in (LayerKind.BATCHNORM, LayerKind.DROPOUT, LayerKind.LRN, LayerKind.SOFTMAX):
+    if node.kind in ("tanh", "sigmoid"):
+        return torch.tanh(x) if node.kind == "tanh" else torch.sigmoid(x)  # values stay near 1: slopes are far from 0
+    if node.kind in (LayerKind.BATCHNORM, LayerKind.DROPOUT, LayerKind.LRN, "softmax"):
         # per-pixel or across channels only; softmax over one thin channel would be the constant 1
         return x
     raise NotImplementedError(node.kind)

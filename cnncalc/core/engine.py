@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from cnncalc.enums import ACTIVATIONS, Dtype, LayerKind
+from cnncalc.enums import Dtype, LayerKind
 from cnncalc.errors import CnnCalcError, LimitProblem, MergeProblem, SpecWarning
 from cnncalc.kinds.base import LayerMath
 from cnncalc.kinds.merge import MERGES
@@ -414,4 +414,4 @@ def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
     return Analysis(network, shape, tuple(walk.rows), totals, tuple(walk.warnings), outputs=tuple(walk.side_outputs))
 
 
-__all__ = ["ACTIVATIONS", "Analysis", "LayerKind", "LayerMath", "Row", "Totals", "analyse", "layer_math"]
+__all__ = ["Analysis", "LayerKind", "LayerMath", "Row", "Totals", "analyse", "layer_math"]

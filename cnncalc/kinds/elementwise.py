@@ -11,24 +11,27 @@ from cnncalc.kinds.worked import Derivation, LayerUse
 from cnncalc.model.layers import Activation, Dropout
 from cnncalc.model.shapes import Shape
 
-# spec word -> (torch class, the constructor's arguments as cnncalc builds it)
-_TORCH = {
-    LayerKind.RELU: ("ReLU", {}),
-    LayerKind.RELU6: ("ReLU6", {}),
-    LayerKind.LEAKY_RELU: ("LeakyReLU", {}),
-    LayerKind.TANH: ("Tanh", {}),
-    LayerKind.SIGMOID: ("Sigmoid", {}),
-    LayerKind.SOFTMAX: ("Softmax", {"dim": 1}),  # over the channels (features), as a classifier's last layer
+# The activations: spec word -> (torch class, its options: name -> (converter, default)). Each option is
+# passed to the torch class under the same name. One line here (plus its README row and its row in the
+# test table) is all a new activation takes.
+ACTIVATIONS: dict[str, tuple[str, dict[str, tuple[Any, Any]]]] = {
+    "relu": ("ReLU", {}),
+    "relu6": ("ReLU6", {}),
+    "leaky_relu": ("LeakyReLU", {"negative_slope": (o.number(0), 0.01)}),
+    "tanh": ("Tanh", {}),
+    "sigmoid": ("Sigmoid", {}),
+    "softmax": ("Softmax", {}),
 }
+_TORCH_ARGUMENTS = {"softmax": {"dim": 1}}  # over the channels (features), as a classifier's last layer
 
 
 class ActivationKind(Kind):
-    names = tuple(_TORCH)
-    options = {kind: {} for kind in _TORCH} | {LayerKind.LEAKY_RELU: {"negative_slope": (o.number(0), 0.01)}}
-    torch_names = {kind: f"nn.{cls}" for kind, (cls, _) in _TORCH.items()}
+    names = tuple(ACTIVATIONS)
+    options = {word: opts for word, (_, opts) in ACTIVATIONS.items()}
+    torch_names = {word: f"nn.{cls}" for word, (cls, _) in ACTIVATIONS.items()}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Activation:
-        return Activation(kind=LayerKind(kind), **base)
+        return Activation(kind=kind, options=tuple(sorted(values.items())), **base)
 
     def forward(self, layer: Activation, shape: Shape) -> LayerMath:
         return LayerMath(shape)
@@ -42,8 +45,8 @@ class ActivationKind(Kind):
     def torch(self, layer: Activation, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
 
-        cls, kwargs = _TORCH[layer.kind]
-        return getattr(nn, cls)(**kwargs)
+        cls, _ = ACTIVATIONS[layer.kind]
+        return getattr(nn, cls)(**dict(layer.options), **_TORCH_ARGUMENTS.get(layer.kind, {}))
 
 
 class DropoutKind(Kind):

@@ -9,7 +9,7 @@ equality, so two specs that mean the same network compare equal.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
+from typing import Any, Union
 
 from cnncalc.enums import LayerKind, MergeKind, PaddingMode, UpsampleMode
 from cnncalc.errors import SourcePos
@@ -250,7 +250,11 @@ class Upsample(LeafBase):
 
 @dataclass(frozen=True, kw_only=True)
 class Activation(LeafBase):
-    kind: LayerKind
+    """An elementwise activation; `kind` is its spec word (kinds/elementwise.py lists them), `options` its
+    option values as (name, value) pairs, as torch's constructor takes them (LeakyReLU's negative_slope)."""
+
+    kind: str
+    options: tuple[tuple[str, Any], ...] = ()
 
 
 Layer = Union[

@@ -196,7 +196,7 @@ _LAYER_TYPES: dict[str, Callable[..., Layer]] = {
     "batchnorm": BatchNorm,
     "flatten": Flatten,
     **{kind: partial(Pool, kind=value) for kind, value in _POOL_KINDS.items()},
-    **{str(kind): partial(Activation, kind=kind) for kind in (LayerKind.RELU, LayerKind.TANH, LayerKind.SIGMOID)},
+    **{kind: partial(Activation, kind=kind) for kind in ("relu", "tanh", "sigmoid")},
 }
 _LAYER_CACHE: dict[str, Layer] = {}
 

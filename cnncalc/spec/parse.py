@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cnncalc.spec import expressions
-from cnncalc.enums import LayerKind, MergeKind, StructureKind
+from cnncalc.enums import MergeKind, StructureKind
 from cnncalc.errors import CnnCalcError, FileProblem, LimitProblem, MergeProblem, SourcePos, SpecProblem
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.options import REQUIRED, Bad, non_negative
@@ -417,7 +417,7 @@ class _Expander:
         self, written: str, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, in_repeat: bool
     ) -> list[Node]:
         alias, rank_demanded = (written, ALIASES[written][1]) if written in ALIASES else (None, None)
-        kind = LayerKind(ALIASES[written][0] if alias else written)
+        kind = ALIASES[written][0] if alias else written
         owner = KINDS[kind]
         schema = owner.options.get(kind, {})
         aliases = owner.option_aliases.get(kind, {})

@@ -76,7 +76,7 @@ def bottleneck(shape: Spatial, filters: int, kernel: int, via: int, bias: bool =
         shape,
         [
             _conv("reduce", via, 1, bias, 0),
-            Activation(path="relu", kind=LayerKind.RELU),
+            Activation(path="relu", kind="relu"),
             _conv("conv", filters, kernel, bias, pad),
         ],
         warnings,
@@ -148,7 +148,7 @@ def stack(shape: Spatial, kernel: int, small: int = 3, filters: int | None = Non
     for i in range(layers):
         chain.append(_conv(f"conv{i + 1}", k, small, bias, "same"))
         if i < layers - 1:
-            chain.append(Activation(path=f"relu{i + 1}", kind=LayerKind.RELU))
+            chain.append(Activation(path=f"relu{i + 1}", kind="relu"))
     stacked = _rows("stack", shape, chain, warnings)
     (o_params, o_macs), (s_params, s_macs) = _totals(big), _totals(stacked)
     # Weights per C² (C in and C out): a conv with one input and one output channel has f·f weights.
