@@ -413,6 +413,7 @@ def test_upsample_size_matches_torch(size):
         ("tanh", nn.Tanh()),
         ("sigmoid", nn.Sigmoid()),
         ("softmax", nn.Softmax(dim=1)),
+        ("gelu", nn.GELU()),
         ("dropout", nn.Dropout()),
         ("lrn", nn.LocalResponseNorm(5)),
     ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from cnncalc.enums import LayerKind
@@ -10,6 +11,13 @@ from cnncalc.kinds.base import AxisContext, Geometry, Kind, LayerMath, Passed, u
 from cnncalc.kinds.worked import Derivation, LayerUse
 from cnncalc.model.layers import Activation, Dropout
 from cnncalc.model.shapes import Shape
+
+class GeluApproximation(StrEnum):
+    """torch.nn.GELU's `approximate`: the exact erf form, or the tanh approximation."""
+
+    NONE = "none"
+    TANH = "tanh"
+
 
 # The activations: spec word -> (torch class, its options: name -> (converter, default)). Each option is
 # passed to the torch class under the same name. One line here (plus its README row and its row in the
@@ -21,6 +29,7 @@ ACTIVATIONS: dict[str, tuple[str, dict[str, tuple[Any, Any]]]] = {
     "tanh": ("Tanh", {}),
     "sigmoid": ("Sigmoid", {}),
     "softmax": ("Softmax", {}),
+    "gelu": ("GELU", {"approximate": (o.choice(GeluApproximation), GeluApproximation.NONE)}),
 }
 _TORCH_ARGUMENTS = {"softmax": {"dim": 1}}  # over the channels (features), as a classifier's last layer
 
