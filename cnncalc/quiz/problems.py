@@ -20,6 +20,8 @@ from functools import partial
 from typing import Any, Callable, Iterable
 
 from cnncalc.kinds import formulas
+from cnncalc.kinds.conv import conv_mac_formula, conv_param_formula
+from cnncalc.kinds.worked import LayerUse
 from cnncalc.core.engine import LayerMath, analyse, layer_math
 from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, QuizTopic
 from cnncalc.errors import CnnCalcError, OptionProblem
@@ -286,10 +288,7 @@ def params_expression(layer: LayerSpec, shape: Shape) -> str:
     """The parameter formula with the numbers in place, e.g. `(5·5·3 + 1)·6` (the value comes from the engine)."""
     node = to_layer(layer)
     if isinstance(node, (Conv, ConvTranspose)):
-        kh, kw = node.kernel
-        c = f"({shape.channels}/{node.groups})" if node.groups > 1 else str(shape.channels)
-        weights = f"{kh}·{kw}·{c}"
-        return f"({weights} + 1)·{node.filters}" if node.bias else f"{weights}·{node.filters}"
+        return conv_param_formula(LayerUse(node, shape, shape, 0, 0))  # the text explain writes too
     if str(node.kind) == "fc":
         return f"({shape.features} + 1)·{node.units}" if node.bias else f"{shape.features}·{node.units}"  # type: ignore[union-attr]
     if str(node.kind) == "batchnorm":
@@ -301,10 +300,7 @@ def macs_expression(layer: LayerSpec, shape: Shape, math: LayerMath) -> str:
     """The MAC formula with the numbers in place: output positions · weights per position."""
     node = to_layer(layer)
     if isinstance(node, Conv):
-        o = math.output
-        kh, kw = node.kernel
-        c = f"({shape.channels}/{node.groups})" if node.groups > 1 else str(shape.channels)
-        return f"{o.height}·{o.width}·{node.filters}·{kh}·{kw}·{c}"  # type: ignore[union-attr]
+        return conv_mac_formula(LayerUse(node, shape, math.output, math.params, math.macs))  # as explain writes it
     if str(node.kind) == "fc":
         return f"{shape.features}·{node.units}"  # type: ignore[union-attr]
     return "0"

@@ -484,7 +484,7 @@ def solution(p: Problem, lang: Lang) -> list[str]:
         ]
     if k == "conv_macs":
         return _steps_lines(f["steps"], lang) + [
-            ("MAC = 출력 높이·출력 너비·필터 개수·필터 높이·필터 너비·입력 채널" if ko else "MACs = H_out·W_out·filters·f_h·f_w·c (one per weight per output position)"),
+            ("MAC = 출력 높이·출력 너비·필터 높이·필터 너비·입력 채널·필터 개수" if ko else "MACs = H_out·W_out·f_h·f_w·c·filters (one per weight per output position)"),
             f"  {f['expr']} = {_n(p.answer.value)}",
         ]
     if k == "fc_macs":
