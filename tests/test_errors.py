@@ -164,7 +164,7 @@ CASES = [
           - Conv2d: {filters: 8, kernel: 3}
         """,
         'error: bad.yaml:3:5: layer 0: unknown layer kind `Conv2d`; did you mean `conv`?',
-        '  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax; define your own under `blocks:`',
+        '  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax, gelu; define your own under `blocks:`',
     ),
     case(
         'kind-keras-name',
@@ -174,7 +174,7 @@ CASES = [
           - dense: {units: 8}
         """,
         'error: bad.yaml:3:5: layer 0: unknown layer kind `dense`; did you mean `fc`?',
-        '  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax; define your own under `blocks:`',
+        '  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax, gelu; define your own under `blocks:`',
     ),
     case(
         'option-torch-name',
@@ -359,7 +359,7 @@ CASES = [
             layers: [conv: {filters: $width, kernel: 1}]
         """,
         'error: bad.yaml:3:5: layer 0: unknown layer kind `bottlenek`; did you mean `bottleneck`?',
-        "  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax; this spec's blocks are bottleneck",
+        "  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax, gelu; this spec's blocks are bottleneck",
     ),
     case(
         'block-recursive',

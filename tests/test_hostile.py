@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cnncalc.spec import parse
+from cnncalc.spec import expand, files
 from cnncalc.spec import safe_yaml
 
 EXTRA_SECONDS = 1.5
@@ -122,7 +122,7 @@ def block_nesting(depth: int) -> str:
 
 
 _RNG = random.Random(6)
-BIG = parse.MAX_FILE_BYTES
+BIG = files.MAX_FILE_BYTES
 
 CASES = {
     # alias bombs
@@ -225,6 +225,6 @@ def test_the_largest_legal_spec_is_still_answered_quickly(tmp_path, baseline):
 def test_the_limits_are_the_documented_ones():
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("<!-- section: errors -->")[1].split("<!-- /section: errors -->")[0]
-    for number in (parse.MAX_FILE_BYTES, parse.MAX_LAYERS, parse.MAX_EXPANSION_STEPS, parse.MAX_NESTING,
+    for number in (files.MAX_FILE_BYTES, expand.MAX_LAYERS, expand.MAX_EXPANSION_STEPS, expand.MAX_NESTING,
                    safe_yaml.MAX_YAML_VALUES, safe_yaml.MAX_YAML_DEPTH, safe_yaml.MAX_KEY_LENGTH, safe_yaml.MAX_NUMBER_DIGITS):
         assert f"{number:,}" in section, number

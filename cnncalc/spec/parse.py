@@ -1,89 +1,39 @@
-"""YAML text → `Network`: load with positions, check every key and value, expand blocks.
+"""YAML text → `Network`: load with positions, check the document, expand its layers.
 
-Stages: `load_yaml` turns text into dicts and lists that remember where each key sat;
-`build_network` checks them and expands blocks, repeats and branches into the frozen
-dataclasses of `cnncalc.model.layers` (built by each layer kind), giving every layer its torch-style path. Errors carry
-the layer path and position; the file name is added by the caller.
+Stages: `read_spec_file` (cnncalc.spec.files) reads a file within bounds; `load_yaml`
+(cnncalc.spec.safe_yaml) turns text into mappings and lists that remember where each key sat;
+`build_network` checks the top-level keys, the input and the blocks, and hands the layers to the
+`Expander` (cnncalc.spec.expand), which builds every layer through its kind and gives it its
+torch-style path. Errors carry the layer path and position; the file name is added here.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cnncalc.spec import expressions
-from cnncalc.enums import MergeKind, StructureKind
-from cnncalc.errors import CnnCalcError, FileProblem, LimitProblem, MergeProblem, SourcePos, SpecProblem
-from cnncalc.kinds.merge import MERGES
-from cnncalc.kinds.options import REQUIRED, Bad, non_negative
-from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS
-from cnncalc.model.layers import DEFAULT_RANK, Merge, Network, Node, Sequential, Side
+from cnncalc.errors import CnnCalcError, SourcePos, SpecProblem
+from cnncalc.kinds.options import REQUIRED
+from cnncalc.kinds.registry import ALIASES
+from cnncalc.model.layers import Network, Node
+from cnncalc.model.shapes import Shape, parse_shape
+from cnncalc.spec.expand import (
+    COMMON_OPTIONS,
+    RESERVED_ARGS,
+    TOP_LEVEL_KEYS,
+    Block,
+    Expander,
+    Namespace,
+    _LAYER_WORDS,
+    _STRUCTURE_WORDS,
+)
+from cnncalc.spec.files import MAX_FILE_BYTES, _too_large, read_spec_file
 from cnncalc.spec.safe_yaml import YList, YMap, load_yaml
-from cnncalc.model.shapes import Shape, Spatial, Vector, parse_shape
-from cnncalc.words import listing, quote, show, suggest, word
+from cnncalc.words import show as _show, suggest as _suggest
 
-# Limits on what one spec may ask for, so that any file, however hostile, is answered within about
-# a second and little memory (README "When something is wrong"; tests/test_hostile.py measures them).
-# The YAML-level limits (values, nesting depth, key length, digits) live in cnncalc.safe_yaml.
-MAX_FILE_BYTES = 2 * 1024 * 1024  # a 10,000-layer chain written out without `repeat` is ~330 KB
-MAX_LAYERS = 50_000  # layers and groups after expanding blocks and repeats (the 10,000-layer CNNs of Xiao et al. 2018 are 20,000)
-MAX_EXPANSION_STEPS = 200_000  # entries visited while expanding, including ones switched off by `when`
-MAX_NESTING = 64
-MAX_INT = 2**63 - 1  # torch sizes are int64
-
-TOP_LEVEL_KEYS = ("name", "description", "reference", "input", "blocks", "layers")
 BLOCK_KEYS = ("args", "layers", "description")
-COMMON_OPTIONS = ("name", "when")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # block and argument names: words, as in the expressions
-# Layer names: what torch accepts as a module name and a path segment can show (RegNet's `block1-0`,
-# digits first as nn.Sequential's own). A dot would split the path; spaces and symbols break --layer.
-_LAYER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
-RESERVED_ARGS = ("in", "index")  # `$in` is a block's input shape, `$index` a repeat's copy number
-
-
-def _too_large(size: int, unit: str) -> CnnCalcError:
-    return FileProblem(
-        f"the spec is {size:,} {unit}; cnncalc reads specs of at most {MAX_FILE_BYTES:,} bytes (2 MiB)",
-        hint="a spec of the largest networks takes a few kilobytes: use blocks and `repeat`",
-    )
-
-
-def read_spec_file(path: str | Path) -> str:
-    """The text of a spec file, refusing huge or binary files before parsing them."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise _too_large(size, "bytes")
-        with path.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)  # bounded: a device or a growing file may say size 0
-    except IsADirectoryError:
-        raise FileProblem("this is a folder, not a spec file", hint="name a .yaml file") from None
-    except FileNotFoundError:
-        raise FileProblem("no such file", hint="check the path, or run `cnncalc models` for the bundled names") from None
-    except OSError as exc:
-        raise FileProblem(f"cannot read the file: {exc.strerror}", hint="check the path and its permissions") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise _too_large(len(data), "bytes or more")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise FileProblem("the file is UTF-16 text; cnncalc reads UTF-8", hint="save the spec as UTF-8")
-    if b"\x00" in data:
-        raise FileProblem(
-            f"this is a binary file, not a YAML spec (byte {data.index(0):,} is a NUL)",
-            hint="name a .yaml text file",
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        column = len(data[line_start:exc.start].decode("utf-8", errors="replace")) + 1
-        raise FileProblem(
-            f"the file is not UTF-8 text: byte {exc.start:,} (0x{data[exc.start]:02x}) cannot be decoded; is it a binary file?",
-            hint="save the spec as UTF-8 text, or name the right file",
-            pos=SourcePos(data.count(b"\n", 0, exc.start) + 1, column),
-        ) from None
 
 
 def parse_spec(
@@ -111,669 +61,6 @@ def parse_file(path: str | Path, input_shape: Shape | None = None) -> Network:
     return parse_spec(text, file=str(path), default_name=path.stem, input_shape=input_shape)
 
 
-# --------------------------------------------------------------------------- values
-
-_show, _word, _quote, _listing, _suggest = show, word, quote, listing, suggest
-
-_STRUCTURE_WORDS = tuple(str(k) for k in StructureKind)
-_LAYER_WORDS = LAYER_WORDS
-_ALIAS_WORDS = tuple(ALIASES)
-
-
-def options_of(kind: str) -> dict[str, tuple[Any, Any]]:
-    """The option schema of a spec word: option -> (converter, default); REQUIRED marks those without a default."""
-    return KINDS[kind].options.get(kind, {})
-
-
-# --------------------------------------------------------------------------- expansion
-
-
-@dataclass
-class _Block:
-    name: str
-    args: dict[str, Any]  # default values; REQUIRED where the use must give one
-    layers: YList
-    pos: SourcePos
-
-
-class _Namespace:
-    """Hands out path segments inside one container: a name if given, else the position, as nn.Sequential."""
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.count = 0
-        self.used: dict[str, SourcePos | None] = {}
-
-    def peek(self, name: str | None) -> str:
-        return self._join(name if name is not None else str(self.count))
-
-    def place(self, name: str | None, pos: SourcePos | None, in_repeat: bool = False) -> str:
-        segment = name if name is not None else str(self.count)
-        self.count += 1
-        if segment in self.used:
-            first = self.used[segment]
-            where = f" by the layer at line {first.line}" if first is not None else ""
-            hint = (
-                "a name inside `repeat` is used once per copy: name the repeat instead, or leave the name out"
-                if in_repeat
-                else "give each layer in the same group (the spec's `layers`, a block, a sequential) its own name"
-            )
-            raise SpecProblem(
-                f"names must be unique within their group; `{segment}` is already taken{where}",
-                hint=hint,
-                layer=self._join(segment),
-                pos=pos,
-            )
-        self.used[segment] = pos
-        return self._join(segment)
-
-    def _join(self, segment: str) -> str:
-        return f"{self.prefix}.{segment}" if self.prefix else segment
-
-
-class _Expander:
-    def __init__(self, blocks: dict[str, _Block], input_shape: Shape | None = None, track_shapes: bool = True) -> None:
-        self.blocks = blocks
-        self.layer_count = 0
-        self.steps = 0  # entries and repeat copies visited: bounds the work even where nothing is produced
-        self.stack: list[str] = []
-        # The shape flowing through the layers as they are built, so that a block can see its input
-        # (`$in.channels`) and `kernel: 3` gets the rank of its input. None once a layer fails: the
-        # analysis reports that failure in its turn, unless a block needs the shape first.
-        self.shape: Shape | None = input_shape if track_shapes else None
-        self.shape_error: CnnCalcError | None = None
-        self.default_rank = input_shape.rank if isinstance(input_shape, Spatial) else DEFAULT_RANK
-        self.outputs: dict[str, Shape | None] = {}  # finished paths, for `from:`
-
-    # -- shapes while expanding
-
-    def rank(self) -> int:
-        return self.shape.rank if isinstance(self.shape, Spatial) else self.default_rank
-
-    def _track(self, compute: Any) -> None:
-        """Move the tracked shape on through `compute(shape)`; a failure makes it unknown (the analysis says why)."""
-        if self.shape is None:
-            return
-        try:
-            self.shape = compute(self.shape)
-        except CnnCalcError as exc:
-            self.shape, self.shape_error = None, exc
-
-    def _finished(self, path: str) -> None:
-        self.outputs[path] = self.shape
-
-    def block_input(self) -> Any:
-        """What `$in` stands for: the tracked shape, or the reason it is unknown."""
-        return self.shape if self.shape is not None else _UnknownShape(self.shape_error)
-
-    def _name(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos) -> Any:
-        """A name as written, an expression (`$name`), or text with `$(…)` parts (`denselayer$($index + 1)`)."""
-        if isinstance(raw, str) and "$" in raw and not expressions.is_expression(raw):
-            try:
-                return expressions.interpolate(raw, scope)
-            except CnnCalcError as exc:
-                raise exc.located(layer=ns.peek(None), pos=pos)
-        return self.value(raw, scope, ns, pos)
-
-    # -- items
-
-    def items(
-        self,
-        items: Any,
-        pos: SourcePos,
-        scope: dict[str, Any],
-        ns: _Namespace,
-        depth: int,
-        what: str = "layers",
-        in_repeat: bool = False,
-    ) -> list[Node]:
-        if not isinstance(items, list):
-            raise SpecProblem(
-                f"`{what}` is a list of layers, one `- kind` per line; got {_show(items)}",
-                hint="start each layer on its own line with `- `, e.g. `- conv: {filters: 6, kernel: 5}`",
-                layer=ns.prefix or None,
-                pos=pos,
-            )
-        if depth > MAX_NESTING:
-            raise LimitProblem(
-                f"blocks nest more than {MAX_NESTING} levels deep",
-                hint="flatten the structure; a deep network is a repeat, not a deep nesting",
-                layer=ns.prefix or None,
-                pos=pos,
-            )
-        nodes: list[Node] = []
-        positions = getattr(items, "item_pos", None) or [pos] * len(items)
-        for item, item_pos in zip(items, positions):
-            self._step(ns, item_pos)
-            nodes.extend(self.item(item, item_pos, scope, ns, depth, in_repeat))
-        return nodes
-
-    def item(
-        self, item: Any, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, depth: int, in_repeat: bool
-    ) -> list[Node]:
-        if isinstance(item, str) and not expressions.is_expression(item):
-            return self.kinded(item, YMap(), pos, pos, scope, ns, depth, in_repeat)
-        if isinstance(item, YMap):
-            if "repeat" in item:
-                return self.repeat(item, scope, ns, depth, in_repeat)
-            if len(item) != 1:
-                return self._several_keys(item, ns)
-            (kind, options), = item.items()
-            kind_pos = item.key_pos[kind]
-            if options is None:
-                options = YMap()
-            if not isinstance(options, YMap):
-                raise SpecProblem(
-                    f"the options of `{kind}` are a mapping of names to values; got {_show(options)}",
-                    hint=f"write e.g. `- {kind}: {{{_example_options(kind, self.blocks)}}}`",
-                    layer=ns.peek(None),
-                    pos=kind_pos,
-                )
-            return self.kinded(kind, options, kind_pos, item.pos, scope, ns, depth, in_repeat)
-        raise SpecProblem(
-            f"each entry of `layers` is a layer kind such as `relu` or a mapping such as `conv: {{filters: 6, kernel: 5}}`; got {_show(item)}",
-            hint="start each layer with `- ` followed by its kind",
-            layer=ns.peek(None),
-            pos=pos,
-        )
-
-    def _several_keys(self, item: YMap, ns: _Namespace) -> list[Node]:
-        keys = list(item)
-        kinds = [k for k in keys if k in _LAYER_WORDS or k in _STRUCTURE_WORDS or k in self.blocks]
-        if len(kinds) == 1:
-            kind = kinds[0]
-            stray = [k for k in keys if k != kind]
-            raise SpecProblem(
-                f"`{_listing(stray)}` sits beside `{kind}` instead of inside its options",
-                hint=f"indent the options under the kind: `- {kind}: {{{_listing(f'{k}: …' for k in stray)}}}`",
-                layer=ns.peek(None),
-                pos=item.key_pos[stray[0]],
-            )
-        if not keys:
-            raise SpecProblem(
-                "an empty mapping is not a layer",
-                hint="write the layer's kind, e.g. `- relu`",
-                layer=ns.peek(None),
-                pos=item.pos,
-            )
-        raise SpecProblem(
-            f"a layer entry has exactly one key, its kind; this one has {len(keys)}: {_listing(keys)}",
-            hint="put each layer in its own `- ` entry, with its options inside: `- conv: {filters: 6, kernel: 5}`",
-            layer=ns.peek(None),
-            pos=item.pos,
-        )
-
-    def kinded(
-        self,
-        kind: str,
-        options: YMap,
-        kind_pos: SourcePos,
-        item_pos: SourcePos,
-        scope: dict[str, Any],
-        ns: _Namespace,
-        depth: int,
-        in_repeat: bool,
-    ) -> list[Node]:
-        if kind in KINDS or kind in ALIASES:
-            return self.layer(kind, options, kind_pos, scope, ns, in_repeat)
-        if kind == StructureKind.SEQUENTIAL:
-            return self.sequential(options, kind_pos, scope, ns, depth, in_repeat)
-        if kind == StructureKind.SIDE:
-            return self.side(options, kind_pos, scope, ns, depth, in_repeat)
-        if kind in MERGES:
-            return self.merge(MergeKind(kind), options, kind_pos, scope, ns, depth, in_repeat)
-        if kind in self.blocks:
-            return self.block_use(self.blocks[kind], options, kind_pos, scope, ns, depth, in_repeat)
-        if kind in TOP_LEVEL_KEYS and kind != "name":
-            raise SpecProblem(
-                f"`{kind}` belongs at the top level of the spec, not inside a list of layers",
-                hint=f"move `{kind}:` out to the left margin, beside `input:` and `layers:`",
-                layer=ns.peek(None),
-                pos=kind_pos,
-            )
-        if kind == StructureKind.REPEAT:
-            raise SpecProblem(
-                "`repeat` takes a count and the layers to repeat",
-                hint="write `- repeat: 3` and, on the next line at the same indent, `  layers: [...]`",
-                layer=ns.peek(None),
-                pos=kind_pos,
-            )
-        choices = list(_LAYER_WORDS) + ["sequential", "add", "concat", "repeat", "side"] + list(self.blocks)
-        suggestion = _suggest(kind, choices) if isinstance(kind, str) else ""
-        defined = f"; this spec's blocks are {_listing(self.blocks)}" if self.blocks else "; define your own under `blocks:`"
-        raise SpecProblem(
-            f"unknown layer kind `{_word(kind)}`" + (f"; {suggestion}" if suggestion else ""),
-            hint="layer kinds are " + ", ".join(_LAYER_WORDS) + defined,
-            layer=ns.peek(None),
-            pos=kind_pos,
-        )
-
-    def _common(self, options: YMap, scope: dict[str, Any], ns: _Namespace, kind: str) -> tuple[bool, str | None]:
-        """`when` and `name`, which every item takes."""
-        when = True
-        if "when" in options:
-            when = self.value(options["when"], scope, ns, options.key_pos["when"])
-            if not isinstance(when, bool):
-                raise SpecProblem(
-                    f"`when` of {kind} must be true or false; got {_show(when)}",
-                    hint="compare block arguments, e.g. `when: $stride > 1`",
-                    layer=ns.peek(None),
-                    pos=options.key_pos["when"],
-                )
-        name = None
-        if "name" in options:
-            raw = options["name"]
-            name = self._name(raw, scope, ns, options.key_pos["name"])
-            if not isinstance(name, str) or not _LAYER_NAME.fullmatch(name):
-                raise SpecProblem(
-                    f"a name is a word of letters, digits, _ and - (torch's module names); got {_show(name)}",
-                    hint="e.g. `name: conv1` (a path like layer1.0.conv1 is built from the names, so a name holds no dot)",
-                    layer=ns.peek(None),
-                    pos=options.key_pos["name"],
-                )
-        return when, name
-
-    def value(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos, layer: str | None = None) -> Any:
-        """An option's value with `$expressions` evaluated, also as the items of a short list such as
-        [height, width]; nothing deeper (no option takes nested lists, and YAML aliases can make them cyclic)."""
-        if isinstance(raw, list):
-            if len(raw) > 4:
-                return raw  # no option takes more than 4 numbers: the option's own check says so
-            return [self._scalar_value(v, scope, ns, pos, layer) for v in raw]
-        return self._scalar_value(raw, scope, ns, pos, layer)
-
-    def _scalar_value(self, raw: Any, scope: dict[str, Any], ns: _Namespace, pos: SourcePos, layer: str | None) -> Any:
-        if expressions.is_expression(raw):
-            try:
-                return expressions.evaluate(raw, scope)
-            except CnnCalcError as exc:
-                raise exc.located(layer=layer or ns.peek(None), pos=pos)
-        return raw
-
-    def _step(self, ns: _Namespace, pos: SourcePos) -> None:
-        self.steps += 1
-        if self.steps > MAX_EXPANSION_STEPS:
-            raise LimitProblem(
-                f"expanding the spec's blocks and repeats takes more than {MAX_EXPANSION_STEPS:,} steps",
-                hint="check the `repeat` counts and blocks used many times inside one another, "
-                "also where `when` switches the layers off",
-                layer=ns.peek(None),
-                pos=pos,
-            )
-
-    def _count(self, ns: _Namespace, pos: SourcePos) -> None:
-        self.layer_count += 1
-        if self.layer_count > MAX_LAYERS:
-            raise LimitProblem(
-                f"the spec expands to more than {MAX_LAYERS:,} layers",
-                hint="check the `repeat` counts; the largest real networks have a few thousand layers",
-                layer=ns.peek(None),
-                pos=pos,
-            )
-
-    # -- leaves
-
-    def layer(
-        self, written: str, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, in_repeat: bool
-    ) -> list[Node]:
-        alias, rank_demanded = (written, ALIASES[written][1]) if written in ALIASES else (None, None)
-        kind = ALIASES[written][0] if alias else written
-        owner = KINDS[kind]
-        schema = owner.options.get(kind, {})
-        aliases = owner.option_aliases.get(kind, {})
-        when, name = self._common(options, scope, ns, written)
-        if not when:
-            return []
-        self._count(ns, pos)
-        path = ns.place(name, pos, in_repeat)
-        rank = rank_demanded or self.rank()
-        values: dict[str, Any] = {}
-        for key, raw in options.items():
-            if key in COMMON_OPTIONS:
-                continue
-            target = aliases.get(key, key)
-            if target not in schema:
-                suggestion = _suggest(key, list(schema) + list(aliases) + list(COMMON_OPTIONS))
-                known = ", ".join(list(schema) + list(COMMON_OPTIONS))
-                raise SpecProblem(
-                    f"{written} has no option `{key}`" + (f"; {suggestion}" if suggestion else ""),
-                    hint=f"{written} takes: {known}",
-                    layer=path,
-                    pos=options.key_pos[key],
-                )
-            if target in values:
-                raise SpecProblem(
-                    f"`{key}` and `{target}` are the same option of {written}",
-                    hint="keep one of them",
-                    layer=path,
-                    pos=options.key_pos[key],
-                )
-            value = self.value(raw, scope, ns, options.key_pos[key], layer=path)
-            converter = schema[target][0]
-            try:
-                values[target] = converter(value, rank)
-            except Bad as bad:
-                raise SpecProblem(
-                    f"`{key}` of {written} must be {bad.expected}; got {_show(value)}",
-                    hint=bad.hint,
-                    layer=path,
-                    pos=options.key_pos[key],
-                ) from None
-        for key, (_, default) in schema.items():
-            if key not in values:
-                if default is REQUIRED:
-                    raise SpecProblem(
-                        f"{written} needs `{key}`",
-                        hint=f"e.g. `- {written}: {{{_example_options(kind, self.blocks)}}}`",
-                        layer=path,
-                        pos=pos,
-                    )
-                values[key] = default
-        base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
-        node = owner.build(kind, values, base, rank)
-        self._track(lambda shape: owner.forward(node, shape).output)
-        self._finished(path)
-        return [node]
-
-    # -- structure
-
-    def sequential(
-        self, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, depth: int, in_repeat: bool
-    ) -> list[Node]:
-        self._only(options, ("layers", *COMMON_OPTIONS), "sequential", ns, pos)
-        when, name = self._common(options, scope, ns, "sequential")
-        if not when:
-            return []
-        if "layers" not in options:
-            raise SpecProblem("sequential needs `layers`", hint="e.g. `- sequential: {name: features, layers: [...]}`", layer=ns.peek(name), pos=pos)
-        self._count(ns, pos)
-        path = ns.place(name, pos, in_repeat)
-        inner = _Namespace(path)
-        children = self.items(options["layers"], options.key_pos["layers"], scope, inner, depth + 1)
-        self._finished(path)
-        return [Sequential(path=path, name=name, pos=pos, label="sequential", children=tuple(children))]
-
-    def side(
-        self, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, depth: int, in_repeat: bool
-    ) -> list[Node]:
-        """`- side: {name: aux1, layers: [...]}`: a head on the current tensor; the main path goes on unchanged."""
-        self._only(options, ("layers", *COMMON_OPTIONS), "side", ns, pos)
-        when, name = self._common(options, scope, ns, "side")
-        if not when:
-            return []
-        if "layers" not in options:
-            raise SpecProblem(
-                "side needs `layers`, the head computed from the current tensor",
-                hint="e.g. `- side: {name: aux1, layers: [global_avgpool, fc: {units: 10}]}`",
-                layer=ns.peek(name),
-                pos=pos,
-            )
-        self._count(ns, pos)
-        path = ns.place(name, pos, in_repeat)
-        shape, error = self.shape, self.shape_error
-        children = self.items(options["layers"], options.key_pos["layers"], scope, _Namespace(path), depth + 1)
-        self._finished(path)
-        self.shape, self.shape_error = shape, error
-        return [Side(path=path, name=name, pos=pos, children=tuple(children))]
-
-    def repeat(self, item: YMap, scope: dict[str, Any], ns: _Namespace, depth: int, in_repeat: bool) -> list[Node]:
-        pos = item.key_pos["repeat"]
-        self._only(item, ("repeat", "layers", *COMMON_OPTIONS), "repeat", ns, pos)
-        when, name = self._common(item, scope, ns, "repeat")
-        if not when:
-            return []
-        times = self.value(item["repeat"], scope, ns, pos, layer=ns.peek(name))
-        try:
-            times = non_negative(times)
-        except Bad:
-            raise SpecProblem(
-                f"`repeat` is how many copies to make, a whole number ≥ 0; got {_show(times)}",
-                hint="e.g. `- repeat: 3`",
-                layer=ns.peek(name),
-                pos=pos,
-            ) from None
-        if "layers" not in item:
-            raise SpecProblem(
-                "`repeat` needs `layers`, the layers to repeat",
-                hint="write `layers:` on the next line, at the same indent as `repeat:`",
-                layer=ns.peek(name),
-                pos=pos,
-            )
-        if times > MAX_LAYERS:
-            raise LimitProblem(
-                f"`repeat: {times:,}` would make more than {MAX_LAYERS:,} layers",
-                hint="check the count; the largest real networks have a few thousand layers",
-                layer=ns.peek(name),
-                pos=pos,
-            )
-        target = ns
-        container_path = None
-        if name is not None:
-            self._count(ns, pos)
-            container_path = ns.place(name, pos, in_repeat)
-            target = _Namespace(container_path)
-        nodes: list[Node] = []
-        for index in range(times):
-            self._step(ns, pos)
-            copy_scope = {**scope, "index": index}  # `$index`: the copy's number, from 0
-            nodes.extend(
-                self.items(item["layers"], item.key_pos["layers"], copy_scope, target, depth + 1, "layers", in_repeat=True)
-            )
-        if container_path is not None:
-            self._finished(container_path)
-            return [Sequential(path=container_path, name=name, pos=pos, label="repeat", children=tuple(nodes))]
-        return nodes
-
-    def merge(
-        self,
-        merge: MergeKind,
-        options: YMap,
-        pos: SourcePos,
-        scope: dict[str, Any],
-        ns: _Namespace,
-        depth: int,
-        in_repeat: bool,
-    ) -> list[Node]:
-        self._only(options, ("branches", *COMMON_OPTIONS), str(merge), ns, pos)
-        when, name = self._common(options, scope, ns, str(merge))
-        if not when:
-            return []
-        branches = options.get("branches")
-        example = "branches: [[conv: {filters: 64, kernel: 3, padding: 1}], []]"
-        if not isinstance(branches, list) or len(branches) < 2:
-            got = "no `branches`" if branches is None else f"{_show(branches)}"
-            raise SpecProblem(
-                f"{merge} needs `branches`, a list of two or more branches; got {got}",
-                hint=f"each branch is a list of layers ([] is the identity), e.g. `{example}`",
-                layer=ns.peek(name),
-                pos=pos,
-            )
-        self._count(ns, pos)
-        result: list[tuple[Node, ...]] = []
-        sources: list[str | None] = []
-        start, start_error = self.shape, self.shape_error
-        outputs: list[Shape | None] = []
-        for branch, branch_pos in zip(branches, branches.item_pos):
-            self.shape, self.shape_error = start, start_error
-            nodes, source = self.branch(branch, branch_pos, scope, ns, depth, in_repeat)
-            result.append(tuple(nodes))
-            sources.append(source)
-            outputs.append(self.shape)
-        path = ns.place(name, pos, in_repeat)
-        node = Merge(path=path, name=name, pos=pos, merge=merge, branches=tuple(result), sources=tuple(sources))
-        if any(o is None for o in outputs):
-            self.shape = None
-        else:
-            self.shape = start
-            self._track(lambda _: MERGES[merge].combine(node, outputs))  # type: ignore[arg-type]
-        self._finished(path)
-        return [node]
-
-    def branch(
-        self, branch: Any, pos: SourcePos, scope: dict[str, Any], ns: _Namespace, depth: int, in_repeat: bool
-    ) -> tuple[list[Node], str | None]:
-        """A branch's layers and the path it reads (`from:`), None for the merge's input."""
-        if isinstance(branch, YMap):
-            if "layers" not in branch and "from" not in branch:
-                raise SpecProblem(
-                    "a branch is a list of layers, or a mapping with `layers` (and optional `name`, `when`, `from`)",
-                    hint="e.g. `- {name: downsample, layers: [conv: {filters: 256, kernel: 1}]}`, or `- []` for the identity",
-                    layer=ns.peek(None),
-                    pos=pos,
-                )
-            self._only(branch, ("layers", "from", *COMMON_OPTIONS), "a branch", ns, pos)
-            when, name = self._common(branch, scope, ns, "a branch")
-            source = self._source(branch, scope, ns) if "from" in branch else None
-            if not when:
-                return [], None  # a branch switched off is the identity
-            if source is not None:
-                self.shape, self.shape_error = self.outputs[source], None
-            layers = branch.get("layers", YList())
-            layers_pos = branch.key_pos.get("layers", pos)
-            if not hasattr(layers, "item_pos") and isinstance(layers, list):
-                layers = YList(layers)
-                layers.item_pos = [layers_pos] * len(layers)  # type: ignore[attr-defined]
-            if name is None:
-                return self.items(layers, layers_pos, scope, ns, depth + 1, in_repeat=in_repeat), source
-            self._count(ns, pos)
-            path = ns.place(name, pos, in_repeat)
-            children = self.items(layers, layers_pos, scope, _Namespace(path), depth + 1)
-            self._finished(path)
-            return [Sequential(path=path, name=name, pos=pos, label="branch", children=tuple(children))], source
-        return self.items(branch, pos, scope, ns, depth + 1, "branches", in_repeat=in_repeat), None
-
-    def _source(self, branch: YMap, scope: dict[str, Any], ns: _Namespace) -> str:
-        """The path a `from:` names: a layer or group that is finished when the merge starts."""
-        pos = branch.key_pos["from"]
-        source = self.value(branch["from"], scope, ns, pos)
-        if not isinstance(source, str) or not source:
-            raise SpecProblem(
-                f"`from` names an earlier layer or group by its path; got {_show(source)}",
-                hint="e.g. `from: down3` or `from: layer1.0.conv2`, as `cnncalc table` shows the paths",
-                layer=ns.peek(None),
-                pos=pos,
-            )
-        if source not in self.outputs:
-            last = source.rsplit(".", 1)[-1]
-            matches = [p for p in self.outputs if p.rsplit(".", 1)[-1] == last]
-            close = matches or _close_paths(source, list(self.outputs))
-            suggestion = f"; did you mean `{close[0]}`?" if close else ""
-            raise MergeProblem(
-                f"`from: {_word(source)}` must name a layer or group that comes before this merge; "
-                f"no earlier path is `{_word(source)}`{suggestion}",
-                hint="a path is the names from the top down, joined by dots (`features.denseblock1`, `layer1.0.conv2`)",
-                layer=ns.peek(None),
-                pos=pos,
-            )
-        return source
-
-    def block_use(
-        self,
-        block: _Block,
-        options: YMap,
-        pos: SourcePos,
-        scope: dict[str, Any],
-        ns: _Namespace,
-        depth: int,
-        in_repeat: bool,
-    ) -> list[Node]:
-        if block.name in self.stack:
-            cycle = " → ".join([*self.stack[self.stack.index(block.name):], block.name])
-            raise SpecProblem(
-                f"block `{block.name}` uses itself ({cycle}), which would never end",
-                hint="a block may use other blocks, but not itself, directly or through others",
-                layer=ns.peek(None),
-                pos=pos,
-            )
-        when, name = self._common(options, scope, ns, block.name)
-        if not when:
-            return []
-        bound: dict[str, Any] = {}
-        for key, raw in options.items():
-            if key in COMMON_OPTIONS:
-                continue
-            if key not in block.args:
-                suggestion = _suggest(key, list(block.args))
-                known = _listing(block.args) or "no arguments"
-                raise SpecProblem(
-                    f"block `{block.name}` has no argument `{key}`" + (f"; {suggestion}" if suggestion else ""),
-                    hint=f"{block.name} takes: {known} (declared under its `args:`)",
-                    layer=ns.peek(name),
-                    pos=options.key_pos[key],
-                )
-            bound[key] = self.value(raw, scope, ns, options.key_pos[key], layer=ns.peek(name))
-        for key, default in block.args.items():
-            if key not in bound:
-                if default is REQUIRED:
-                    raise SpecProblem(
-                        f"block `{block.name}` needs the argument `{key}`",
-                        hint=f"write `- {block.name}: {{{key}: …}}`",
-                        layer=ns.peek(name),
-                        pos=pos,
-                    )
-                bound[key] = default
-        bound["in"] = self.block_input()  # `$in`: the shape this use of the block receives
-        self._count(ns, pos)
-        path = ns.place(name, pos, in_repeat)
-        self.stack.append(block.name)
-        try:
-            children = self.items(block.layers, block.layers.pos, bound, _Namespace(path), depth + 1)
-        except CnnCalcError as exc:
-            # The error points into the block's definition; say which use of the block it came from, once.
-            if exc.pos is None:
-                raise
-            raise exc.in_use(path, block.name, pos.line) from None
-        finally:
-            self.stack.pop()
-        self._finished(path)
-        return [Sequential(path=path, name=name, pos=pos, label=block.name, children=tuple(children))]
-
-    def _only(self, options: YMap, allowed: tuple[str, ...], what: str, ns: _Namespace, pos: SourcePos) -> None:
-        for key in options:
-            if key not in allowed:
-                suggestion = _suggest(key, list(allowed))
-                raise SpecProblem(
-                    f"{what} has no option `{key}`" + (f"; {suggestion}" if suggestion else ""),
-                    hint=f"{what} takes: {', '.join(allowed)}",
-                    layer=ns.peek(None),
-                    pos=options.key_pos.get(key, pos),
-                )
-
-
-_STRUCTURE_EXAMPLES = {
-    "sequential": "name: features, layers: [...]",
-    "add": "branches: [[...], []]",
-    "concat": "branches: [[...], [...]]",
-    "side": "name: aux1, layers: [...]",
-}
-
-
-def _example_options(kind: str, blocks: dict[str, _Block]) -> str:
-    if kind in blocks:
-        return _listing(f"{k}: …" for k in blocks[kind].args)
-    if kind in ALIASES:
-        kind = ALIASES[kind][0]
-    if kind in KINDS:
-        return KINDS[kind].examples.get(kind, "")
-    return _STRUCTURE_EXAMPLES.get(kind, "")
-
-
-def _close_paths(path: str, paths: list[str]) -> list[str]:
-    import difflib
-
-    return difflib.get_close_matches(path, paths[-5000:], n=1, cutoff=0.6)
-
-
-class _UnknownShape:
-    """`$in` where an earlier layer fails: reading it raises that layer's error, the real cause."""
-
-    def __init__(self, error: CnnCalcError | None) -> None:
-        self.error = error
-
-
-# --------------------------------------------------------------------------- document
-
-
 def _input_shape(value: Any, pos: SourcePos) -> Shape:
     if isinstance(value, list) and 2 <= len(value) <= 4 and all(type(v) is int for v in value):
         value = "x".join(str(v) for v in value)
@@ -791,7 +78,7 @@ def _input_shape(value: Any, pos: SourcePos) -> Shape:
         raise exc.located(pos=pos)
 
 
-def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
+def _blocks(raw: Any, pos: SourcePos) -> dict[str, Block]:
     if raw is None:
         return {}
     if not isinstance(raw, YMap):
@@ -800,7 +87,7 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
             hint="e.g. `blocks:\\n  double_conv:\\n    args: {filters: null}\\n    layers: [...]`",
             pos=pos,
         )
-    blocks: dict[str, _Block] = {}
+    blocks: dict[str, Block] = {}
     for name, body in raw.items():
         name_pos = raw.key_pos[name]
         if not _NAME.fullmatch(name):
@@ -852,7 +139,7 @@ def _blocks(raw: Any, pos: SourcePos) -> dict[str, _Block]:
                 hint="start each layer on its own line with `- `",
                 pos=body.key_pos["layers"],
             )
-        blocks[name] = _Block(name, args, layers, name_pos)
+        blocks[name] = Block(name, args, layers, name_pos)
     return blocks
 
 
@@ -890,8 +177,8 @@ def build_network(
     if "layers" not in doc:
         raise SpecProblem("a spec needs `layers`, the list of layers", hint="e.g. `layers:` followed by `- conv: {filters: 6, kernel: 5}`", pos=doc.pos)
     blocks = _blocks(doc.get("blocks"), doc.key_pos.get("blocks", doc.pos))
-    expander = _Expander(blocks, input_shape, track_shapes)
-    nodes = expander.items(doc["layers"], doc.key_pos["layers"], {}, _Namespace(""), 1)
+    expander = Expander(blocks, input_shape, track_shapes)
+    nodes = expander.items(doc["layers"], doc.key_pos["layers"], {}, Namespace(""), 1)
     if not nodes:
         raise SpecProblem(
             "the network has no layers",
@@ -925,7 +212,7 @@ def parse_layer(kind: str, options: dict[str, Any], input_shape: Shape | None = 
     mapping.pos = None  # type: ignore[assignment]
     mapping.key_pos = {key: None for key in options}  # type: ignore[misc]
     try:
-        (node,) = _Expander({}, input_shape).layer(kind, mapping, None, {}, _Namespace(""), False)  # type: ignore[arg-type]
+        (node,) = Expander({}, input_shape).layer(kind, mapping, None, {}, Namespace(""), False)  # type: ignore[arg-type]
     except CnnCalcError as exc:
         raise exc.replaced(layer=None, pos=None) from None
     from dataclasses import replace
@@ -933,4 +220,4 @@ def parse_layer(kind: str, options: dict[str, Any], input_shape: Shape | None = 
     return replace(node, path=kind)
 
 
-__all__ = ["Spatial", "Vector", "build_network", "load_yaml", "parse_file", "parse_layer", "parse_spec", "read_spec_file"]
+__all__ = ["MAX_FILE_BYTES", "build_network", "load_yaml", "parse_file", "parse_layer", "parse_spec", "read_spec_file"]
