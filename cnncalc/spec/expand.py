@@ -391,43 +391,48 @@ class Expander:
 
     # -- structure
 
+    def _group(
+        self, what: str, needs: str, example: str, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool
+    ) -> tuple[str, str | None, list[Node]] | None:
+        """A named group of layers (`sequential`, `side`): its path, name and children; None when `when` is false."""
+        self._only(options, ("layers", *COMMON_OPTIONS), what, ns, pos)
+        when, name = self._common(options, scope, ns, what)
+        if not when:
+            return None
+        if "layers" not in options:
+            raise SpecProblem(needs, hint=example, layer=ns.peek(name), pos=pos)
+        self._count(ns, pos)
+        path = ns.place(name, pos, in_repeat)
+        children = self.items(options["layers"], options.key_pos["layers"], scope, Namespace(path), depth + 1)
+        self._finished(path)
+        return path, name, children
+
     def sequential(
         self, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool
     ) -> list[Node]:
-        self._only(options, ("layers", *COMMON_OPTIONS), "sequential", ns, pos)
-        when, name = self._common(options, scope, ns, "sequential")
-        if not when:
+        group = self._group(
+            "sequential", "sequential needs `layers`", "e.g. `- sequential: {name: features, layers: [...]}`",
+            options, pos, scope, ns, depth, in_repeat,
+        )
+        if group is None:
             return []
-        if "layers" not in options:
-            raise SpecProblem("sequential needs `layers`", hint="e.g. `- sequential: {name: features, layers: [...]}`", layer=ns.peek(name), pos=pos)
-        self._count(ns, pos)
-        path = ns.place(name, pos, in_repeat)
-        inner = Namespace(path)
-        children = self.items(options["layers"], options.key_pos["layers"], scope, inner, depth + 1)
-        self._finished(path)
+        path, name, children = group
         return [Sequential(path=path, name=name, pos=pos, label="sequential", children=tuple(children))]
 
     def side(
         self, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool
     ) -> list[Node]:
         """`- side: {name: aux1, layers: [...]}`: a head on the current tensor; the main path goes on unchanged."""
-        self._only(options, ("layers", *COMMON_OPTIONS), "side", ns, pos)
-        when, name = self._common(options, scope, ns, "side")
-        if not when:
-            return []
-        if "layers" not in options:
-            raise SpecProblem(
-                "side needs `layers`, the head computed from the current tensor",
-                hint="e.g. `- side: {name: aux1, layers: [global_avgpool, fc: {units: 10}]}`",
-                layer=ns.peek(name),
-                pos=pos,
-            )
-        self._count(ns, pos)
-        path = ns.place(name, pos, in_repeat)
         shape, error = self.shape, self.shape_error
-        children = self.items(options["layers"], options.key_pos["layers"], scope, Namespace(path), depth + 1)
-        self._finished(path)
+        group = self._group(
+            "side", "side needs `layers`, the head computed from the current tensor",
+            "e.g. `- side: {name: aux1, layers: [global_avgpool, fc: {units: 10}]}`",
+            options, pos, scope, ns, depth, in_repeat,
+        )
         self.shape, self.shape_error = shape, error
+        if group is None:
+            return []
+        path, name, children = group
         return [Side(path=path, name=name, pos=pos, children=tuple(children))]
 
     def repeat(self, item: YMap, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool) -> list[Node]:
