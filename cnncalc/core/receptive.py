@@ -284,7 +284,7 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
     """Axis i of one leaf layer, from its kind's geometry. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
     kind = kind_of(node)
     context = AxisContext(
-        index=i,
+        axis=i,
         n_in=_lengths(row.input, grid)[i],
         n_out=_lengths(row.output, grid)[i],
         pad_before=row.padding[2 * i] if row.padding is not None else None,

@@ -238,7 +238,7 @@ class ConvTransposeKind(Kind):
         )
 
     def field(self, layer: ConvTranspose, axis: AxisContext) -> Geometry:
-        i = axis.index
+        i = axis.axis
         k, s, d, p = layer.kernel[i], layer.stride[i], layer.dilation[i], layer.padding[i]
         if s == 1:
             pad = d * (k - 1) - p
@@ -251,7 +251,7 @@ class ConvTransposeKind(Kind):
         return Irregular(reason, f"transposed convolution with stride {s}", needs_spread=True)
 
     def spread_of(self, layer: ConvTranspose, axis: AxisContext) -> tuple[int, int] | None | tuple[()]:
-        i = axis.index
+        i = axis.axis
         return transposed_spreads(axis.n_in, axis.n_out, layer.kernel[i], layer.stride[i], layer.dilation[i], layer.padding[i])
 
     def torch(self, layer: ConvTranspose, shape: Shape, device: str = "meta") -> Any:

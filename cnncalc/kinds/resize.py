@@ -41,7 +41,7 @@ class ZeroPadKind(Kind):
         return f"p{describe_pads(padding)}" if padding is not None else ""
 
     def field(self, layer: ZeroPad, axis: AxisContext) -> Geometry:
-        before = layer.padding.explicit[2 * axis.index]
+        before = layer.padding.explicit[2 * axis.axis]
         return Through(Window(1, 1, 1, before), rule="zero padding: a window of kernel 1, stride 1")
 
     def derive(self, use: LayerUse) -> Derivation:
@@ -107,7 +107,7 @@ class UpsampleKind(Kind):
         return LayerMath(Spatial(*sizes, x.channels))
 
     def field(self, layer: Upsample, axis: AxisContext) -> Geometry:
-        n_in, n_out, i = axis.n_in, axis.n_out, axis.index
+        n_in, n_out, i = axis.n_in, axis.n_out, axis.axis
         if n_out == n_in:
             return Passed(rule="resizing to the same size is the identity")
         if layer.mode is UpsampleMode.NEAREST:

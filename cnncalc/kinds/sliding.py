@@ -85,7 +85,7 @@ def _kernel_too_large(layer: Any, shape: Spatial, pads: tuple[int, ...], axes: l
 
 def window_field(layer: Any, axis: AxisContext) -> Through:
     """A conv's or pool's window along one axis, with the padding the analysis resolved."""
-    i = axis.index
+    i = axis.axis
     return Through(Window(layer.kernel[i], layer.stride[i], layer.dilation[i], axis.pad_before or 0))
 
 

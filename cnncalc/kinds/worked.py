@@ -7,15 +7,15 @@ returned; the text only puts the inputs next to it, in the course notes' notatio
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from cnncalc.model.shapes import Shape, Spatial
 
+if TYPE_CHECKING:
+    from fractions import Fraction  # only derivations with a remainder make Fractions; the module costs start-up
 
-@dataclass(frozen=True)
-class Step:
+
+class Step(NamedTuple):
     """One line of working: `label  formula = value`, and a note when something needs saying."""
 
     label: str
@@ -28,8 +28,7 @@ class Step:
         return body
 
 
-@dataclass(frozen=True)
-class Section:
+class Section(NamedTuple):
     title: str
     rule: str = ""  # the general formula, before substitution
     steps: tuple[Step, ...] = ()
@@ -47,8 +46,7 @@ class Section:
         }
 
 
-@dataclass(frozen=True)
-class LayerUse:
+class LayerUse(NamedTuple):
     """One layer applied to one input, with what the analysis found: what a derivation is written from."""
 
     layer: Any
@@ -59,8 +57,7 @@ class LayerUse:
     padding: tuple[int, ...] | None = None
 
 
-@dataclass(frozen=True)
-class Derivation:
+class Derivation(NamedTuple):
     """A kind's worked sections, and the split of its parameters into weights and biases."""
 
     sections: tuple[Section, ...]

@@ -11,7 +11,6 @@ billions answer as fast as textbook ones. Pure: no I/O.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Callable
 
 from cnncalc.kinds import formulas
@@ -161,7 +160,7 @@ def padding(n: int, kernel: int, stride: int = 1, dilation: int = 1, output: int
 
 
 def _with_note(step: Step, note: str) -> Step:
-    return replace(step, note=f"{step.note}; {note}" if step.note else note)
+    return step._replace(note=f"{step.note}; {note}" if step.note else note)
 
 
 def _padding_answer(solution: dict) -> str:
