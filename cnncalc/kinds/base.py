@@ -13,7 +13,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from cnncalc.errors import LayerProblem
 from cnncalc.kinds.formulas import effective_kernel
-from cnncalc.model.shapes import Shape, Spatial
+from cnncalc.model.shapes import AXIS_NAMES, Shape, Spatial
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step
 
 
@@ -169,8 +169,6 @@ def padding_json(padding: tuple[int, ...]) -> dict[str, int]:
 
 def axes_json(values: tuple[int, ...]) -> dict[str, int]:
     """One value per axis, named as the shapes name them."""
-    from cnncalc.model.shapes import AXIS_NAMES
-
     return dict(zip(AXIS_NAMES[len(values)], values))
 
 
@@ -181,21 +179,23 @@ def layer_error(layer: Any, message: str, hint: str | None = None) -> LayerProbl
 RANK_WORDS = {1: "1-D (length x channels)", 2: "2-D (height x width x channels)", 3: "3-D (depth x height x width x channels)"}
 
 
-def feature_map(layer: Any, shape: Shape) -> Spatial:
-    """The input as a feature map whose rank fits the layer, or the error torch would give."""
+def feature_map(layer: Any, shape: Shape, per_axis: tuple[str, ...] = ()) -> Spatial:
+    """The input as a feature map whose rank fits the layer, or the error torch would give.
+    `per_axis` names the layer's options that hold one value per axis (kernel, stride, …)."""
     if not isinstance(shape, Spatial):
         raise layer_error(
             layer,
             f"{layer.kind} needs a feature map (height x width x channels), but its input is a vector of {shape.features} features",
             hint="move this layer before `flatten`/`fc`, or remove it",
         )
-    check_rank(layer, shape)
+    check_rank(layer, shape, per_axis)
     return shape
 
 
-def check_rank(layer: Any, shape: Spatial) -> None:
+def check_rank(layer: Any, shape: Spatial, per_axis: tuple[str, ...] = ()) -> None:
     """An alias such as `conv1d` accepts only its rank; options given per axis must match the input's axes."""
-    if layer.rank is not None and layer.rank != shape.rank:
+    rank = len(shape.sizes)
+    if layer.rank is not None and layer.rank != rank:
         alias = layer.alias or str(layer.kind)
         raise layer_error(
             layer,
@@ -204,21 +204,20 @@ def check_rank(layer: Any, shape: Spatial) -> None:
             if f"{layer.kind}{shape.rank}d" in _ALIASES_SEEN
             else f"write `{layer.kind}`, which follows the rank of its input",
         )
-    for name in ("kernel", "stride", "dilation", "output_padding", "output", "size", "scale"):
-        value = getattr(layer, name, None)
-        if isinstance(value, tuple) and len(value) != shape.rank:
+    for name in per_axis:
+        value = getattr(layer, name)
+        if value is not None and len(value) != rank:
             raise layer_error(
                 layer,
                 f"`{name}` of {layer.kind} has {len(value)} values but its input {shape.hwc()} has "
                 f"{shape.rank} spatial {'axis' if shape.rank == 1 else 'axes'}",
                 hint="give one value per axis, or a single number for all of them",
             )
-    pads = getattr(layer, "padding", None)
-    explicit = getattr(pads, "explicit", None)
-    if explicit is not None and getattr(pads, "mode", "explicit") == "explicit" and len(explicit) != 2 * shape.rank:
+    padding = getattr(layer, "padding", None)
+    if padding is not None and not isinstance(padding, tuple) and padding.mode == "explicit" and len(padding.explicit) != 2 * rank:
         raise layer_error(
             layer,
-            f"`padding` of {layer.kind} is given for {len(explicit) // 2} spatial axes but its input {shape.hwc()} has {shape.rank}",
+            f"`padding` of {layer.kind} is given for {len(padding.explicit) // 2} spatial axes but its input {shape.hwc()} has {shape.rank}",
             hint="give one value per axis, or a single number for all of them",
         )
 

@@ -137,7 +137,7 @@ class ConvKind(Kind):
         return window_json(layer, padding)
 
     def forward(self, layer: Conv, shape: Shape) -> LayerMath:
-        x = feature_map(layer, shape)
+        x = feature_map(layer, shape, ("kernel", "stride", "dilation"))
         check_groups(layer, x.channels)
         pads = resolve_padding(layer, x.sizes)
         outs = sliding_lengths(layer, x, pads, pool=False)
@@ -205,7 +205,7 @@ class ConvTransposeKind(Kind):
         return window_json(layer, padding)
 
     def forward(self, layer: ConvTranspose, shape: Shape) -> LayerMath:
-        x = feature_map(layer, shape)
+        x = feature_map(layer, shape, ("kernel", "stride", "dilation", "padding", "output_padding"))
         check_groups(layer, x.channels)
         lengths = []
         for i, (axis, n) in enumerate(zip(x.axes, x.sizes)):

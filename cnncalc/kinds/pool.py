@@ -57,7 +57,7 @@ class PoolKind(Kind):
         return window_json(layer, padding)
 
     def forward(self, layer: Pool, shape: Shape) -> LayerMath:
-        x = feature_map(layer, shape)
+        x = feature_map(layer, shape, ("kernel", "stride", "dilation"))
         pads = resolve_padding(layer, x.sizes)
         if layer.padding.mode is PaddingMode.EXPLICIT:
             for i in range(x.rank):
@@ -118,7 +118,7 @@ class AdaptivePoolKind(Kind):
         return AdaptivePool(kind=LayerKind.ADAPTIVE_AVGPOOL, output=values["output_size"], **base)
 
     def forward(self, layer: AdaptivePool, shape: Shape) -> LayerMath:
-        x = feature_map(layer, shape)
+        x = feature_map(layer, shape, ("output",))
         return LayerMath(Spatial(*layer.output_sizes(x.rank), x.channels))
 
     def field(self, layer: AdaptivePool, axis: AxisContext) -> Geometry:

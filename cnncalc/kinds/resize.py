@@ -85,7 +85,7 @@ class UpsampleKind(Kind):
         return Upsample(scale=values["scale"], size=values["size"], mode=values["mode"], **base)
 
     def forward(self, layer: Upsample, shape: Shape) -> LayerMath:
-        x = feature_map(layer, shape)
+        x = feature_map(layer, shape, ("size", "scale"))
         if layer.size is not None:
             return LayerMath(Spatial(*layer.size, x.channels))
         assert layer.scale is not None

@@ -21,15 +21,23 @@ class Spatial:
     """A feature map: spatial sizes (1 to 3 axes) and channels. `Spatial(h, w, c)` as before, `Spatial(l, c)` for 1-D,
     `Spatial(d, h, w, c)` for 3-D: the last number is always the channels. Immutable and hashable."""
 
-    __slots__ = ("sizes", "channels")
+    __slots__ = ("sizes", "channels", "positions", "elements")
     sizes: tuple[int, ...]
     channels: int
+    positions: int  # spatial positions: the product of the sizes
+    elements: int  # positions × channels (computed once: the analysis asks for it many times a layer)
 
     def __init__(self, *values: int) -> None:
         if not 2 <= len(values) <= MAX_RANK + 1:
             raise ValueError(f"a feature map has 1 to {MAX_RANK} spatial sizes and channels; got {values!r}")
-        object.__setattr__(self, "sizes", tuple(values[:-1]))
-        object.__setattr__(self, "channels", values[-1])
+        positions = 1
+        for n in values[:-1]:
+            positions *= n
+        set_ = object.__setattr__
+        set_(self, "sizes", tuple(values[:-1]))
+        set_(self, "channels", values[-1])
+        set_(self, "positions", positions)
+        set_(self, "elements", positions * values[-1])
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("Spatial is immutable")
@@ -86,18 +94,6 @@ class Spatial:
             raise AttributeError("only a 1-D feature map has a length")
         return self.sizes[0]
 
-    @property
-    def positions(self) -> int:
-        """Spatial positions: the product of the sizes."""
-        n = 1
-        for s in self.sizes:
-            n *= s
-        return n
-
-    @property
-    def elements(self) -> int:
-        return self.positions * self.channels
-
     def with_sizes(self, sizes: tuple[int, ...] | list[int], channels: int | None = None) -> Spatial:
         return Spatial(*sizes, self.channels if channels is None else channels)
 
@@ -112,7 +108,10 @@ class Spatial:
         return (self.channels, *self.sizes)
 
     def as_json(self) -> dict[str, int]:
-        out = dict(zip(self.axes, self.sizes))
+        sizes = self.sizes
+        if len(sizes) == 2:  # the common case, written out: JSON of a 10,000-layer network calls this 20,000 times
+            return {"height": sizes[0], "width": sizes[1], "channels": self.channels}
+        out = dict(zip(AXIS_NAMES[len(sizes)], sizes))
         out["channels"] = self.channels
         return out
 
