@@ -20,6 +20,20 @@ class LayerKind(StrEnum):
     DROPOUT = "dropout"
     ZEROPAD = "zeropad"
     UPSAMPLE = "upsample"
+    GLOBAL_MAXPOOL = "global_maxpool"
+    ADAPTIVE_MAXPOOL = "adaptive_maxpool"
+    LAYERNORM = "layernorm"
+    GROUPNORM = "groupnorm"
+    INSTANCENORM = "instancenorm"
+    LAYER_SCALE = "layer_scale"
+    STOCHASTIC_DEPTH = "stochastic_depth"
+    CHANNEL_SHUFFLE = "channel_shuffle"
+    CHUNK = "chunk"
+    CROP = "crop"
+    PERMUTE = "permute"
+    PIXEL_SHUFFLE = "pixel_shuffle"
+    PIXEL_UNSHUFFLE = "pixel_unshuffle"
+    UNFLATTEN = "unflatten"
     # The activations are named by their own table in cnncalc/kinds/elementwise.py: adding one is one line there.
 
 POOLS = frozenset({LayerKind.MAXPOOL, LayerKind.AVGPOOL, LayerKind.MINPOOL})
@@ -33,11 +47,20 @@ class StructureKind(StrEnum):
     CONCAT = "concat"
     REPEAT = "repeat"
     SIDE = "side"
+    MULTIPLY = "multiply"
 
 
 class MergeKind(StrEnum):
     ADD = "add"
     CONCAT = "concat"
+    MULTIPLY = "multiply"
+
+
+class StochasticDepthMode(StrEnum):
+    """torchvision.ops.StochasticDepth's `mode`: drop per sample (row) or the whole batch."""
+
+    ROW = "row"
+    BATCH = "batch"
 
 
 class PaddingMode(StrEnum):

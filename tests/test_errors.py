@@ -164,7 +164,7 @@ CASES = [
           - Conv2d: {filters: 8, kernel: 3}
         """,
         'error: bad.yaml:3:5: layer 0: unknown layer kind `Conv2d`; did you mean `conv`?',
-        '  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax, gelu; define your own under `blocks:`',
+        '  hint: layer kinds include conv, conv_transpose, maxpool, avgpool, global_avgpool, fc, flatten, batchnorm, layernorm, dropout, upsample, relu, gelu, silu; every kind is listed in the README under Layer kinds and their options; define your own under `blocks:`',
     ),
     case(
         'kind-keras-name',
@@ -174,7 +174,7 @@ CASES = [
           - dense: {units: 8}
         """,
         'error: bad.yaml:3:5: layer 0: unknown layer kind `dense`; did you mean `fc`?',
-        '  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax, gelu; define your own under `blocks:`',
+        '  hint: layer kinds include conv, conv_transpose, maxpool, avgpool, global_avgpool, fc, flatten, batchnorm, layernorm, dropout, upsample, relu, gelu, silu; every kind is listed in the README under Layer kinds and their options; define your own under `blocks:`',
     ),
     case(
         'option-torch-name',
@@ -344,8 +344,8 @@ CASES = [
         layers:
           - upsample: {scale: 2, size: 16}
         """,
-        'error: bad.yaml:3:5: layer 0: upsample needs exactly one of `scale` and `size`',
-        '  hint: e.g. `- upsample: {scale: 2}` or `- upsample: {size: [56, 56]}`',
+        'error: bad.yaml:3:5: layer 0: upsample needs exactly one of `scale`, `size` and `size_of`',
+        '  hint: e.g. `- upsample: {scale: 2}`, `- upsample: {size: [56, 56]}` or `- upsample: {size_of: layer1}`',
     ),
     case(
         'block-misspelt',
@@ -359,7 +359,7 @@ CASES = [
             layers: [conv: {filters: $width, kernel: 1}]
         """,
         'error: bad.yaml:3:5: layer 0: unknown layer kind `bottlenek`; did you mean `bottleneck`?',
-        "  hint: layer kinds are conv, conv_transpose, maxpool, avgpool, minpool, global_avgpool, adaptive_avgpool, fc, flatten, batchnorm, lrn, dropout, zeropad, upsample, relu, relu6, leaky_relu, tanh, sigmoid, softmax, gelu; this spec's blocks are bottleneck",
+        "  hint: layer kinds include conv, conv_transpose, maxpool, avgpool, global_avgpool, fc, flatten, batchnorm, layernorm, dropout, upsample, relu, gelu, silu; every kind is listed in the README under Layer kinds and their options; this spec's blocks are bottleneck",
     ),
     case(
         'block-recursive',

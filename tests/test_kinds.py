@@ -38,17 +38,30 @@ OPTIONS = {
     "upsample": {"scale": 2},
     "dropout": {"p": 0.1},
     "lrn": {"size": 3},
+    "adaptive_maxpool": {"output_size": 2},
+    "groupnorm": {"groups": 2},
+    "channel_shuffle": {"groups": 2},
+    "chunk": {"chunks": 2, "index": 1},
+    "crop": {"size": 3},
+    "pixel_shuffle": {"factor": 2},
+    "pixel_unshuffle": {"factor": 2},
+    "prelu": {"num_parameters": 1},
+    "unflatten": {"shape": "2x2x3"},
 }
+PERMUTE = {1: [0, 2, 1], 2: [0, 2, 3, 1], 3: [0, 2, 3, 4, 1]}
+# Where a kind takes only some inputs: pixel (un)shuffle images, unflatten vectors.
+ONLY = {"pixel_shuffle": {2}, "pixel_unshuffle": {2}, "unflatten": {None}}
 INPUTS = {1: "16x4", 2: "8x8x4", 3: "4x6x6x4"}
-VECTOR_KINDS = {"fc", "flatten", "batchnorm", "dropout", "relu", "relu6", "leaky_relu", "tanh", "sigmoid", "softmax"}
+VECTOR_KINDS = {"fc", "flatten", "batchnorm", "dropout", "relu", "relu6", "leaky_relu", "tanh", "sigmoid", "softmax",
+                "layernorm", "chunk", "unflatten", "identity", "prelu"}
 
 
 def test_every_spec_word_has_a_kind_and_every_layer_kind_is_registered():
     from cnncalc.kinds.elementwise import ACTIVATIONS
 
-    assert set(LAYER_WORDS) == {str(k) for k in LayerKind} | set(ACTIVATIONS)
+    assert set(LAYER_WORDS) == {str(k) for k in LayerKind} | set(ACTIVATIONS) | {"prelu"}
     for alias, (target, rank) in ALIASES.items():
-        assert target in KINDS and rank in (1, 2, 3), alias
+        assert target in KINDS and rank in (1, 2, 3, None), alias
 
 
 @pytest.mark.parametrize("kind", sorted({type(k) for k in KINDS.values()}, key=lambda c: c.__name__), ids=lambda c: c.__name__)
@@ -78,13 +91,18 @@ def test_each_merge_rule_defines_every_stage_itself(merge):
 
 
 def _network(word: str, rank: int | None):
-    layer = {word: OPTIONS[word]} if word in OPTIONS else word
+    options = {"order": PERMUTE[rank or 0]} if word == "permute" and rank else OPTIONS.get(word)
+    layer = {word: options} if options else word
     first = ["global_avgpool"] if word == "fc" and rank else []  # fc reads the 1x1xC map of a global pool as C features
     text = json.dumps({"name": word, "input": INPUTS[rank] if rank else "12", "layers": [*first, layer]})
     return parse_spec(text, file=f"{word}.yaml")
 
 
-CASES = [(word, rank) for word in LAYER_WORDS for rank in (1, 2, 3)] + [(word, None) for word in sorted(VECTOR_KINDS)]
+CASES = [
+    (word, rank)
+    for word, rank in [(word, rank) for word in LAYER_WORDS for rank in (1, 2, 3)] + [(word, None) for word in sorted(VECTOR_KINDS)]
+    if rank in ONLY.get(word, {rank})
+]
 
 
 @pytest.mark.parametrize("word,rank", CASES, ids=lambda v: str(v))

@@ -440,10 +440,11 @@ def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
         walk.states[node.path] = after
         return after
     results = [_axis_field(node, row, i, state.axis(i), state.grid) for i in range(len(walk.names))]
-    whole = state.whole or getattr(kind_of(node), "sees_whole_map", False)
+    kind = kind_of(node)
+    whole = state.whole or kind.whole_map(node)
     _record(walk, node, row, tuple(r[0] for r in results), whole=whole)
     rank = len(walk.names)
-    grid = (1,) * rank if getattr(kind_of(node), "sees_whole_map", False) else _lengths(row.output, state.grid)
+    grid = (1,) * rank if kind.whole_map(node) else _lengths(row.output, state.grid)
     after = _State(tuple(r[1] for r in results), grid, whole)
     walk.states[node.path] = after
     return after

@@ -92,12 +92,19 @@ class Kind:
     """Base of every layer kind. Subclasses set `names` and override what applies to them."""
 
     names: ClassVar[tuple[str, ...]] = ()  # the spec words this kind handles (LayerKind values)
-    aliases: ClassVar[dict[str, tuple[str, int]]] = {}  # e.g. conv2d -> (conv, 2): refuses other ranks
+    aliases: ClassVar[dict[str, tuple[str, int | None]]] = {}  # conv2d -> (conv, 2) refuses other ranks; swish -> (silu, None)
     options: ClassVar[dict[str, dict[str, tuple[Any, Any]]]] = {}  # per name: option -> (converter, default)
     option_aliases: ClassVar[dict[str, dict[str, str]]] = {}  # per name: short form -> option
     examples: ClassVar[dict[str, str]] = {}  # per name: options for a hint, `filters: 6, kernel: 5`
     torch_names: ClassVar[dict[str, str]] = {}  # per name: the torch.nn class, with {d} for the rank
-    flattens_maps: ClassVar[bool] = False  # `cnncalc layer` flattens a feature map first (fc), as nn.Flatten would
+
+    def flattens_maps(self, layer: Any) -> bool:
+        """`cnncalc layer` flattens a feature map given to this layer first, as nn.Flatten before nn.Linear would."""
+        return False
+
+    def whole_map(self, layer: Any) -> bool:
+        """Every output reads every unit of the map before it (fc): the receptive field has no grid past it."""
+        return False
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Any:
         """The frozen layer value from checked option values (the spec reader has applied defaults)."""

@@ -15,16 +15,36 @@ from cnncalc.model.shapes import Shape, Spatial, Vector
 
 class FcKind(Kind):
     names = (LayerKind.FC,)
-    options = {LayerKind.FC: {"units": (o.positive, o.REQUIRED), "bias": (o.boolean, True), "trainable": (o.boolean, True)}}
+    options = {
+        LayerKind.FC: {
+            "units": (o.positive, o.REQUIRED),
+            "bias": (o.boolean, True),
+            "trainable": (o.boolean, True),
+            "per_position": (o.boolean, False),
+        }
+    }
     examples = {LayerKind.FC: "units: 10"}
     torch_names = {LayerKind.FC: "nn.Linear"}
-    sees_whole_map = True  # every output reads every unit of the map before it: the receptive walk's grid ends here
-    flattens_maps = True
+
+    def flattens_maps(self, layer: Fc) -> bool:
+        return not layer.per_position
+
+    def whole_map(self, layer: Fc) -> bool:
+        return not layer.per_position  # every output reads every unit of the map: the receptive walk's grid ends here
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Fc:
         return Fc(**base, **values)
 
     def forward(self, layer: Fc, shape: Shape) -> LayerMath:
+        if layer.per_position and isinstance(shape, Spatial):
+            # nn.Linear on a channels-last map: the same weights at every position (ConvNeXt's MLP)
+            params = formulas.fc_params(shape.channels, layer.units, layer.bias)
+            return LayerMath(
+                shape.with_sizes(shape.sizes, layer.units),
+                params=params,
+                trainable_params=params if layer.trainable else 0,
+                macs=shape.positions * formulas.fc_macs(shape.channels, layer.units),
+            )
         if isinstance(shape, Spatial) and shape.positions == 1:
             # After global pooling a 1x1xC map can only mean C features: taken as flattened
             # (torch needs the nn.Flatten written out; the count is the same).
@@ -46,6 +66,8 @@ class FcKind(Kind):
         )
 
     def field(self, layer: Fc, axis: AxisContext) -> Geometry:
+        if layer.per_position:
+            return Passed(rule="fully connected at each position on its channels: the field passes on")
         n = axis.n_in
         if n == 1:
             return Passed(rule="fully connected on features that each see the whole field already: unchanged")
@@ -58,10 +80,25 @@ class FcKind(Kind):
         return torch_ops.fc(layer, shape, device)
 
     def headline(self, layer: Fc) -> list[str]:
-        return [str(layer.kind), f"{layer.units} units"]
+        return [str(layer.kind), f"{layer.units} units", *(["per position"] if layer.per_position else [])]
 
     def derive(self, use: LayerUse) -> Derivation:
         layer, x = use.layer, use.input
+        if layer.per_position and isinstance(x, Spatial):
+            c, units, positions = x.channels, layer.units, x.positions
+            weights = formulas.fc_params(c, units, bias=False)
+            return Derivation(
+                (
+                    Section("Output size", "the channels of every position go through the same nn.Linear",
+                            (Step("channels", "", f"units = {num(units)}"), Step("output", "", use.output.hwc()))),
+                    Section("Parameters", "(c + 1)·units, shared by every position",
+                            (Step("total", f"({num(c)} + 1)·{num(units)}" if layer.bias else product(num(c), num(units)), num(use.params)),)),
+                    Section("Multiply-accumulates", "positions·c·units",
+                            (Step("MACs", product(num(positions), num(c), num(units)), num(use.macs)),)),
+                ),
+                weights,
+                use.params - weights,
+            )
         # after global pooling the 1x1xC map is read as C features (see forward)
         n_in, units = (x.features if isinstance(x, Vector) else x.elements), layer.units
         weights = formulas.fc_params(n_in, units, bias=False)

@@ -157,4 +157,57 @@ def _sizes_words(a: Shape, b: Shape) -> str:
     return "height and width"
 
 
-MERGES: dict[MergeKind, MergeRule] = {rule.merge: rule for rule in (AddRule(), ConcatRule())}
+def _broadcast(a: Shape, b: Shape) -> tuple[int, ...] | None:
+    """torch's broadcasting of two samples' shapes (channels first, aligned from the right), or None."""
+    ta, tb = a.torch_size(), b.torch_size()
+    n = max(len(ta), len(tb))
+    ta, tb = (1,) * (n - len(ta)) + ta, (1,) * (n - len(tb)) + tb
+    out = []
+    for x, y in zip(ta, tb):
+        if x != y and 1 not in (x, y):
+            return None
+        out.append(max(x, y))
+    return tuple(out)
+
+
+def _from_torch(size: tuple[int, ...]) -> Shape:
+    return Vector(size[0]) if len(size) == 1 else Spatial(*size[1:], size[0])
+
+
+class MultiplyRule(MergeRule):
+    """Elementwise product with torch's broadcasting: a 1×1×C gate times an H×W×C map (squeeze-excitation,
+    LR-ASPP). The product counts no MACs, like `add` (a multiply per value, not a multiply-accumulate)."""
+
+    merge = MergeKind.MULTIPLY
+    torch_op = "a * b"
+
+    def combine(self, node: Merge, outputs: list[Shape]) -> Shape:
+        size = outputs[0].torch_size()
+        for i, other in enumerate(outputs[1:], start=1):
+            joined = _broadcast(_from_torch(size), other)
+            if joined is None:
+                raise MergeProblem(
+                    f"multiply broadcasts as torch does (sizes equal or 1, channels first, from the right); "
+                    f"{describe_branch(node, 0)} gives {_from_torch(size).hwc()} but {describe_branch(node, i)} gives {other.hwc()}",
+                    hint="a gate is usually 1x1xC: global pooling and 1x1 convs (or fc with 1x1 maps) down to the same channels",
+                    layer=node.path or None,
+                    pos=node.pos,
+                )
+            size = joined
+        return _from_torch(size)
+
+    def derive(self, outputs: list[Shape], out: Shape) -> tuple[str, list[Step], str]:
+        why = (
+            "multiply takes the product value by value; a size of 1 is repeated to match the other branch "
+            "(torch's broadcasting), so a 1x1xC gate scales every position of each channel by its own factor."
+        )
+        return "output = branch 1 × branch 2 × … elementwise, broadcast", [Step("output", "", out.hwc())], why
+
+    def torch(self, tensors: list) -> Any:
+        product = tensors[0]
+        for other in tensors[1:]:
+            product = product * other
+        return product
+
+
+MERGES: dict[MergeKind, MergeRule] = {rule.merge: rule for rule in (AddRule(), ConcatRule(), MultiplyRule())}

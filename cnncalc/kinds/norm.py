@@ -9,7 +9,7 @@ from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import RANK_WORDS, AxisContext, Geometry, Kind, LayerMath, Passed, feature_map, layer_error, unchanged
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, num
-from cnncalc.model.layers import BatchNorm, Lrn
+from cnncalc.model.layers import BatchNorm, Lrn, Normalization
 from cnncalc.model.shapes import Shape, Spatial
 
 
@@ -110,3 +110,80 @@ class LrnKind(Kind):
         from torch import nn
 
         return nn.LocalResponseNorm(layer.size)
+
+
+class NormalizationKind(Kind):
+    """layernorm (nn.LayerNorm over the channels of each position: ConvNeXt's LayerNorm2d, or a channels-last
+    nn.LayerNorm), groupnorm (nn.GroupNorm) and instancenorm (nn.InstanceNorm1d/2d/3d)."""
+
+    names = (LayerKind.LAYERNORM, LayerKind.GROUPNORM, LayerKind.INSTANCENORM)
+    aliases = {f"instancenorm{d}d": (LayerKind.INSTANCENORM, d) for d in (1, 2, 3)}
+    options = {
+        LayerKind.LAYERNORM: {
+            "eps": (o.number(0, open_min=True), 1e-5),
+            "elementwise_affine": (o.boolean, True),
+            "bias": (o.boolean, True),
+            "trainable": (o.boolean, True),
+        },
+        LayerKind.GROUPNORM: {
+            "groups": (o.positive, o.REQUIRED),
+            "eps": (o.number(0, open_min=True), 1e-5),
+            "affine": (o.boolean, True),
+            "trainable": (o.boolean, True),
+        },
+        LayerKind.INSTANCENORM: {
+            "eps": (o.number(0, open_min=True), 1e-5),
+            "momentum": (o.number(0, 1), 0.1),
+            "affine": (o.boolean, False),
+            "track_running_stats": (o.boolean, False),
+            "trainable": (o.boolean, True),
+        },
+    }
+    examples = {LayerKind.GROUPNORM: "groups: 32"}
+    torch_names = {LayerKind.LAYERNORM: "nn.LayerNorm", LayerKind.GROUPNORM: "nn.GroupNorm", LayerKind.INSTANCENORM: "nn.InstanceNorm{d}d"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Normalization:
+        if kind == LayerKind.LAYERNORM:
+            fields = {"affine": values["elementwise_affine"], "bias": values["bias"]}
+        elif kind == LayerKind.GROUPNORM:
+            fields = {"groups": values["groups"], "affine": values["affine"]}
+        else:
+            fields = {"affine": values["affine"], "track_running_stats": values["track_running_stats"]}
+        return Normalization(kind=LayerKind(kind), trainable=values["trainable"], **fields, **base)
+
+    def forward(self, layer: Normalization, shape: Shape) -> LayerMath:
+        c = shape.channels
+        if layer.kind == LayerKind.INSTANCENORM:
+            x = feature_map(layer, shape)  # per channel of each sample: a map, never a vector
+            c = x.channels
+        if layer.kind == LayerKind.GROUPNORM and c % layer.groups:
+            raise layer_error(
+                layer,
+                f"groupnorm splits the channels into equal groups; {c} channels do not divide into {layer.groups} groups",
+                hint="use groups that divide the channels (32 is usual for 64, 128, 256, … channels)",
+            )
+        per_channel = (2 if layer.bias else 1) if layer.affine else 0
+        params = per_channel * c
+        stats = 2 * c if layer.track_running_stats else 0
+        return LayerMath(shape, params=params, trainable_params=params if layer.trainable else 0, running_stats=stats)
+
+    def field(self, layer: Normalization, axis: AxisContext) -> Geometry:
+        return Passed()  # statistics over channels or a whole map change no unit's field of view
+
+    def derive(self, use: LayerUse) -> Derivation:
+        layer, c = use.layer, use.input.channels
+        over = {
+            LayerKind.LAYERNORM: "the channels of each position",
+            LayerKind.GROUPNORM: f"each of {layer.groups} groups of {c // max(layer.groups, 1)} channels",
+            LayerKind.INSTANCENORM: "each channel of each sample",
+        }[layer.kind]
+        weights = c if layer.affine else 0
+        size = Section("Output size", f"normalised over {over}", (Step("shape", "", f"unchanged = {use.output.hwc()}"),))
+        rule = ("2·c: a scale γ and a shift β per channel" if layer.bias else "c: a scale γ per channel") if layer.affine else "no affine: 0"
+        params = Section("Parameters", rule, (Step("total", "", num(use.params)),))
+        return Derivation((size, params), weights, use.params - weights)
+
+    def torch(self, layer: Normalization, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.normalization(layer, shape, device)

@@ -207,3 +207,20 @@ def choice(options: type) -> Converter:
         return options(value)
 
     return convert
+
+
+def non_negative_list(value: Any, rank: int = 2) -> tuple[int, ...]:
+    """A list of whole numbers ≥ 0 (permute's order)."""
+    if not isinstance(value, list) or not value or len(value) > 8:
+        raise Bad("a list of whole numbers ≥ 0, e.g. [0, 2, 3, 1]")
+    try:
+        return tuple(_int(v, 0) for v in value)
+    except Bad as bad:
+        raise Bad("a list of whole numbers ≥ 0, e.g. [0, 2, 3, 1]", bad.hint) from None
+
+
+def text(value: Any, rank: int = 2) -> str:
+    """A word or a dotted path (`size_of: layer1.0`)."""
+    if not isinstance(value, str) or not value.strip():
+        raise Bad("a path of an earlier layer, such as layer1 or features.denseblock2")
+    return value.strip()

@@ -103,19 +103,28 @@ class PoolKind(Kind):
         )
 
 
+_GLOBAL = (LayerKind.GLOBAL_AVGPOOL, LayerKind.GLOBAL_MAXPOOL)
+_ADAPTIVE = (LayerKind.ADAPTIVE_AVGPOOL, LayerKind.ADAPTIVE_MAXPOOL)
+
+
 class AdaptivePoolKind(Kind):
-    names = (LayerKind.GLOBAL_AVGPOOL, LayerKind.ADAPTIVE_AVGPOOL)
-    aliases = {f"adaptive_avgpool{d}d": (LayerKind.ADAPTIVE_AVGPOOL, d) for d in (1, 2, 3)}
-    options = {LayerKind.GLOBAL_AVGPOOL: {}, LayerKind.ADAPTIVE_AVGPOOL: {"output_size": (o.positive_axes, o.REQUIRED)}}
-    # `output` is accepted for adaptive_avgpool as the short form of torch's `output_size`.
-    option_aliases = {LayerKind.ADAPTIVE_AVGPOOL: {"output": "output_size"}}
-    examples = {LayerKind.ADAPTIVE_AVGPOOL: "output_size: 7"}
-    torch_names = {LayerKind.GLOBAL_AVGPOOL: "nn.AdaptiveAvgPool{d}d(1)", LayerKind.ADAPTIVE_AVGPOOL: "nn.AdaptiveAvgPool{d}d"}
+    names = (*_GLOBAL, *_ADAPTIVE)
+    aliases = {f"{kind}{d}d": (kind, d) for kind in _ADAPTIVE for d in (1, 2, 3)}
+    options = {**{kind: {} for kind in _GLOBAL}, **{kind: {"output_size": (o.positive_axes, o.REQUIRED)} for kind in _ADAPTIVE}}
+    # `output` is accepted as the short form of torch's `output_size`.
+    option_aliases = {kind: {"output": "output_size"} for kind in _ADAPTIVE}
+    examples = {kind: "output_size: 7" for kind in _ADAPTIVE}
+    torch_names = {
+        LayerKind.GLOBAL_AVGPOOL: "nn.AdaptiveAvgPool{d}d(1)",
+        LayerKind.ADAPTIVE_AVGPOOL: "nn.AdaptiveAvgPool{d}d",
+        LayerKind.GLOBAL_MAXPOOL: "nn.AdaptiveMaxPool{d}d(1)",
+        LayerKind.ADAPTIVE_MAXPOOL: "nn.AdaptiveMaxPool{d}d",
+    }
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> AdaptivePool:
-        if kind == LayerKind.GLOBAL_AVGPOOL:
-            return AdaptivePool(kind=LayerKind.GLOBAL_AVGPOOL, **base)
-        return AdaptivePool(kind=LayerKind.ADAPTIVE_AVGPOOL, output=values["output_size"], **base)
+        if kind in _GLOBAL:
+            return AdaptivePool(kind=LayerKind(kind), **base)
+        return AdaptivePool(kind=LayerKind(kind), output=values["output_size"], **base)
 
     def forward(self, layer: AdaptivePool, shape: Shape) -> LayerMath:
         x = feature_map(layer, shape, ("output",))
@@ -126,7 +135,7 @@ class AdaptivePoolKind(Kind):
         # Closed form, not an enumeration of the bins: an output of 10^8 units must not cost 10^8 steps.
         n_in, n_out = axis.n_in, axis.n_out
         sizes, steps = formulas.adaptive_pool_bin_sizes_and_steps(n_in, n_out)
-        what = "global average pooling" if n_out == 1 else f"adaptive pooling {n_in} → {n_out}"
+        what = ("global average pooling" if layer.kind in (LayerKind.GLOBAL_AVGPOOL, LayerKind.ADAPTIVE_AVGPOOL) else "global max pooling") if n_out == 1 else f"adaptive pooling {n_in} → {n_out}"
         if len(sizes) == 1 and (not steps or (len(steps) == 1 and steps[0] >= 1)):
             k = sizes[0]
             s = steps[0] if steps else k  # one bin: no step to speak of; read as kernel = stride = n

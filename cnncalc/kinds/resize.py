@@ -9,7 +9,7 @@ from cnncalc.enums import LayerKind, PaddingMode, UpsampleMode
 from cnncalc.errors import SpecProblem
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Passed, Through, Window, feature_map, layer_error
-from cnncalc.model.layers import Upsample, ZeroPad, describe_pads
+from cnncalc.model.layers import Crop, Upsample, ZeroPad, describe_pads
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, axes_label, num
 from cnncalc.model.shapes import Shape, Spatial
 
@@ -68,6 +68,7 @@ class UpsampleKind(Kind):
         LayerKind.UPSAMPLE: {
             "scale": (o.scale, None),
             "size": (o.positive_axes, None),
+            "size_of": (o.text, None),
             "mode": (o.choice(UpsampleMode), UpsampleMode.NEAREST),
         }
     }
@@ -75,17 +76,24 @@ class UpsampleKind(Kind):
     torch_names = {LayerKind.UPSAMPLE: "nn.Upsample"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Upsample:
-        if (values["scale"] is None) == (values["size"] is None):
+        # with `size_of`, the spec reader has filled in `size` from that layer
+        given = [key for key in ("scale", "size_of") if values[key] is not None]
+        given += ["size"] if values["size"] is not None and values["size_of"] is None else []
+        if len(given) != 1:
             raise SpecProblem(
-                "upsample needs exactly one of `scale` and `size`",
-                hint="e.g. `- upsample: {scale: 2}` or `- upsample: {size: [56, 56]}`",
+                "upsample needs exactly one of `scale`, `size` and `size_of`",
+                hint="e.g. `- upsample: {scale: 2}`, `- upsample: {size: [56, 56]}` or `- upsample: {size_of: layer1}`",
                 layer=base["path"],
                 pos=base["pos"],
             )
-        return Upsample(scale=values["scale"], size=values["size"], mode=values["mode"], **base)
+        # `size_of: PATH` is resolved to that layer's size by the spec reader, which knows the earlier outputs.
+        return Upsample(scale=values["scale"], size=values["size"], size_of=values["size_of"], mode=values["mode"], **base)
 
     def forward(self, layer: Upsample, shape: Shape) -> LayerMath:
         x = feature_map(layer, shape, ("size", "scale"))
+        if layer.mode is UpsampleMode.BICUBIC and x.rank != 2:
+            raise layer_error(layer, f"bicubic resizing is for images (torch has no {x.rank}-D bicubic); the input is {x.hwc()}",
+                              hint="use mode: nearest or bilinear (linear in 1-D, trilinear in 3-D)")
         if layer.size is not None:
             return LayerMath(Spatial(*layer.size, x.channels))
         assert layer.scale is not None
@@ -148,3 +156,84 @@ class UpsampleKind(Kind):
         if layer.size is not None:
             return nn.Upsample(size=layer.size, mode=mode)
         return nn.Upsample(scale_factor=layer.scale, mode=mode)
+
+
+def _centre_offset(n: int, size: int) -> int:
+    """Units cut before a centre crop of `n` to `size`: torchvision's F.center_crop, int(round((n − size) / 2.0))
+    (Python rounds halves to even); a crop larger than the input pads first, (size − n) // 2 before."""
+    if size > n:
+        return -((size - n) // 2)
+    return int(round((n - size) / 2.0))
+
+
+class CropKind(Kind):
+    """A centre crop to `size` (torchvision's CenterCrop: the U-Net skip before its concat), or `amounts`
+    cut off each side: (before, after) per axis, [top, bottom, left, right] in 2-D."""
+
+    names = (LayerKind.CROP,)
+    options = {LayerKind.CROP: {"size": (o.positive_axes, None), "amounts": (o.padding, None)}}
+    option_aliases = {LayerKind.CROP: {"cropping": "amounts"}}  # Keras's Cropping2D name
+    examples = {LayerKind.CROP: "size: 392"}
+    torch_names = {LayerKind.CROP: "torchvision.transforms.CenterCrop"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Crop:
+        size, amounts = values["size"], values["amounts"]
+        if (size is None) == (amounts is None):
+            raise SpecProblem(
+                "crop needs exactly one of `size` (a centre crop) and `amounts` (what to cut off each side)",
+                hint="e.g. `- crop: {size: 392}` or `- crop: {amounts: [4, 4, 4, 4]}`",
+                layer=base["path"],
+                pos=base["pos"],
+            )
+        if amounts is not None and amounts.mode is not PaddingMode.EXPLICIT:
+            raise SpecProblem(
+                f"crop's `amounts` are numbers of pixels, not `{amounts.mode}`",
+                hint="e.g. `amounts: [4, 4, 4, 4]` (top, bottom, left, right)",
+                layer=base["path"],
+                pos=base["pos"],
+            )
+        return Crop(size=size, amounts=None if amounts is None else amounts.explicit, **base)
+
+    def _cuts(self, layer: Crop, x: Spatial) -> tuple[tuple[int, int], ...]:
+        if layer.size is not None:
+            return tuple((_centre_offset(n, s), n - s - _centre_offset(n, s)) for n, s in zip(x.sizes, layer.size))
+        a = layer.amounts
+        return tuple((a[2 * i], a[2 * i + 1]) for i in range(len(a) // 2))
+
+    def forward(self, layer: Crop, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape, ("size",))
+        if layer.amounts is not None and len(layer.amounts) != 2 * x.rank:
+            raise layer_error(layer, f"crop's `amounts` are given for {len(layer.amounts) // 2} axes but its input {x.hwc()} has {x.rank}",
+                              hint="give (before, after) for each axis")
+        cuts = self._cuts(layer, x)
+        sizes = [n - b - a for n, (b, a) in zip(x.sizes, cuts)]
+        for axis, n, out, (b, a) in zip(x.axes, x.sizes, sizes, cuts):
+            if out < 1:
+                raise layer_error(layer, f"a crop must leave at least 1 pixel, but cutting {b} + {a} from the {axis} {n} leaves {out}",
+                                  hint="cut less, or crop a larger input")
+        return LayerMath(Spatial(*sizes, x.channels), padding=tuple(-v for cut in cuts for v in cut))
+
+    def field(self, layer: Crop, axis: AxisContext) -> Geometry:
+        # unit i of the crop is unit i + before of its input: a window of kernel 1 with a negative padding
+        return Through(Window(1, 1, 1, axis.pad_before or 0), rule="a crop keeps units and shifts them: a window of kernel 1, stride 1")
+
+    def summary(self, layer: Crop, padding: tuple[int, ...] | None) -> str:
+        return f"cut {describe_pads(tuple(-v for v in padding))}" if padding is not None else ""
+
+    def summary_json(self, layer: Crop, padding: tuple[int, ...] | None) -> dict[str, Any]:
+        from cnncalc.kinds.base import padding_json
+
+        return {} if padding is None else {"cut": padding_json(tuple(-v for v in padding))}
+
+    def derive(self, use: LayerUse) -> Derivation:
+        x, out, pads = use.input, use.output, use.padding or ()
+        steps = tuple(
+            Step(axis, f"{n} − {-pads[2 * i]} − {-pads[2 * i + 1]}", num(out.sizes[i])) for i, (axis, n) in enumerate(zip(x.axes, x.sizes))
+        )
+        rule = "a centre crop: int(round((n − size)/2)) cut before, the rest after (torchvision's CenterCrop)" if use.layer.size else ""
+        return Derivation((Section("Output size", rule, steps),))
+
+    def torch(self, layer: Crop, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.Crop(self._cuts(layer, shape))

@@ -148,10 +148,69 @@ def pool(layer: Any, shape: Spatial, device: str) -> nn.Module:
 def adaptive_pool(layer: Any, shape: Spatial, device: str) -> nn.Module:
     rank = _rank(shape)
     output = 1 if layer.output is None else layer.output
-    return getattr(nn, f"AdaptiveAvgPool{rank}d")(output)
+    kind = "Max" if layer.kind in (LayerKind.GLOBAL_MAXPOOL, LayerKind.ADAPTIVE_MAXPOOL) else "Avg"
+    return getattr(nn, f"Adaptive{kind}Pool{rank}d")(output)
+
+
+class ChannelsLast(nn.Module):
+    """A module that acts on the last axis (nn.Linear, nn.LayerNorm) applied to the channels of a
+    channels-first map: moved last, applied, moved back (ConvNeXt's Permute + Linear + Permute)."""
+
+    def __init__(self, op: nn.Module):
+        super().__init__()
+        self.op = op
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.op(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class ChannelScale(nn.Module):
+    """ConvNeXt's layer scale: a (C, 1, …) parameter times the map."""
+
+    def __init__(self, shape: Shape, init: float, device: str):
+        super().__init__()
+        rank = _rank(shape) if isinstance(shape, Spatial) else 0
+        self.layer_scale = nn.Parameter(torch.full((shape.channels, *(1,) * rank), init, device=device))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.layer_scale
+
+
+class Chunk(nn.Module):
+    def __init__(self, chunks: int, index: int):
+        super().__init__()
+        self.chunks, self.index = chunks, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.chunk(self.chunks, dim=1)[self.index]
+
+
+class Crop(nn.Module):
+    """Cut (before, after) per spatial axis, in the shapes' order (a negative amount pads, as CenterCrop does)."""
+
+    def __init__(self, cuts: tuple[tuple[int, int], ...]):
+        super().__init__()
+        self.cuts = cuts
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pad = _torch_pad(tuple((-b, -a) for b, a in self.cuts))
+        return nn.functional.pad(x, pad)  # negative padding crops
+
+
+def normalization(layer: Any, shape: Shape, device: str) -> nn.Module:
+    c = shape.channels
+    if layer.kind == LayerKind.LAYERNORM:
+        op = nn.LayerNorm(c, elementwise_affine=layer.affine, bias=layer.bias, device=device)
+        return _freeze(ChannelsLast(op) if isinstance(shape, Spatial) else op, layer.trainable)
+    if layer.kind == LayerKind.GROUPNORM:
+        return _freeze(nn.GroupNorm(layer.groups, c, affine=layer.affine, device=device), layer.trainable)
+    cls = getattr(nn, f"InstanceNorm{_rank(shape)}d")
+    return _freeze(cls(c, affine=layer.affine, track_running_stats=layer.track_running_stats, device=device), layer.trainable)
 
 
 def fc(layer: Any, shape: Shape, device: str) -> nn.Module:
+    if getattr(layer, "per_position", False) and isinstance(shape, Spatial):
+        return _freeze(ChannelsLast(nn.Linear(shape.channels, layer.units, bias=layer.bias, device=device)), layer.trainable)
     features = shape.elements
     op = _freeze(nn.Linear(features, layer.units, bias=layer.bias, device=device), layer.trainable)
     # cnncalc takes fc on a map of one position (after global pooling) as fc on its channels.

@@ -188,9 +188,12 @@ class AdaptivePool(LeafBase):
 
 @dataclass(frozen=True, kw_only=True)
 class Fc(LeafBase):
+    """nn.Linear; `per_position`: on the channels of every position of a map (a channels-last nn.Linear)."""
+
     units: int
     bias: bool = True
     trainable: bool = True
+    per_position: bool = False
     kind: LayerKind = field(default=LayerKind.FC, init=False)
 
 
@@ -237,6 +240,7 @@ class Upsample(LeafBase):
 
     scale: tuple[float, ...] | None = None
     size: Axes | None = None
+    size_of: str | None = None  # the path of a layer whose output size to take (`size_of: PATH`)
     mode: UpsampleMode = UpsampleMode.NEAREST
     kind: LayerKind = field(default=LayerKind.UPSAMPLE, init=False)
 
@@ -249,6 +253,47 @@ class Upsample(LeafBase):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Normalization(LeafBase):
+    """layernorm (over the channels at each position), groupnorm (over groups of channels), instancenorm
+    (each channel of each sample): `affine` learned scale (and `bias` shift) per channel."""
+
+    kind: LayerKind
+    groups: int = 1
+    affine: bool = True
+    bias: bool = True
+    track_running_stats: bool = False
+    trainable: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Channelwise(LeafBase):
+    """Layers that act on the channels without weights of a window: layer_scale (a learned per-channel
+    factor), stochastic_depth, channel_shuffle, chunk (one of `chunks` slices), pixel_shuffle/unshuffle,
+    permute (a layout change), unflatten (a vector back to a map). Unused fields keep their defaults."""
+
+    kind: LayerKind
+    groups: int = 1  # channel_shuffle
+    chunks: int = 1  # chunk
+    index: int = 0  # chunk
+    factor: int = 1  # pixel_shuffle / pixel_unshuffle
+    order: tuple[int, ...] = ()  # permute: torch's dimension order
+    shape: Any = None  # unflatten: the map's Shape
+    p: float = 0.0  # stochastic_depth
+    mode: str = "row"  # stochastic_depth
+    init: float = 1e-6  # layer_scale
+    trainable: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class Crop(LeafBase):
+    """A centre crop to `size` (torchvision's CenterCrop) or explicit `amounts` cut off: (before, after) per axis."""
+
+    size: Axes | None = None
+    amounts: tuple[int, ...] | None = None
+    kind: LayerKind = field(default=LayerKind.CROP, init=False)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Activation(LeafBase):
     """An elementwise activation; `kind` is its spec word (kinds/elementwise.py lists them), `options` its
     option values as (name, value) pairs, as torch's constructor takes them (LeakyReLU's negative_slope)."""
@@ -258,7 +303,8 @@ class Activation(LeafBase):
 
 
 Layer = Union[
-    Conv, ConvTranspose, Pool, AdaptivePool, Fc, Flatten, BatchNorm, Lrn, Dropout, ZeroPad, Upsample, Activation
+    Conv, ConvTranspose, Pool, AdaptivePool, Fc, Flatten, BatchNorm, Lrn, Dropout, ZeroPad, Upsample, Activation,
+    Normalization, Channelwise, Crop,
 ]
 
 

@@ -16,7 +16,7 @@ from cnncalc.enums import MergeKind, StructureKind
 from cnncalc.errors import CnnCalcError, LimitProblem, MergeProblem, SourcePos, SpecProblem
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.options import REQUIRED, Bad, non_negative
-from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS
+from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS, kinds_hint
 from cnncalc.model.layers import DEFAULT_RANK, Merge, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial
 from cnncalc.spec import expressions
@@ -257,7 +257,7 @@ class Expander:
         defined = f"; this spec's blocks are {_listing(self.blocks)}" if self.blocks else "; define your own under `blocks:`"
         raise SpecProblem(
             f"unknown layer kind `{_word(kind)}`" + (f"; {suggestion}" if suggestion else ""),
-            hint="layer kinds are " + ", ".join(_LAYER_WORDS) + defined,
+            hint=kinds_hint() + defined,
             layer=ns.peek(None),
             pos=kind_pos,
         )
@@ -383,6 +383,8 @@ class Expander:
                         pos=pos,
                     )
                 values[key] = default
+        if values.get("size_of") is not None:
+            values["size"] = self._size_of(values["size_of"], ns, options.key_pos["size_of"])
         base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
         node = owner.build(kind, values, base, rank)
         self._track(lambda shape: owner.forward(node, shape).output)
@@ -560,6 +562,30 @@ class Expander:
             self._finished(path)
             return [Sequential(path=path, name=name, pos=pos, label="branch", children=tuple(children))], source
         return self.items(branch, pos, scope, ns, depth + 1, "branches", in_repeat=in_repeat), None
+
+    def _size_of(self, source: str, ns: Namespace, pos: SourcePos) -> tuple[int, ...]:
+        """The spatial size of an earlier layer's output (`upsample: {size_of: PATH}`)."""
+        if source not in self.outputs:
+            last = source.rsplit(".", 1)[-1]
+            close = [p for p in self.outputs if p.rsplit(".", 1)[-1] == last] or _close_paths(source, list(self.outputs))
+            raise SpecProblem(
+                f"`size_of: {_word(source)}` must name a layer or group that comes before; no earlier path is `{_word(source)}`"
+                + (f"; did you mean `{close[0]}`?" if close else ""),
+                hint="a path is the names from the top down, joined by dots (`backbone.layer4`)",
+                layer=ns.peek(None),
+                pos=pos,
+            )
+        shape = self.outputs[source]
+        if shape is None and self.shape_error is not None:
+            raise self.shape_error
+        if not isinstance(shape, Spatial):
+            raise SpecProblem(
+                f"`size_of: {_word(source)}` takes the size of a feature map, but that layer's output is a vector",
+                hint="name a layer whose output has a height and a width",
+                layer=ns.peek(None),
+                pos=pos,
+            )
+        return shape.sizes
 
     def _source(self, branch: YMap, scope: dict[str, Any], ns: Namespace) -> str:
         """The path a `from:` names: a layer or group that is finished when the merge starts."""

@@ -15,7 +15,7 @@ from typing import Any
 
 from cnncalc.errors import CnnCalcError, SourcePos, SpecProblem
 from cnncalc.kinds.options import REQUIRED
-from cnncalc.kinds.registry import ALIASES
+from cnncalc.kinds.registry import ALIASES, kinds_hint
 from cnncalc.model.layers import Network, Node
 from cnncalc.model.shapes import Shape, parse_shape
 from cnncalc.spec.expand import (
@@ -43,10 +43,10 @@ def parse_spec(
     try:
         if len(text) > MAX_FILE_BYTES:
             raise _too_large(len(text), "characters")
-        # Shapes are followed while expanding only where a block reads them (`$in`): elsewhere the
+        # Shapes are followed while expanding only where a spec reads them (`$in`, `size_of`): elsewhere the
         # analysis computes them once, and expanding stays as cheap as reading.
         return build_network(
-            load_yaml(text), file=file, default_name=default_name, input_shape=input_shape, track_shapes="$in" in text
+            load_yaml(text), file=file, default_name=default_name, input_shape=input_shape, track_shapes="$in" in text or "size_of" in text
         )
     except CnnCalcError as exc:
         raise exc.located(file=file)
@@ -206,7 +206,7 @@ def parse_layer(kind: str, options: dict[str, Any], input_shape: Shape | None = 
         suggestion = _suggest(kind, _LAYER_WORDS)
         raise SpecProblem(
             f"unknown layer kind `{kind}`" + (f"; {suggestion}" if suggestion else ""),
-            hint="layer kinds are " + ", ".join(_LAYER_WORDS),
+            hint=kinds_hint(),
         )
     mapping = YMap(options)
     mapping.pos = None  # type: ignore[assignment]

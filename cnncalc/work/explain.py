@@ -119,7 +119,7 @@ def leaf_derivation(
 def single_layer(layer: Layer, shape: Shape, dtype: Dtype = Dtype.FLOAT32) -> Worked:
     """`cnncalc layer`: one layer on one input, through the engine. An fc on a feature map flattens it first."""
     flattened_from = None
-    if kind_of(layer).flattens_maps and isinstance(shape, Spatial):
+    if kind_of(layer).flattens_maps(layer) and isinstance(shape, Spatial):
         flattened_from = shape
         shape = layer_math(Flatten(), shape).output
     network = Network(name=str(layer.path), input=shape, layers=(layer,))

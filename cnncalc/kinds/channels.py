@@ -1,0 +1,280 @@
+"""Layers that work on the channels or the layout without a sliding window: layer_scale, stochastic_depth,
+channel_shuffle, chunk, permute, pixel_shuffle / pixel_unshuffle, unflatten."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cnncalc.enums import LayerKind, StochasticDepthMode
+from cnncalc.kinds import options as o
+from cnncalc.kinds.base import AxisContext, Geometry, Kind, LayerMath, Passed, Through, Window, feature_map, layer_error, unchanged
+from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, num
+from cnncalc.model.layers import Channelwise
+from cnncalc.model.shapes import Shape, Spatial, Vector, parse_shape
+
+
+def _build(kind: str, values: dict[str, Any], base: dict[str, Any]) -> Channelwise:
+    return Channelwise(kind=LayerKind(kind), **values, **base)
+
+
+class LayerScaleKind(Kind):
+    """ConvNeXt's γ: a learned factor per channel (torchvision's CNBlock.layer_scale, a (C, 1, 1) parameter)."""
+
+    names = (LayerKind.LAYER_SCALE,)
+    options = {LayerKind.LAYER_SCALE: {"init": (o.number(0), 1e-6), "trainable": (o.boolean, True)}}
+    torch_names = {LayerKind.LAYER_SCALE: "nn.Parameter(torch.ones(C, 1, 1) * init)"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
+        return _build(kind, values, base)
+
+    def forward(self, layer: Channelwise, shape: Shape) -> LayerMath:
+        c = shape.channels
+        return LayerMath(shape, params=c, trainable_params=c if layer.trainable else 0)
+
+    def field(self, layer: Channelwise, axis: AxisContext) -> Geometry:
+        return Passed()
+
+    def derive(self, use: LayerUse) -> Derivation:
+        c = use.input.channels
+        return Derivation(
+            (
+                Section("Output size", "", (Step("shape", "", f"unchanged = {use.output.hwc()} (each channel times its γ)"),)),
+                Section("Parameters", "c: one learned factor γ per channel", (Step("total", "", num(c)),)),
+            ),
+            weights=c,
+        )
+
+    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.ChannelScale(shape, layer.init, device)
+
+
+class StochasticDepthKind(Kind):
+    """torchvision.ops.StochasticDepth: drops the residual branch at random while training, the identity at inference."""
+
+    names = (LayerKind.STOCHASTIC_DEPTH,)
+    options = {LayerKind.STOCHASTIC_DEPTH: {"p": (o.number(0, 1), 0.0), "mode": (o.choice(StochasticDepthMode), StochasticDepthMode.ROW)}}
+    torch_names = {LayerKind.STOCHASTIC_DEPTH: "torchvision.ops.StochasticDepth"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
+        return _build(kind, {"p": values["p"], "mode": str(values["mode"])}, base)
+
+    def forward(self, layer: Channelwise, shape: Shape) -> LayerMath:
+        return LayerMath(shape)
+
+    def field(self, layer: Channelwise, axis: AxisContext) -> Geometry:
+        return Passed()
+
+    def derive(self, use: LayerUse) -> Derivation:
+        return unchanged(use, "the identity at inference")
+
+    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
+        from torch import nn
+
+        return nn.Identity()  # StochasticDepth in eval mode (torchvision is not a test dependency)
+
+
+class ChannelShuffleKind(Kind):
+    names = (LayerKind.CHANNEL_SHUFFLE,)
+    options = {LayerKind.CHANNEL_SHUFFLE: {"groups": (o.positive, o.REQUIRED)}}
+    examples = {LayerKind.CHANNEL_SHUFFLE: "groups: 2"}
+    torch_names = {LayerKind.CHANNEL_SHUFFLE: "nn.ChannelShuffle"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
+        return _build(kind, values, base)
+
+    def forward(self, layer: Channelwise, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape)
+        if x.channels % layer.groups:
+            raise layer_error(
+                layer,
+                f"channel_shuffle splits the channels into equal groups; {x.channels} channels do not divide into {layer.groups} groups",
+                hint="use groups that divide the channels",
+            )
+        return LayerMath(x)
+
+    def field(self, layer: Channelwise, axis: AxisContext) -> Geometry:
+        return Passed()
+
+    def derive(self, use: LayerUse) -> Derivation:
+        return unchanged(use, f"the channels reordered across {use.layer.groups} groups")
+
+    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
+        from torch import nn
+
+        return nn.ChannelShuffle(layer.groups)
+
+
+class ChunkKind(Kind):
+    """`x.chunk(chunks, dim=1)[index]`: one slice of the channels (ShuffleNetV2's split). torch's chunks hold
+    ⌈C/chunks⌉ channels each, the last one what is left, and there may be fewer than `chunks` of them."""
+
+    names = (LayerKind.CHUNK,)
+    options = {LayerKind.CHUNK: {"chunks": (o.positive, o.REQUIRED), "index": (o.non_negative, o.REQUIRED)}}
+    examples = {LayerKind.CHUNK: "chunks: 2, index: 0"}
+    torch_names = {LayerKind.CHUNK: "torch.chunk"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
+        return _build(kind, values, base)
+
+    def forward(self, layer: Channelwise, shape: Shape) -> LayerMath:
+        c = shape.channels
+        size = -(-c // layer.chunks)
+        count = -(-c // size)
+        if layer.index >= count:
+            raise layer_error(
+                layer,
+                f"chunk takes slice {layer.index} of {c} channels cut into chunks of ⌈{c}/{layer.chunks}⌉ = {size}, "
+                f"but there are only {count} (numbered from 0)",
+                hint=f"use an index from 0 to {count - 1}",
+            )
+        channels = min(size, c - layer.index * size)
+        out = Vector(channels) if isinstance(shape, Vector) else shape.with_sizes(shape.sizes, channels)
+        return LayerMath(out)
+
+    def field(self, layer: Channelwise, axis: AxisContext) -> Geometry:
+        return Passed()
+
+    def derive(self, use: LayerUse) -> Derivation:
+        layer, c = use.layer, use.input.channels
+        step = Step("channels", f"slice {layer.index} of ⌈{c}/{layer.chunks}⌉ = {-(-c // layer.chunks)} each", num(use.output.channels))
+        return Derivation((Section("Output size", "x.chunk(chunks, dim=1)[index]", (step,)),))
+
+    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.Chunk(layer.chunks, layer.index)
+
+
+class PermuteKind(Kind):
+    """torchvision's Permute (ConvNeXt: [0, 2, 3, 1] before its LayerNorm and Linear, [0, 3, 1, 2] after).
+    cnncalc's shapes name their axes, so a permute changes no size and no count: it keeps torch's rows and paths."""
+
+    names = (LayerKind.PERMUTE,)
+    options = {LayerKind.PERMUTE: {"order": (o.non_negative_list, o.REQUIRED)}}
+    examples = {LayerKind.PERMUTE: "order: [0, 2, 3, 1]"}
+    torch_names = {LayerKind.PERMUTE: "torch.permute"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
+        return _build(kind, {"order": tuple(values["order"])}, base)
+
+    def forward(self, layer: Channelwise, shape: Shape) -> LayerMath:
+        dims = 2 + (shape.rank if isinstance(shape, Spatial) else 0)
+        if sorted(layer.order) != list(range(dims)):
+            raise layer_error(
+                layer,
+                f"permute's order lists every dimension of the batched tensor once; its input {shape.hwc()} has {dims} "
+                f"(batch, channels and {dims - 2} spatial), got {list(layer.order)}",
+                hint=f"e.g. order: {[0, *range(2, dims), 1]} (channels last)",
+            )
+        return LayerMath(shape)
+
+    def field(self, layer: Channelwise, axis: AxisContext) -> Geometry:
+        return Passed()
+
+    def derive(self, use: LayerUse) -> Derivation:
+        return unchanged(use, f"the axes reordered to {list(use.layer.order)}")
+
+    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
+        from torch import nn
+
+        return nn.Identity()  # the reference builder keeps torch's channels-first layout throughout
+
+
+class PixelShuffleKind(Kind):
+    """nn.PixelShuffle (C·r² × H × W → C × H·r × W·r) and nn.PixelUnshuffle (the inverse)."""
+
+    names = (LayerKind.PIXEL_SHUFFLE, LayerKind.PIXEL_UNSHUFFLE)
+    options = {kind: {"factor": (o.positive, o.REQUIRED)} for kind in names}
+    examples = {kind: "factor: 2" for kind in names}
+    torch_names = {LayerKind.PIXEL_SHUFFLE: "nn.PixelShuffle", LayerKind.PIXEL_UNSHUFFLE: "nn.PixelUnshuffle"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
+        return _build(kind, values, base)
+
+    def forward(self, layer: Channelwise, shape: Shape) -> LayerMath:
+        x = feature_map(layer, shape)
+        r = layer.factor
+        if x.rank != 2:
+            raise layer_error(layer, f"{layer.kind} works on images (height x width x channels); its input {x.hwc()} is {x.rank}-D",
+                              hint="use it on a 2-D feature map")
+        if layer.kind == LayerKind.PIXEL_SHUFFLE:
+            if x.channels % (r * r):
+                raise layer_error(layer, f"pixel_shuffle needs channels divisible by factor² = {r * r}; got {x.channels}",
+                                  hint=f"give the layer before it a multiple of {r * r} filters")
+            return LayerMath(Spatial(*(n * r for n in x.sizes), x.channels // (r * r)))
+        if any(n % r for n in x.sizes):
+            raise layer_error(layer, f"pixel_unshuffle needs height and width divisible by the factor {r}; got {x.hwc()}",
+                              hint="use a factor that divides the height and the width")
+        return LayerMath(Spatial(*(n // r for n in x.sizes), x.channels * r * r))
+
+    def field(self, layer: Channelwise, axis: AxisContext) -> Geometry:
+        r = layer.factor
+        if layer.kind == LayerKind.PIXEL_UNSHUFFLE:
+            return Through(Window(r, r, 1, 0), rule=f"pixel_unshuffle gathers each {r}×{r} patch into channels: a window of kernel {r}, stride {r}")
+        from cnncalc.kinds.base import Irregular
+
+        return Irregular(f"pixel_shuffle spreads each unit over {r}×{r} output units: an effective stride of S/{r}", f"pixel_shuffle by {r}", (0, 0))
+
+    def derive(self, use: LayerUse) -> Derivation:
+        layer, x, out = use.layer, use.input, use.output
+        r = layer.factor
+        up = layer.kind == LayerKind.PIXEL_SHUFFLE
+        steps = tuple(
+            Step(axis, f"{n}·{r}" if up else f"{n}/{r}", num(m)) for axis, n, m in zip(x.axes, x.sizes, out.sizes)
+        ) + (Step("channels", f"{x.channels}/{r}²" if up else f"{x.channels}·{r}²", num(out.channels)),)
+        return Derivation((Section("Output size", "", steps),))
+
+    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
+        from torch import nn
+
+        return (nn.PixelShuffle if layer.kind == LayerKind.PIXEL_SHUFFLE else nn.PixelUnshuffle)(layer.factor)
+
+
+def _map_shape(value: Any, rank: int) -> Spatial:
+    """`7x7x64` or [7, 7, 64]: the map a vector is unflattened into (channels last, as every shape here)."""
+    text = "x".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    try:
+        shape = parse_shape(text)
+    except Exception as exc:
+        raise o.Bad("a map shape such as 7x7x64 (sizes, then channels)") from exc
+    if not isinstance(shape, Spatial):
+        raise o.Bad("a map shape such as 7x7x64 (sizes, then channels)", "a single number is a vector already")
+    return shape
+
+
+class UnflattenKind(Kind):
+    """nn.Unflatten(1, (C, H, W)): a vector back to a map, as an autoencoder's decoder starts."""
+
+    names = (LayerKind.UNFLATTEN,)
+    options = {LayerKind.UNFLATTEN: {"shape": (_map_shape, o.REQUIRED)}}
+    examples = {LayerKind.UNFLATTEN: "shape: 7x7x64"}
+    torch_names = {LayerKind.UNFLATTEN: "nn.Unflatten"}
+
+    def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
+        return _build(kind, values, base)
+
+    def forward(self, layer: Channelwise, shape: Shape) -> LayerMath:
+        target = layer.shape
+        if not isinstance(shape, Vector) or shape.features != target.elements:
+            have = f"{shape.features} features" if isinstance(shape, Vector) else f"a {shape.hwc()} map"
+            raise layer_error(
+                layer,
+                f"unflatten turns a vector into a {target.hwc()} map of {target.elements:,} values; its input is {have}",
+                hint=f"give the layer before it {target.elements:,} units, or change `shape`",
+            )
+        return LayerMath(target)
+
+    def field(self, layer: Channelwise, axis: AxisContext) -> Geometry:
+        return Passed()
+
+    def derive(self, use: LayerUse) -> Derivation:
+        out = use.output
+        step = Step("shape", "·".join(map(str, (*out.sizes, out.channels))), f"{num(out.elements)} = {use.input.elements:,} features → {out.hwc()}")
+        return Derivation((Section("Output size", "", (step,)),))
+
+    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
+        from torch import nn
+
+        return nn.Unflatten(1, layer.shape.torch_size())
