@@ -198,7 +198,7 @@ def _macs(module: nn.Module, x: torch.Tensor, out: torch.Tensor) -> int:
 
     ConvNd weight is (out, in/g, k…): each output position uses all of it once.
     ConvTransposeNd weight is (in, out/g, k…): each input position scatters through all of it once.
-    Linear weight is (out, in): once per sample (per leading position if the input is not a vector).
+    Linear weight is (out, in): once per sample, or once per position where it acts on a map's channels.
     """
     if not isinstance(module, SpecLayer):
         return 0
@@ -209,7 +209,7 @@ def _macs(module: nn.Module, x: torch.Tensor, out: torch.Tensor) -> int:
         elif isinstance(op, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
             total += op.weight.numel() * math.prod(x.shape[2:])
         elif isinstance(op, nn.Linear):
-            total += op.weight.numel() * math.prod(out.shape[1:-1])
+            total += op.weight.numel() * (out[0].numel() // op.out_features)  # once per position it runs at
     return total
 
 
