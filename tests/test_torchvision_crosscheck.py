@@ -49,9 +49,25 @@ BUILDERS = {
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(),
     "squeezenet1_0": lambda: torchvision.models.squeezenet1_0(),
     "r3d_18": lambda: torchvision.models.video.r3d_18(),
+    "efficientnet_b0": lambda: torchvision.models.efficientnet_b0(),
+    "mobilenet_v3_large": lambda: torchvision.models.mobilenet_v3_large(),
+    "convnext_tiny": lambda: torchvision.models.convnext_tiny(),
+    "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(),
+    "regnet_y_400mf": lambda: torchvision.models.regnet_y_400mf(),
 }
+# RegNet's builder computes its widths with tensor operations, which the meta device cannot run.
+CPU_ONLY = {"regnet_y_400mf"}
 
 KINDS = {
+    torchvision.ops.StochasticDepth: {"stochastic_depth"},
+    torchvision.ops.Permute: {"permute"},
+    nn.LayerNorm: {"layernorm"},
+    nn.SiLU: {"silu"},
+    nn.GELU: {"gelu"},
+    nn.Hardswish: {"hardswish"},
+    nn.Hardsigmoid: {"hardsigmoid"},
+    nn.Sigmoid: {"sigmoid"},
+    nn.Flatten: {"flatten"},
     nn.Conv2d: {"conv"},
     nn.Conv3d: {"conv"},
     nn.BatchNorm2d: {"batchnorm"},
@@ -65,8 +81,17 @@ KINDS = {
     nn.ReLU6: {"relu6"},
     nn.Dropout: {"dropout"},
 }
-PARAMETRIC = (nn.Conv2d, nn.Conv3d, nn.BatchNorm2d, nn.BatchNorm3d, nn.Linear)
+PARAMETRIC = (nn.Conv2d, nn.Conv3d, nn.BatchNorm2d, nn.BatchNorm3d, nn.Linear, nn.LayerNorm)
 CONVS = (nn.Conv2d, nn.Conv3d)
+
+
+def same_shape(row, module: nn.Module, out: torch.Tensor) -> bool:
+    """The row's shape is torch's; between ConvNeXt's permutes torch holds the map channels-last, where only
+    the order of the same sizes differs (cnncalc's shapes name their axes)."""
+    if row_shape(row) == hwc(out):
+        return True
+    channels_last = out.dim() >= 3 and type(module).__name__ in ("Linear", "LayerNorm", "Permute", "GELU", "StochasticDepth")
+    return channels_last and sorted(row_shape(row)) == sorted(hwc(out))
 
 
 def kinds_of(module: nn.Module) -> set[str]:
@@ -88,7 +113,8 @@ def row_shape(row) -> tuple[int, ...]:
 
 def run_torchvision(name: str):
     """[(path, module, output)] for every leaf module call, in execution order."""
-    with torch.device("meta"):
+    device = "cpu" if name in CPU_ONLY else "meta"
+    with torch.device(device):
         model = BUILDERS[name]().eval()
     calls: list[tuple[str, nn.Module, torch.Tensor]] = []
     handles = []
@@ -99,7 +125,7 @@ def run_torchvision(name: str):
             )
     network = zoo.load(name)
     with torch.no_grad():
-        model(torch.zeros(1, *network.input.torch_size(), device="meta"))
+        model(torch.zeros(1, *network.input.torch_size(), device=device))
     for handle in handles:
         handle.remove()
     return model, calls
@@ -109,7 +135,7 @@ def macs(module: nn.Module, out: torch.Tensor) -> int:
     if isinstance(module, CONVS):
         return module.weight.numel() * math.prod(out.shape[2:])
     if isinstance(module, nn.Linear):
-        return module.weight.numel()
+        return module.weight.numel() * (out[0].numel() // module.out_features)  # per position on a channels-last map
     return 0
 
 
@@ -127,12 +153,12 @@ def test_spec_equals_torchvision(name):
 
     # conv / batch norm / linear, in execution order
     theirs = [(p, m, o) for p, m, o in calls if isinstance(m, PARAMETRIC)]
-    ours = [r for r in analysis.leaves() if r.kind in ("conv", "batchnorm", "fc")]
+    ours = [r for r in analysis.leaves() if r.kind in ("conv", "batchnorm", "fc", "layernorm")]
     assert len(ours) == len(theirs)
     for row, (path, module, out) in zip(ours, theirs):
         assert row.path == path
         assert row.kind in kinds_of(module), path
-        assert row_shape(row) == hwc(out), path
+        assert same_shape(row, module, out), path
         assert row.params == sum(p.numel() for p in module.parameters()), path
         if isinstance(module, CONVS):
             layer = row.node
@@ -154,7 +180,7 @@ def test_spec_equals_torchvision(name):
         row = rows.get(path)
         assert row is not None, f"torchvision's {path} ({type(module).__name__}) has no layer at that path in the spec"
         assert row.kind in kinds_of(module), path
-        assert row_shape(row) == hwc(out), path
+        assert same_shape(row, module, out), path
         if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
             pad = module.padding if isinstance(module.padding, int) else module.padding[0]
             assert row.node.padding.explicit == (pad,) * 4, path

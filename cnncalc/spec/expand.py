@@ -278,6 +278,8 @@ class Expander:
         if "name" in options:
             raw = options["name"]
             name = self._name(raw, scope, ns, options.key_pos["name"])
+            if isinstance(name, int) and not isinstance(name, bool) and name >= 0:
+                name = str(name)  # `name: $($index + 1)`: torch's module names are text, digits included
             if not isinstance(name, str) or not _LAYER_NAME.fullmatch(name):
                 raise SpecProblem(
                     f"a name is a word of letters, digits, _ and - (torch's module names); got {_show(name)}",

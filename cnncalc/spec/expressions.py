@@ -1,6 +1,6 @@
 """`$width * 4`-style expressions over block arguments, evaluated safely (no eval).
 
-Allowed: integers, decimals, true/false, `$name` references, + - * // / % (a `/` must
+Allowed: integers, decimals, true/false, quoted text (`'hs'`, to compare with), `$name` references, + - * // / % (a `/` must
 divide exactly), comparisons, and/or/not, `A if COND else B`, and parentheses. Inside a block,
 `$in.channels`, `$in.height`, `$in.width`, `$in.length`, `$in.depth` and `$in.features` are the
 sizes of the block's input; inside `repeat`, `$index` is the copy's number (from 0). A name may hold
@@ -161,6 +161,8 @@ def _check(value: Any, text: str) -> Any:
 def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
     if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return _check(node.value, text)
+    if isinstance(node, ast.Constant) and isinstance(node.value, str) and len(node.value) <= 64:
+        return node.value  # text, for `when: $act == 'hs'` (arithmetic on text is refused below)
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == _PREFIX + "in":
         if "in" not in scope:
             raise ExpressionProblem(f"{text!r} reads `$in`, which is only known inside a block", hint="use $in inside a block's layers")
