@@ -1,0 +1,109 @@
+"""Write tests/reference/torchvision/<name>.json from real torchvision: what CI compares the bundled specs with.
+
+Run where torch 2.14.1 and torchvision 0.29.1 are installed (too big for CI; the README's development
+section says how), from the repository's root:
+
+    path/to/torchvision-venv/bin/python scripts/torchvision_reference.py            # every model below
+    path/to/torchvision-venv/bin/python scripts/torchvision_reference.py resnet50   # some of them
+
+For each model: torchvision's builder with `weights=None`, every leaf module hooked through one forward
+pass of the bundled spec's input size, and per leaf call its path, class, output shape (torch's order,
+one sample) and parameters; then the totals (parameters, batch-norm running statistics, conv/linear
+MACs) and the `_ops` torchvision publishes for its weights (GMACs, 3 decimals). Nothing here reads
+cnncalc's arithmetic: only the spec's input size.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import torch
+import torchvision
+from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cnncalc.spec import zoo  # noqa: E402  (for the input size only)
+
+# bundled spec -> (torchvision builder name, keyword arguments)
+MODELS: dict[str, tuple[str, dict]] = {
+    "alexnet_torchvision": ("alexnet", {}),
+    "vgg11": ("vgg11", {}),
+    "vgg16": ("vgg16", {}),
+    "vgg16_bn": ("vgg16_bn", {}),
+    "vgg19": ("vgg19", {}),
+    "resnet18": ("resnet18", {}),
+    "resnet34": ("resnet34", {}),
+    "resnet50": ("resnet50", {}),
+    "resnet101": ("resnet101", {}),
+    "resnet152": ("resnet152", {}),
+    "googlenet": ("googlenet", {"aux_logits": False, "init_weights": False}),
+    "densenet121": ("densenet121", {}),
+    "mobilenet_v2": ("mobilenet_v2", {}),
+    "squeezenet1_0": ("squeezenet1_0", {}),
+    "r3d_18": ("r3d_18", {}),
+    "efficientnet_b0": ("efficientnet_b0", {}),
+    "mobilenet_v3_large": ("mobilenet_v3_large", {}),
+    "convnext_tiny": ("convnext_tiny", {}),
+    "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0", {}),
+    "regnet_y_400mf": ("regnet_y_400mf", {}),
+}
+CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+
+
+def macs(module: nn.Module, out: torch.Tensor) -> int:
+    if isinstance(module, CONVS):
+        return module.weight.numel() * math.prod(out.shape[2:])
+    if isinstance(module, nn.Linear):
+        return module.weight.numel() * (out[0].numel() // module.out_features)
+    return 0
+
+
+def reference(name: str) -> dict:
+    builder, kwargs = MODELS[name]
+    model_fn = torchvision.models.get_model_builder(builder)
+    device = "cpu" if builder.startswith("regnet") else "meta"  # RegNet computes its widths with tensors
+    with torch.device(device):
+        model = model_fn(weights=None, **kwargs).eval()
+    calls: list[tuple[str, nn.Module, torch.Tensor]] = []
+    for path, module in model.named_modules():
+        if not list(module.children()):
+            module.register_forward_hook(lambda m, i, o, path=path: calls.append((path, m, o)))
+    network = zoo.load(name)
+    with torch.no_grad():
+        model(torch.zeros(1, *network.input.torch_size(), device=device))
+    try:
+        ops = torchvision.models.get_model_weights(builder).DEFAULT.meta.get("_ops")
+    except (ValueError, AttributeError):
+        ops = None
+    running = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    return {
+        "builder": f"torchvision.models.{builder}",
+        "kwargs": kwargs,
+        "torchvision": torchvision.__version__,
+        "input": list(network.input.torch_size()),
+        "params": sum(p.numel() for p in model.parameters()),
+        "running_stats": running,
+        "macs": sum(macs(m, o) for _, m, o in calls),
+        "ops": ops,
+        # [path, class, output shape (one sample, torch's order), own parameters]
+        "leaves": [[path, type(m).__name__, list(o.shape[1:]), sum(p.numel() for p in m.parameters())] for path, m, o in calls],
+    }
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(MODELS)
+    out_dir = ROOT / "tests" / "reference" / "torchvision"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        doc = reference(name)
+        (out_dir / f"{name}.json").write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+        print(f"{name}: {doc['params']:,} params, {doc['macs']:,} MACs, _ops {doc['ops']}, {len(doc['leaves'])} leaf calls")
+
+
+if __name__ == "__main__":
+    main()
