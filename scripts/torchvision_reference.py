@@ -51,6 +51,13 @@ MODELS: dict[str, tuple[str, dict]] = {
     "convnext_tiny": ("convnext_tiny", {}),
     "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0", {}),
     "regnet_y_400mf": ("regnet_y_400mf", {}),
+    **{name: (name, {}) for name in (
+        "vgg11_bn", "vgg13", "vgg13_bn", "vgg19_bn",
+        "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
+        "densenet161", "densenet169", "densenet201",
+        "convnext_small", "convnext_base", "convnext_large",
+        "shufflenet_v2_x0_5", "shufflenet_v2_x1_5", "shufflenet_v2_x2_0",
+    )},
 }
 CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 

@@ -1,0 +1,300 @@
+"""Write the bundled specs that are variants of one family (widths, depths, groups) from the family's
+template: VGG with and without batch norm, ResNeXt and Wide ResNet, DenseNet, ConvNeXt, ShuffleNetV2.
+
+    python scripts/make_variant_specs.py        # rewrites those files in specs/
+
+The numbers are the papers' configurations as torchvision builds them; `tests/test_torchvision_reference.py`
+checks every written spec against torchvision itself. Hand-written specs (one per family) are the
+templates' origin and are not touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SPECS = Path(__file__).resolve().parent.parent / "specs"
+VGG_REFERENCE = 'Simonyan, Zisserman, "Very Deep Convolutional Networks for Large-Scale Image Recognition", ICLR 2015'
+VGG = {"vgg11": ("A", [1, 1, 2, 2, 2]), "vgg13": ("B", [2, 2, 2, 2, 2]), "vgg16": ("D", [2, 2, 3, 3, 3]), "vgg19": ("E", [2, 2, 4, 4, 4])}
+
+
+def vgg(name: str, bn: bool) -> str:
+    config, counts = VGG[name]
+    full = f"{name}_bn" if bn else name
+    layer = "[conv: {filters: %d, kernel: 3, padding: 1}" + (", batchnorm" if bn else "") + ", relu]"
+    stages = []
+    for width, n in zip((64, 128, 256, 512, 512), counts):
+        if n == 1:
+            stages.append(f"        - conv: {{filters: {width}, kernel: 3, padding: 1}}")
+            if bn:
+                stages.append("        - batchnorm")
+            stages.append("        - relu")
+        else:
+            stages.append(f"        - repeat: {n}\n          layers: {layer % width}")
+        stages.append("        - maxpool: {kernel: 2, stride: 2}")
+    return f"""name: {full}
+description: VGG-{name[3:]} (configuration {config}){" with batch norm" if bn else ""}, torchvision
+reference: '{VGG_REFERENCE}; torchvision.models.{full}'
+input: 224x224x3
+
+# torchvision numbers every conv{", batch norm" if bn else ""}, relu and pool of `features` in one sequence
+# (features.0, features.1, ...); `repeat` without a name splices its copies into it.
+layers:
+  - sequential:
+      name: features
+      layers:
+{chr(10).join(stages)}
+  - adaptive_avgpool: {{name: avgpool, output_size: 7}}
+  - flatten: {{name: flatten}}                # torch.flatten in forward()
+  - sequential:
+      name: classifier
+      layers:
+        - fc: {{units: 4096}}
+        - relu
+        - dropout: {{p: 0.5}}
+        - fc: {{units: 4096}}
+        - relu
+        - dropout: {{p: 0.5}}
+        - fc: {{units: 1000}}
+"""
+
+
+# name: (description, blocks per stage, groups, width per group)
+RESNEXT = {
+    "resnext50_32x4d": ("ResNeXt-50 32x4d (32 groups of 4 channels)", [3, 4, 6, 3], 32, 4),
+    "resnext101_32x8d": ("ResNeXt-101 32x8d (32 groups of 8 channels)", [3, 4, 23, 3], 32, 8),
+    "resnext101_64x4d": ("ResNeXt-101 64x4d (64 groups of 4 channels)", [3, 4, 23, 3], 64, 4),
+    "wide_resnet50_2": ("Wide ResNet-50-2 (bottlenecks twice as wide)", [3, 4, 6, 3], 1, 128),
+    "wide_resnet101_2": ("Wide ResNet-101-2 (bottlenecks twice as wide)", [3, 4, 23, 3], 1, 128),
+}
+
+
+def resnext(name: str) -> str:
+    description, blocks, groups, per_group = RESNEXT[name]
+    reference = (
+        'Xie et al., "Aggregated Residual Transformations for Deep Neural Networks", CVPR 2017'
+        if name.startswith("resnext")
+        else 'Zagoruyko, Komodakis, "Wide Residual Networks", BMVC 2016'
+    )
+    stages = "\n".join(
+        f"  - stage: {{name: layer{i + 1}, planes: {planes}, blocks: {n}{', stride: 2' if i else ''}}}"
+        for i, (planes, n) in enumerate(zip((64, 128, 256, 512), blocks))
+    )
+    return f"""name: {name}
+description: {description}, torchvision
+reference: '{reference}; torchvision.models.{name}'
+input: 224x224x3
+
+blocks:
+  # torchvision's Bottleneck with groups {groups} and {per_group} channels per group: the 3x3 conv is
+  # planes·{per_group}/64·{groups} wide and grouped; the block's output is planes·4.
+  bottleneck:
+    args: {{planes: null, stride: 1, downsample: false}}
+    layers:
+      - add:
+          name: add
+          branches:
+            - - conv: {{name: conv1, filters: $planes * {per_group * groups} // 64, kernel: 1, bias: false}}
+              - batchnorm: {{name: bn1}}
+              - relu: {{name: relu1}}
+              - conv: {{name: conv2, filters: $planes * {per_group * groups} // 64, kernel: 3, stride: $stride, padding: 1, groups: {groups}, bias: false}}
+              - batchnorm: {{name: bn2}}
+              - relu: {{name: relu2}}
+              - conv: {{name: conv3, filters: $planes * 4, kernel: 1, bias: false}}
+              - batchnorm: {{name: bn3}}
+            - name: downsample
+              when: $downsample
+              layers:
+                - conv: {{filters: $planes * 4, kernel: 1, stride: $stride, bias: false}}
+                - batchnorm
+      - relu: {{name: relu}}
+
+  stage:
+    args: {{planes: null, blocks: null, stride: 1}}
+    layers:
+      - bottleneck: {{planes: $planes, stride: $stride, downsample: true}}
+      - repeat: $blocks - 1
+        layers: [bottleneck: {{planes: $planes}}]
+
+layers:
+  - conv: {{name: conv1, filters: 64, kernel: 7, stride: 2, padding: 3, bias: false}}
+  - batchnorm: {{name: bn1}}
+  - relu: {{name: relu}}
+  - maxpool: {{name: maxpool, kernel: 3, stride: 2, padding: 1}}
+{stages}
+  - global_avgpool: {{name: avgpool}}
+  - flatten: {{name: flatten}}
+  - fc: {{name: fc, units: 1000}}
+"""
+
+
+# name: (growth rate, initial features, layers per block)
+DENSENET = {"densenet121": (32, 64, [6, 12, 24, 16]), "densenet161": (48, 96, [6, 12, 36, 24]),
+            "densenet169": (32, 64, [6, 12, 32, 32]), "densenet201": (32, 64, [6, 12, 48, 32])}
+
+
+def densenet(name: str) -> str:
+    growth, init, blocks = DENSENET[name]
+    body = []
+    for i, n in enumerate(blocks, start=1):
+        body.append(f"        - dense_block: {{name: denseblock{i}, n: {n}}}")
+        if i < len(blocks):
+            body.append(f"        - transition: {{name: transition{i}}}")
+    return f"""name: {name}
+description: DenseNet-{name[8:]} (growth rate {growth}), torchvision
+reference: 'Huang et al., "Densely Connected Convolutional Networks", CVPR 2017; torchvision.models.{name}'
+input: 224x224x3
+
+blocks:
+  # Each dense layer computes {growth} new channels from everything before it and appends them:
+  # concat of the identity (the features so far) and the new features, in that order.
+  dense_layer:
+    args: {{growth: {growth}, bn_size: 4}}
+    layers:
+      - concat:
+          name: cat
+          branches:
+            - []
+            - - batchnorm: {{name: norm1}}
+              - relu: {{name: relu1}}
+              - conv: {{name: conv1, filters: $bn_size * $growth, kernel: 1, bias: false}}
+              - batchnorm: {{name: norm2}}
+              - relu: {{name: relu2}}
+              - conv: {{name: conv2, filters: $growth, kernel: 3, padding: 1, bias: false}}
+
+  dense_block:
+    args: {{n: null}}
+    layers:
+      - repeat: $n
+        layers: [dense_layer: {{name: denselayer$($index + 1)}}]   # torchvision's denselayer1, denselayer2, …
+
+  # Halves the channels and the spatial size.
+  transition:
+    layers:
+      - batchnorm: {{name: norm}}
+      - relu: {{name: relu}}
+      - conv: {{name: conv, filters: $in.channels // 2, kernel: 1, bias: false}}
+      - avgpool: {{name: pool, kernel: 2, stride: 2}}
+
+layers:
+  - sequential:
+      name: features
+      layers:
+        - conv: {{name: conv0, filters: {init}, kernel: 7, stride: 2, padding: 3, bias: false}}   # 112x112x{init}
+        - batchnorm: {{name: norm0}}
+        - relu: {{name: relu0}}
+        - maxpool: {{name: pool0, kernel: 3, stride: 2, padding: 1}}
+{chr(10).join(body)}
+        - batchnorm: {{name: norm5}}
+  - relu: {{name: relu}}                    # F.relu in torchvision's forward()
+  - global_avgpool: {{name: avgpool}}       # F.adaptive_avg_pool2d(out, (1, 1))
+  - flatten: {{name: flatten}}
+  - fc: {{name: classifier, units: 1000}}
+"""
+
+
+# name: (stem width, stage widths, blocks per stage, stochastic depth rate)
+CONVNEXT = {"convnext_tiny": (96, [3, 3, 9, 3], 0.1), "convnext_small": (96, [3, 3, 27, 3], 0.4),
+            "convnext_base": (128, [3, 3, 27, 3], 0.5), "convnext_large": (192, [3, 3, 27, 3], 0.5)}
+
+
+def convnext(name: str) -> str:
+    width, depths, rate = CONVNEXT[name]
+    total = sum(depths)
+    stages, first = [], 0
+    for i, n in enumerate(depths):
+        if i:
+            stages.append(f"        - downsample                                     # {width * 2**i} channels")
+        stages.append(f"        - stage: {{n: {n}, first: {first}}}")
+        first += n
+    widths = "-".join(str(width * 2**i) for i in range(4))
+    return f"""name: {name}
+description: ConvNeXt-{name[9:].capitalize()} ({widths}, {'-'.join(map(str, depths))} blocks), torchvision
+reference: 'Liu et al., "A ConvNet for the 2020s", CVPR 2022; torchvision.models.{name}'
+input: 224x224x3
+
+blocks:
+  # CNBlock: 7x7 depthwise conv, then LayerNorm and an MLP (4x wider) on the channels of every position
+  # (between two permutes, as torchvision computes it channels-last), a learned per-channel scale γ,
+  # stochastic depth, and the residual.
+  cn_block:
+    args: {{p: 0.0}}
+    layers:
+      - add:
+          name: add
+          branches:
+            - - sequential:
+                  name: block
+                  layers:
+                    - conv: {{filters: $in.channels, kernel: 7, padding: 3, groups: $in.channels}}
+                    - permute: {{order: [0, 2, 3, 1]}}
+                    - layernorm: {{eps: 1e-6}}
+                    - fc: {{units: $in.channels * 4, per_position: true}}
+                    - gelu
+                    - fc: {{units: $in.channels, per_position: true}}
+                    - permute: {{order: [0, 3, 1, 2]}}
+              - layer_scale: {{name: layer_scale, init: 1e-6}}
+              - stochastic_depth: {{name: stochastic_depth, p: $p}}
+            - []
+
+  # A stage of n blocks; the stochastic depth rate grows linearly to {rate} over the network's {total} blocks.
+  stage:
+    args: {{n: null, first: null}}
+    layers:
+      - repeat: $n
+        layers: [cn_block: {{p: $({rate} * ($first + $index) / {total - 1})}}]
+
+  # Between stages: LayerNorm2d, then a 2x2 stride-2 conv that doubles the channels.
+  downsample:
+    layers:
+      - layernorm: {{eps: 1e-6}}
+      - conv: {{filters: $in.channels * 2, kernel: 2, stride: 2}}
+
+layers:
+  - sequential:
+      name: features
+      layers:
+        - sequential:                                    # the "patchify" stem: 4x4 patches, 56x56x{width}
+            layers:
+              - conv: {{filters: {width}, kernel: 4, stride: 4}}
+              - layernorm: {{eps: 1e-6}}
+{chr(10).join(stages)}
+  - global_avgpool: {{name: avgpool}}
+  - sequential:
+      name: classifier
+      layers:
+        - layernorm: {{eps: 1e-6}}                         # LayerNorm2d on the 1x1 map
+        - flatten
+        - fc: {{units: 1000}}
+"""
+
+
+SHUFFLENET = {"shufflenet_v2_x0_5": ("0.5x", [48, 96, 192], 1024), "shufflenet_v2_x1_0": ("1.0x", [116, 232, 464], 1024),
+              "shufflenet_v2_x1_5": ("1.5x", [176, 352, 704], 1024), "shufflenet_v2_x2_0": ("2.0x", [244, 488, 976], 2048)}
+
+
+def shufflenet(name: str) -> str:
+    label, widths, last = SHUFFLENET[name]
+    text = (SPECS / "shufflenet_v2_x1_0.yaml").read_text()
+    text = text.replace("name: shufflenet_v2_x1_0", f"name: {name}").replace("torchvision.models.shufflenet_v2_x1_0", f"torchvision.models.{name}")
+    text = text.replace("ShuffleNetV2 1.0x (24-116-232-464-1024)", f"ShuffleNetV2 {label} (24-{'-'.join(map(str, widths))}-{last})")
+    for old, new in zip((116, 232, 464), widths):
+        text = text.replace(f"out: {old}, n:", f"out: {new}, n:").replace(f"x{old}", f"x{new}")
+    return text.replace("filters: 1024, kernel: 1", f"filters: {last}, kernel: 1")
+
+
+def main() -> None:
+    written = {}
+    for name in VGG:
+        for bn in (False, True):
+            written[f"{name}_bn" if bn else name] = vgg(name, bn)
+    written.update({name: resnext(name) for name in RESNEXT})
+    written.update({name: densenet(name) for name in DENSENET})
+    written.update({name: convnext(name) for name in CONVNEXT})
+    written.update({name: shufflenet(name) for name in SHUFFLENET if name != "shufflenet_v2_x1_0"})
+    for name, text in written.items():
+        (SPECS / f"{name}.yaml").write_text(text)
+    print(f"wrote {len(written)} specs: {', '.join(written)}")
+
+
+if __name__ == "__main__":
+    main()
