@@ -1,5 +1,6 @@
 """Write the bundled specs that are variants of one family (widths, depths, groups) from the family's
-template: VGG with and without batch norm, ResNeXt and Wide ResNet, DenseNet, ConvNeXt, ShuffleNetV2.
+template: VGG with and without batch norm, ResNeXt and Wide ResNet, DenseNet, ConvNeXt, ShuffleNetV2,
+RegNet X and Y.
 
     python scripts/make_variant_specs.py        # rewrites those files in specs/
 
@@ -282,6 +283,240 @@ def shufflenet(name: str) -> str:
     return text.replace("filters: 1024, kernel: 1", f"filters: {last}, kernel: 1")
 
 
+# name: (stage widths, blocks per stage, group width per stage); Y adds squeeze-excitation (a quarter of
+# each block's input), X has none. torchvision's BlockParams.from_init_params computes these from
+# (depth, w_0, w_a, w_m, group width) and makes widths and groups compatible; they are copied here.
+REGNET = {
+    "regnet_y_400mf": ([48, 104, 208, 440], [1, 3, 6, 6], [8] * 4),
+    "regnet_y_800mf": ([64, 144, 320, 784], [1, 3, 8, 2], [16] * 4),
+    "regnet_y_1_6gf": ([48, 120, 336, 888], [2, 6, 17, 2], [24] * 4),
+    "regnet_y_3_2gf": ([72, 216, 576, 1512], [2, 5, 13, 1], [24] * 4),
+    "regnet_y_8gf": ([224, 448, 896, 2016], [2, 4, 10, 1], [56] * 4),
+    "regnet_y_16gf": ([224, 448, 1232, 3024], [2, 4, 11, 1], [112] * 4),
+    "regnet_y_32gf": ([232, 696, 1392, 3712], [2, 5, 12, 1], [232] * 4),
+    "regnet_y_128gf": ([528, 1056, 2904, 7392], [2, 7, 17, 1], [264] * 4),
+    "regnet_x_400mf": ([32, 64, 160, 400], [1, 2, 7, 12], [16] * 4),
+    "regnet_x_800mf": ([64, 128, 288, 672], [1, 3, 7, 5], [16] * 4),
+    "regnet_x_1_6gf": ([72, 168, 408, 912], [2, 4, 10, 2], [24] * 4),
+    "regnet_x_3_2gf": ([96, 192, 432, 1008], [2, 6, 15, 2], [48] * 4),
+    "regnet_x_8gf": ([80, 240, 720, 1920], [2, 5, 15, 1], [80, 120, 120, 120]),
+    "regnet_x_16gf": ([256, 512, 896, 2048], [2, 6, 13, 1], [128] * 4),
+    "regnet_x_32gf": ([336, 672, 1344, 2520], [2, 7, 13, 1], [168] * 4),
+}
+
+
+def regnet(name: str) -> str:
+    widths, depths, group_widths = REGNET[name]
+    y = name.startswith("regnet_y")
+    flops = name.rsplit("_", 1)[-1].replace("_", ".").upper()
+    label = f"RegNet{'Y' if y else 'X'}-{name.split('_', 2)[2].replace('_', '.').upper()}"
+    stages = "\n".join(
+        f"        - stage: {{name: block{i + 1}, width: {w}, n: {n}, stage: {i + 1}, groups: {w // g}}}"
+        for i, (w, n, g) in enumerate(zip(widths, depths, group_widths))
+    )
+    se = (
+        """                - squeeze_excitation: {name: se, squeeze: $in.channels // 4}
+"""
+        if y
+        else ""
+    )
+    se_block = (
+        """  squeeze_excitation:
+    args: {squeeze: null}
+    layers:
+      - multiply:
+          name: scale
+          branches:
+            - []
+            - - global_avgpool: {name: avgpool}
+              - conv: {name: fc1, filters: $squeeze, kernel: 1}
+              - relu: {name: activation}
+              - conv: {name: fc2, filters: $in.channels, kernel: 1}
+              - sigmoid: {name: scale_activation}
+
+"""
+        if y
+        else ""
+    )
+    del flops
+    size = 384 if name == "regnet_y_128gf" else 224  # 128GF's only weights (SWAG) are for 384x384 inputs
+    return f"""name: {name}
+description: {label} (widths {'-'.join(map(str, widths))}, depths {'-'.join(map(str, depths))}, group width {group_widths[-1]}{', squeeze-excitation' if y else ''}), torchvision
+reference: 'Radosavovic et al., "Designing Network Design Spaces", CVPR 2020; torchvision.models.{name}'
+input: {size}x{size}x3
+
+blocks:
+  conv_bn_relu:
+    args: {{filters: null, kernel: 1, stride: 1, groups: 1, act: true}}
+    layers:
+      - conv: {{filters: $filters, kernel: $kernel, stride: $stride, padding: $kernel // 2, groups: $groups, bias: false}}
+      - batchnorm
+      - relu: {{when: $act, inplace: true}}
+
+{se_block}  # ResBottleneckBlock: 1x1, 3x3 grouped with the stride{', squeeze-excitation' if y else ''}, 1x1; a projection
+  # shortcut where the shape changes; ReLU after the sum.
+  block:
+    args: {{width: null, stride: 1, groups: 1}}
+    layers:
+      - add:
+          name: add
+          branches:
+            - name: proj
+              when: $stride > 1 or $in.channels != $width
+              layers:
+                - conv: {{filters: $width, kernel: 1, stride: $stride, bias: false}}
+                - batchnorm
+            - name: f
+              layers:
+                - conv_bn_relu: {{name: a, filters: $width}}
+                - conv_bn_relu: {{name: b, filters: $width, kernel: 3, stride: $stride, groups: $groups}}
+{se}                - conv_bn_relu: {{name: c, filters: $width, act: false}}
+      - relu: {{name: activation, inplace: true}}
+
+  stage:
+    args: {{width: null, n: null, stage: null, groups: null}}
+    layers:
+      - block: {{name: block$stage-0, width: $width, stride: 2, groups: $groups}}
+      - repeat: $n - 1
+        layers: [block: {{name: block$stage-$($index + 1), width: $width, groups: $groups}}]
+
+layers:
+  - conv_bn_relu: {{name: stem, filters: 32, kernel: 3, stride: 2}}    # 112x112x32
+  - sequential:
+      name: trunk_output
+      layers:
+{stages}
+  - global_avgpool: {{name: avgpool}}
+  - flatten: {{name: flatten}}
+  - fc: {{name: fc, units: 1000}}
+"""
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """The nearest multiple of `divisor`, never 10 % below `value` (the MobileNet/EfficientNet channel rule)."""
+    new = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return new + divisor if new < 0.9 * value else new
+
+
+# EfficientNet-B0's stages: expansion t, kernel, stride, output channels, blocks; scaled per variant.
+EFFICIENTNET_STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
+# name: (width multiplier, depth multiplier, input size (torchvision's crop for its weights), dropout)
+EFFICIENTNET = {
+    "efficientnet_b0": (1.0, 1.0, 224, 0.2), "efficientnet_b1": (1.0, 1.1, 240, 0.2), "efficientnet_b2": (1.1, 1.2, 288, 0.3),
+    "efficientnet_b3": (1.2, 1.4, 300, 0.3), "efficientnet_b4": (1.4, 1.8, 380, 0.4), "efficientnet_b5": (1.6, 2.2, 456, 0.4),
+    "efficientnet_b6": (1.8, 2.6, 528, 0.5), "efficientnet_b7": (2.0, 3.1, 600, 0.5),
+}
+
+
+def efficientnet(name: str) -> str:
+    import math
+
+    width, depth, size, dropout = EFFICIENTNET[name]
+    stages = [(t, k, st, make_divisible(c * width), math.ceil(n * depth)) for t, k, st, c, n in EFFICIENTNET_STAGES]
+    total = sum(n for *_, n in stages)
+    stem, last = make_divisible(32 * width), 4 * stages[-1][3]
+    lines, first = [], 0
+    for t, k, st, c, n in stages:
+        options = [f"out: {c}"] + ([f"t: {t}"] if t != 6 else []) + ([f"kernel: {k}"] if k != 3 else []) + ([f"stride: {st}"] if st != 1 else [])
+        lines.append(f"        - stage: {{{', '.join(options)}, n: {n}, first: {first}, total: {total}}}")
+        first += n
+    text = (SPECS / "efficientnet_b0.yaml").read_text()
+    head, _, rest = text.partition("layers:\n  - sequential:\n      name: features")
+    head = head.replace("name: efficientnet_b0", f"name: {name}").replace("torchvision.models.efficientnet_b0", f"torchvision.models.{name}")
+    head = head.replace("EfficientNet-B0 (width 1.0, depth 1.0, 224x224)", f"EfficientNet-{name[-2:].upper()} (width {width}, depth {depth}, {size}x{size})")
+    head = head.replace("input: 224x224x3", f"input: {size}x{size}x3")
+    return head + f"""layers:
+  - sequential:
+      name: features
+      layers:
+        - conv_bn_silu: {{filters: {stem}, kernel: 3, stride: 2}}
+{chr(10).join(lines)}
+        - conv_bn_silu: {{filters: {last}}}
+  - global_avgpool: {{name: avgpool}}
+  - flatten: {{name: flatten}}
+  - sequential:
+      name: classifier
+      layers:
+        - dropout: {{p: {dropout}}}
+        - fc: {{units: 1000}}
+"""
+
+
+MNASNET = {"mnasnet0_5": 0.5, "mnasnet0_75": 0.75, "mnasnet1_0": 1.0, "mnasnet1_3": 1.3}
+# (input index in the widths, output index, kernel, stride, expansion, repeats): MNASNet-A1's stacks
+MNASNET_STACKS = [(1, 2, 3, 2, 3, 3), (2, 3, 5, 2, 3, 3), (3, 4, 5, 2, 6, 3), (4, 5, 3, 1, 6, 2), (5, 6, 5, 2, 6, 4), (6, 7, 3, 1, 6, 1)]
+
+
+def mnasnet(name: str) -> str:
+    alpha = MNASNET[name]
+    widths = [make_divisible(d * alpha) for d in (32, 16, 24, 40, 80, 96, 192, 320)]
+    stacks = "\n".join(
+        f"        - stack: {{out: {widths[o]}, kernel: {k}, stride: {st}, t: {t}, n: {n}}}" for _, o, k, st, t, n in MNASNET_STACKS
+    )
+    return f"""name: {name}
+description: MNASNet {alpha} (MNASNet-A1 scaled by {alpha}), torchvision
+reference: 'Tan et al., "MnasNet: Platform-Aware Neural Architecture Search for Mobile", CVPR 2019; torchvision.models.{name}'
+input: 224x224x3
+
+blocks:
+  # 1x1 expansion t times, k x k depthwise (with the stride), 1x1 projection; the residual only where
+  # stride 1 keeps the width.
+  body:
+    args: {{out: null, kernel: null, stride: 1, t: null}}
+    layers:
+      - conv: {{filters: $in.channels * $t, kernel: 1, bias: false}}
+      - batchnorm
+      - relu: {{inplace: true}}
+      - conv: {{filters: $in.channels * $t, kernel: $kernel, stride: $stride, padding: $kernel // 2, groups: $in.channels * $t, bias: false}}
+      - batchnorm
+      - relu: {{inplace: true}}
+      - conv: {{filters: $out, kernel: 1, bias: false}}
+      - batchnorm
+
+  inverted_residual:
+    args: {{out: null, kernel: null, stride: 1, t: null}}
+    layers:
+      - add:
+          name: add
+          when: $stride == 1 and $in.channels == $out
+          branches:
+            - [body: {{name: layers, out: $out, kernel: $kernel, t: $t}}]
+            - []
+      - body: {{name: layers, when: $stride != 1 or $in.channels != $out, out: $out, kernel: $kernel, stride: $stride, t: $t}}
+
+  stack:
+    args: {{out: null, kernel: null, stride: null, t: null, n: null}}
+    layers:
+      - inverted_residual: {{out: $out, kernel: $kernel, stride: $stride, t: $t}}
+      - repeat: $n - 1
+        layers: [inverted_residual: {{out: $out, kernel: $kernel, t: $t}}]
+
+layers:
+  - sequential:
+      name: layers
+      layers:
+        - conv: {{filters: {widths[0]}, kernel: 3, stride: 2, padding: 1, bias: false}}      # 112x112
+        - batchnorm
+        - relu: {{inplace: true}}
+        - conv: {{filters: {widths[0]}, kernel: 3, padding: 1, groups: {widths[0]}, bias: false}}
+        - batchnorm
+        - relu: {{inplace: true}}
+        - conv: {{filters: {widths[1]}, kernel: 1, bias: false}}
+        - batchnorm
+{stacks}
+        - conv: {{filters: 1280, kernel: 1, bias: false}}                         # 7x7x1280
+        - batchnorm
+        - relu: {{inplace: true}}
+  - global_avgpool: {{name: mean}}    # x.mean([2, 3]) in torchvision's forward(): a vector of 1280
+  - flatten: {{name: flatten}}
+  - sequential:
+      name: classifier
+      layers:
+        - dropout: {{p: 0.2, inplace: true}}
+        - fc: {{units: 1000}}
+"""
+
+
 def main() -> None:
     written = {}
     for name in VGG:
@@ -291,6 +526,9 @@ def main() -> None:
     written.update({name: densenet(name) for name in DENSENET})
     written.update({name: convnext(name) for name in CONVNEXT})
     written.update({name: shufflenet(name) for name in SHUFFLENET if name != "shufflenet_v2_x1_0"})
+    written.update({name: regnet(name) for name in REGNET})
+    written.update({name: efficientnet(name) for name in EFFICIENTNET if name != "efficientnet_b0"})
+    written.update({name: mnasnet(name) for name in MNASNET})
     for name, text in written.items():
         (SPECS / f"{name}.yaml").write_text(text)
     print(f"wrote {len(written)} specs: {', '.join(written)}")

@@ -120,7 +120,7 @@ class PReluKind(Kind):
 
 class DropoutKind(Kind):
     names = (LayerKind.DROPOUT,)
-    options = {LayerKind.DROPOUT: {"p": (o.number(0, 1), 0.5)}}
+    options = {LayerKind.DROPOUT: {"p": (o.number(0, 1), 0.5), **INPLACE}}
     examples = {LayerKind.DROPOUT: "p: 0.5"}
     torch_names = {LayerKind.DROPOUT: "nn.Dropout"}
 
