@@ -21,7 +21,7 @@ from cnncalc.spec import zoo
 
 REFERENCE = Path(__file__).resolve().parent / "reference" / "torchvision"
 FILES = sorted(REFERENCE.glob("*.json"))
-PARAMETRIC = {"Conv1d", "Conv2d", "Conv3d", "Conv3DSimple", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "Linear", "LayerNorm", "LayerNorm2d"}
+PARAMETRIC = {"Conv1d", "Conv2d", "Conv3d", "Conv3DSimple", "Conv3DNoTemporal", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "Linear", "LayerNorm", "LayerNorm2d"}
 CHANNELS_LAST = {"Linear", "LayerNorm", "Permute", "GELU", "StochasticDepth"}
 
 
