@@ -50,6 +50,15 @@ class StructureKind(StrEnum):
     MULTIPLY = "multiply"
 
 
+class Task(StrEnum):
+    """What a network is for (a spec's `task:`; `cnncalc models --task` filters by it)."""
+
+    CLASSIFICATION = "classification"
+    SEGMENTATION = "segmentation"
+    VIDEO = "video"
+    AUDIO = "audio"
+
+
 class MergeKind(StrEnum):
     ADD = "add"
     CONCAT = "concat"

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cnncalc.spec import zoo
+from cnncalc.work import catalog
 from cnncalc.core.engine import analyse
 from torch_build import cnncalc_shape, trace
 
@@ -139,3 +140,31 @@ def test_models_lists_a_family_by_size_and_keeps_numbers_whole_at_80_columns():
     assert resnets == ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
     assert all(len(line) <= 80 for line in result.stdout.splitlines())
     assert "143,667,240" in result.stdout and "19,632,062,464" in result.stdout  # vgg19, the widest numbers
+
+
+def test_the_stored_listing_is_current_and_equals_a_fresh_analysis():
+    # specs/index.json lets `cnncalc models` answer without parsing every spec; it must match them
+    # (regenerate with `python -m cnncalc.work.catalog` after changing a bundled spec).
+    stored = {e["name"]: e for e in json.loads((zoo.specs_dir() / catalog.INDEX).read_text(encoding="utf-8"))}
+    assert sorted(stored) == zoo.bundled_names()
+    for name in zoo.bundled_names():
+        fresh = catalog._entry(name, (zoo.specs_dir() / f"{name}.yaml").read_bytes())
+        assert stored[name] == fresh, f"specs/index.json is stale for {name}: run python -m cnncalc.work.catalog"
+
+
+def test_a_changed_spec_is_listed_from_its_text_not_from_the_stale_index(tmp_path, monkeypatch):
+    for path in zoo.specs_dir().glob("*"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "lenet5.yaml").write_text((tmp_path / "lenet5.yaml").read_text().replace("units: 10", "units: 11"))
+    monkeypatch.setattr(zoo, "specs_dir", lambda: tmp_path)
+    lenet = next(e for e in catalog.listing() if e["name"] == "lenet5")
+    assert lenet["params"] == 61_706 + 85  # the last fc has 84 + 1 more weights for the 11th unit
+
+
+def test_models_filters_by_prefix_and_task_and_groups_families(cli):
+    names = [e["name"] for e in json.loads(cli("models", "efficientnet_b", "--format", "json").stdout)]
+    assert names == [f"efficientnet_b{i}" for i in range(8)]
+    video = json.loads(cli("models", "--task", "video", "--format", "json").stdout)
+    assert {e["name"] for e in video} == {"r3d_18", "mc3_18", "r2plus1d_18"} and {e["task"] for e in video} == {"video"}
+    bad = cli("models", "--task", "vidoe")
+    assert bad.exit_code == 2

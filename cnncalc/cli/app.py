@@ -13,7 +13,7 @@ from typing import Annotated, Iterator, NoReturn, Optional
 import typer
 
 from cnncalc import __version__
-from cnncalc.enums import Difficulty, Dtype, Lang, OutputFormat, QuizFormat, QuizTopic, WorkFormat
+from cnncalc.enums import Difficulty, Dtype, Lang, OutputFormat, QuizFormat, QuizTopic, Task, WorkFormat
 
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 70
@@ -186,83 +186,82 @@ def _emit_analysis(analysis, *, format: OutputFormat, depth: int | None, batch: 
 
 @app.command("models")
 def models_command(
+    prefix: Annotated[Optional[str], typer.Argument(help="Only the models whose name starts with this, e.g. resnet or efficientnet_b.", show_default=False, metavar="PREFIX")] = None,
+    task: Annotated[Optional[Task], typer.Option("--task", "-t", help="Only models for this task.", show_default=False, metavar="TASK")] = None,
     format: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """The bundled networks, with input size, parameters, MACs and where each comes from.
+    """The bundled networks by family, with input size, parameters, MACs and where each comes from.
 
-    Example:
+    Use a name wherever a spec file goes (cnncalc table resnet50). Nothing is cut: long descriptions
+    wrap; --format json, csv or markdown for other programs.
+
+    Examples:
 
       cnncalc models
+
+      cnncalc models efficientnet
+
+      cnncalc models --task video --format json
     """
     with guarded():
-        from cnncalc.spec import zoo
-        from cnncalc.core.engine import analyse
-
         import re
+
+        from cnncalc.work import catalog
 
         # Natural order, so a family reads by size: resnet18, resnet34, ..., resnet152.
         def natural(name: str) -> list:
             return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
-        entries = []
-        for name in sorted(zoo.bundled_names(), key=natural):
-            network = zoo.load(name)
-            totals = analyse(network).totals
-            entries.append((name, network, totals))
+        tasks = [str(t) for t in Task]
+        entries = [
+            e for e in catalog.listing()
+            if (prefix is None or e["name"].startswith(prefix)) and (task is None or e["task"] == str(task))
+        ]
+        entries.sort(key=lambda e: (tasks.index(e["task"]), e["family"].lower(), natural(e["name"])))
         if format is OutputFormat.JSON:
             import json
 
-            doc = [
-                {
-                    "name": name,
-                    "input": network.input.as_json(),
-                    "params": totals.params,
-                    "macs": totals.macs,
-                    "description": network.description,
-                    "reference": network.reference,
-                }
-                for name, network, totals in entries
-            ]
-            sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+            fields = ("name", "family", "task", "input", "params", "macs", "description", "reference")
+            sys.stdout.write(json.dumps([{k: e[k] for k in fields} for e in entries], indent=2, ensure_ascii=False) + "\n")
             return
         if format in (OutputFormat.CSV, OutputFormat.MARKDOWN):
-            lines = (
-                ["name,input,params,macs,description"]
-                if format is OutputFormat.CSV
-                else ["| name | input | params | MACs | description |", "|---|---|---:|---:|---|"]
-            )
-            for name, network, totals in entries:
-                if format is OutputFormat.CSV:
-                    import csv
-                    import io
+            if format is OutputFormat.CSV:
+                import csv
+                import io
 
-                    buffer = io.StringIO()
-                    csv.writer(buffer, lineterminator="").writerow(
-                        [name, network.input.hwc(), totals.params, totals.macs, network.description]
-                    )
-                    lines.append(buffer.getvalue())
-                else:
-                    lines.append(f"| {name} | {network.input.hwc()} | {totals.params:,} | {totals.macs:,} | {network.description} |")
-            sys.stdout.write("\n".join(lines) + "\n")
+                buffer = io.StringIO()
+                writer = csv.writer(buffer, lineterminator="\n")
+                writer.writerow(["name", "family", "task", "input", "params", "macs", "description"])
+                for e in entries:
+                    writer.writerow([e["name"], e["family"], e["task"], e["input_text"], e["params"], e["macs"], e["description"]])
+                sys.stdout.write(buffer.getvalue())
+            else:
+                lines = ["| name | input | params | MACs | description |", "|---|---|---:|---:|---|"]
+                lines += [f"| {e['name']} | {e['input_text']} | {e['params']:,} | {e['macs']:,} | {e['description']} |" for e in entries]
+                sys.stdout.write("\n".join(lines) + "\n")
             return
         from rich import box
         from rich.table import Table
 
-        rows = [(name, network.input.hwc(), f"{totals.params:,}", f"{totals.macs:,}") for name, network, totals in entries]
+        rows = [(e["name"], e["input_text"], f"{e['params']:,}", f"{e['macs']:,}") for e in entries]
         headers = ("Name", "Input", "Params", "MACs")
         out = console()
         # The numbers keep their full width; the description gets what is left of the line and
         # wraps there, so nothing is cut.
         # rich puts three spaces between columns (padding and an invisible divider) and one at each edge.
-        used = sum(max(len(h), *(len(r[i]) for r in rows)) + 3 for i, h in enumerate(headers)) + 2
+        used = sum(max(len(h), *(len(r[i]) for r in rows)) + 3 for i, h in enumerate(headers)) + 2 if rows else 0
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("Name", no_wrap=True)
         table.add_column("Input", no_wrap=True)
         table.add_column("Params", justify="right", no_wrap=True)
         table.add_column("MACs", justify="right", no_wrap=True)
         table.add_column("Description", overflow="fold", min_width=11, max_width=max(out.width - used, 11))
-        for row, (_, network, _) in zip(rows, entries):
-            table.add_row(*row, network.description)
+        for i, (row, e) in enumerate(zip(rows, entries)):
+            last_of_family = i + 1 == len(entries) or entries[i + 1]["family"] != e["family"] or entries[i + 1]["task"] != e["task"]
+            table.add_row(*row, e["description"], end_section=last_of_family)
+        if not entries:
+            sys.stderr.write(f"no bundled model matches{f' {prefix!r}' if prefix else ''}{f' for the task {task}' if task else ''}\n")
+            return
         out.print(table)
 
 

@@ -361,6 +361,7 @@ class Network:
     layers: tuple[Node, ...]
     description: str = ""
     reference: str = ""
+    task: str = "classification"
     file: str | None = field(default=None, compare=False)
 
 

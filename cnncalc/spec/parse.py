@@ -191,8 +191,23 @@ def build_network(
         layers=tuple(nodes),
         description=doc.get("description", ""),
         reference=doc.get("reference", ""),
+        task=_task(doc),
         file=file,
     )
+
+
+def _task(doc: YMap) -> str:
+    from cnncalc.enums import Task
+
+    value = doc.get("task", str(Task.CLASSIFICATION))
+    if value not in {str(t) for t in Task}:
+        names = [str(t) for t in Task]
+        raise SpecProblem(
+            f"`task` is one of {', '.join(names)}; got {_show(value)}" + (f"; {_suggest(str(value), names)}" if _suggest(str(value), names) else ""),
+            hint="it only sorts and filters `cnncalc models`; leave it out for a classifier",
+            pos=doc.key_pos["task"],
+        )
+    return value
 
 
 def parse_layer(kind: str, options: dict[str, Any], input_shape: Shape | None = None) -> Node:
