@@ -43,6 +43,9 @@ EXPECTED = {
     "m5": ("8000x1", 26_915, 1_880_256),
     "r3d_18": ("16x112x112x3", 33_371_472, 40_696_553_472),
     "unet_padded": ("256x256x3", 31_031_810, 48_171_581_440),
+    # The paper's U-Net: 572x572x1 in, 388x388x2 out (figure 1); its 31,030,658 parameters and MACs are
+    # checked layer by layer against torch in the next test.
+    "unet": ("572x572x1", 31_030_658, 150_428_424_448),
     # Issue 10: torchvision 0.29.1's builders (parameters) and their published `_ops` (GMACs to 3 decimals).
     "efficientnet_b0": ("224x224x3", 5_288_548, 385_814_752),  # _ops 0.386
     "mobilenet_v3_large": ("224x224x3", 5_483_032, 216_589_760),  # 0.217
@@ -65,6 +68,12 @@ def test_totals_equal_the_published_numbers(name):
     assert network.input.hwc() == hwc
     assert (totals.params, totals.macs) == (params, macs)
     assert network.description and network.reference  # `cnncalc models` shows where each comes from
+
+
+def test_the_papers_unet_crops_its_skips_to_the_sizes_of_figure_1():
+    rows = {r.path: r for r in analyse(zoo.load("unet")).rows}
+    assert [rows[f"dec{i}.crop"].output.hwc() for i in (4, 3, 2, 1)] == ["56x56x512", "104x104x256", "200x200x128", "392x392x64"]
+    assert rows["head"].output.hwc() == "388x388x2"
 
 
 def test_lenet5_and_alexnet_follow_the_course_notes_layer_by_layer():
