@@ -41,7 +41,7 @@ MODELS: dict[str, tuple[str, dict]] = {
     "resnet50": ("resnet50", {}),
     "resnet101": ("resnet101", {}),
     "resnet152": ("resnet152", {}),
-    "googlenet": ("googlenet", {"aux_logits": False, "init_weights": False}),
+    "googlenet": ("googlenet", {"init_weights": False}),
     "densenet121": ("densenet121", {}),
     "mobilenet_v2": ("mobilenet_v2", {}),
     "squeezenet1_0": ("squeezenet1_0", {}),
@@ -65,6 +65,9 @@ MODELS: dict[str, tuple[str, dict]] = {
     )},
 }
 CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+# Models whose auxiliary heads (side outputs in the spec) run only in training: traced in training mode
+# so that the heads' layers are recorded too; `_ops` is then the main path's (eval) count.
+TRAINING = {"googlenet"}
 
 
 def macs(module: nn.Module, out: torch.Tensor) -> int:
@@ -80,7 +83,8 @@ def reference(name: str) -> dict:
     model_fn = torchvision.models.get_model_builder(builder)
     device = "cpu" if builder.startswith("regnet") else "meta"  # RegNet computes its widths with tensors
     with torch.device(device):
-        model = model_fn(weights=None, **kwargs).eval()
+        model = model_fn(weights=None, **kwargs)
+    model.train(name in TRAINING)
     calls: list[tuple[str, nn.Module, torch.Tensor]] = []
     for path, module in model.named_modules():
         if not list(module.children()):
@@ -102,6 +106,7 @@ def reference(name: str) -> dict:
         "running_stats": running,
         "macs": sum(macs(m, o) for _, m, o in calls),
         "ops": ops,
+        "ops_of": "main path" if name in TRAINING else "all",
         # [path, class, output shape (one sample, torch's order), own parameters]
         "leaves": [[path, type(m).__name__, list(o.shape[1:]), sum(p.numel() for p in m.parameters())] for path, m, o in calls],
     }

@@ -37,6 +37,7 @@ from cnncalc.model.layers import (
     Node,
     Pool,
     Sequential,
+    Side,
     Upsample,
     ZeroPad,
 )
@@ -117,6 +118,9 @@ def _run(nodes: tuple[Node, ...], x: torch.Tensor, target: str) -> torch.Tensor:
     for node in nodes:
         if isinstance(node, Sequential):
             x = _run(node.children, x, target)
+        elif isinstance(node, Side):
+            if target.startswith(node.path + "."):
+                _run(node.children, x, target)  # a side output leaves the main tensor as it was
         elif isinstance(node, Merge):
             outs = [_run(branch, x, target) for branch in node.branches]
             if node.merge is MergeKind.ADD:
@@ -356,7 +360,7 @@ def _last_stage(name: str) -> str:
 # one-channel equivalent; those networks' kinds are checked against torch in tests/test_kinds.py).
 THIN_KINDS = {"conv", "conv_transpose", "maxpool", "avgpool", "minpool", "global_avgpool", "adaptive_avgpool", "zeropad",
               "upsample", "relu", "relu6", "leaky_relu", "tanh", "sigmoid", "batchnorm", "dropout", "lrn", "softmax",
-              "fc", "flatten", "add", "concat"}
+              "fc", "flatten", "add", "concat", "side"}
 
 
 def _thin_runnable(name: str) -> bool:

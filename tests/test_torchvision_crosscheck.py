@@ -44,7 +44,7 @@ BUILDERS = {
     "resnet50": lambda: torchvision.models.resnet50(),
     "resnet101": lambda: torchvision.models.resnet101(),
     "resnet152": lambda: torchvision.models.resnet152(),
-    "googlenet": lambda: torchvision.models.googlenet(aux_logits=False, init_weights=False),
+    "googlenet": lambda: torchvision.models.googlenet(init_weights=False),
     "densenet121": lambda: torchvision.models.densenet121(),
     "mobilenet_v2": lambda: torchvision.models.mobilenet_v2(),
     "squeezenet1_0": lambda: torchvision.models.squeezenet1_0(),
@@ -55,6 +55,7 @@ BUILDERS = {
     "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(),
     "regnet_y_400mf": lambda: torchvision.models.regnet_y_400mf(),
 }
+TRAINING = {"googlenet"}
 # RegNet's builder computes its widths with tensor operations, which the meta device cannot run.
 CPU_ONLY = {"regnet_y_400mf"}
 
@@ -115,7 +116,8 @@ def run_torchvision(name: str):
     """[(path, module, output)] for every leaf module call, in execution order."""
     device = "cpu" if name in CPU_ONLY else "meta"
     with torch.device(device):
-        model = BUILDERS[name]().eval()
+        model = BUILDERS[name]()
+    model.train(name in TRAINING)  # GoogLeNet's auxiliary heads (side outputs) run only in training
     calls: list[tuple[str, nn.Module, torch.Tensor]] = []
     handles = []
     for path, module in model.named_modules():
