@@ -517,6 +517,77 @@ layers:
 """
 
 
+# EfficientNetV2: (block, expansion, stride, output channels, blocks) per stage after a 3x3 stem;
+# "fused" stages merge the expansion and the depthwise conv into one k x k conv (FusedMBConv).
+EFFICIENTNET_V2 = {
+    "efficientnet_v2_s": (384, 0.2, [("fused", 1, 1, 24, 2), ("fused", 4, 2, 48, 4), ("fused", 4, 2, 64, 4), ("mb", 4, 2, 128, 6), ("mb", 6, 1, 160, 9), ("mb", 6, 2, 256, 15)]),
+    "efficientnet_v2_m": (480, 0.3, [("fused", 1, 1, 24, 3), ("fused", 4, 2, 48, 5), ("fused", 4, 2, 80, 5), ("mb", 4, 2, 160, 7), ("mb", 6, 1, 176, 14), ("mb", 6, 2, 304, 18), ("mb", 6, 1, 512, 5)]),
+    "efficientnet_v2_l": (480, 0.4, [("fused", 1, 1, 32, 4), ("fused", 4, 2, 64, 7), ("fused", 4, 2, 96, 7), ("mb", 4, 2, 192, 10), ("mb", 6, 1, 224, 19), ("mb", 6, 2, 384, 25), ("mb", 6, 1, 640, 7)]),
+}
+
+
+def efficientnet_v2(name: str) -> str:
+    size, dropout, stages = EFFICIENTNET_V2[name]
+    total = sum(n for *_, n in stages)
+    lines, first = [], 0
+    for block, t, st, c, n in stages:
+        lines.append(f"        - stage: {{block: {block}, out: {c}, t: {t}, stride: {st}, n: {n}, first: {first}, total: {total}}}")
+        first += n
+    text = (SPECS / "efficientnet_b0.yaml").read_text()
+    head, _, _ = text.partition("  # A stage: its first block")
+    head = head.replace("name: efficientnet_b0", f"name: {name}").replace("torchvision.models.efficientnet_b0", f"torchvision.models.{name}")
+    head = head.replace("EfficientNet-B0 (width 1.0, depth 1.0, 224x224)", f"EfficientNetV2-{name[-1].upper()} ({size}x{size})")
+    head = head.replace('Tan & Le, "EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", ICML 2019', 'Tan & Le, "EfficientNetV2: Smaller Models and Faster Training", ICML 2021')
+    head = head.replace("input: 224x224x3", f"input: {size}x{size}x3")
+    return head + f"""  # FusedMBConv: one k x k conv expanding t times (with the stride), then a 1x1 projection; with t = 1 the
+  # k x k conv gives the output channels itself. No squeeze-excitation.
+  fused_body:
+    args: {{out: null, t: null, stride: 1}}
+    layers:
+      - conv_bn_silu: {{when: $t != 1, filters: $in.channels * $t, kernel: 3, stride: $stride}}
+      - conv_bn_silu: {{when: $t != 1, filters: $out, act: false}}
+      - conv_bn_silu: {{when: $t == 1, filters: $out, kernel: 3, stride: $stride}}
+
+  fused_mbconv:
+    args: {{out: null, t: 1, stride: 1, p: 0.0}}
+    layers:
+      - add:
+          name: add
+          when: $stride == 1 and $in.channels == $out
+          branches:
+            - - fused_body: {{name: block, out: $out, t: $t, stride: $stride}}
+              - stochastic_depth: {{name: stochastic_depth, p: $p}}
+            - []
+      - fused_body: {{name: block, when: $stride != 1 or $in.channels != $out, out: $out, t: $t, stride: $stride}}
+
+  # A stage of fused or plain MBConv blocks; the stochastic depth rate grows to 0.2 over the network.
+  stage:
+    args: {{block: null, out: null, t: null, stride: 1, n: null, first: null, total: null}}
+    layers:
+      - fused_mbconv: {{when: $block == 'fused', out: $out, t: $t, stride: $stride, p: $(0.2 * $first / $total)}}
+      - mbconv: {{when: $block == 'mb', out: $out, t: $t, stride: $stride, p: $(0.2 * $first / $total)}}
+      - repeat: $n - 1
+        layers:
+          - fused_mbconv: {{when: $block == 'fused', out: $out, t: $t, p: $(0.2 * ($first + $index + 1) / $total)}}
+          - mbconv: {{when: $block == 'mb', out: $out, t: $t, p: $(0.2 * ($first + $index + 1) / $total)}}
+
+layers:
+  - sequential:
+      name: features
+      layers:
+        - conv_bn_silu: {{filters: {stages[0][3]}, kernel: 3, stride: 2}}
+{chr(10).join(lines)}
+        - conv_bn_silu: {{filters: 1280}}
+  - global_avgpool: {{name: avgpool}}
+  - flatten: {{name: flatten}}
+  - sequential:
+      name: classifier
+      layers:
+        - dropout: {{p: {dropout}}}
+        - fc: {{units: 1000}}
+"""
+
+
 def main() -> None:
     written = {}
     for name in VGG:
@@ -529,6 +600,7 @@ def main() -> None:
     written.update({name: regnet(name) for name in REGNET})
     written.update({name: efficientnet(name) for name in EFFICIENTNET if name != "efficientnet_b0"})
     written.update({name: mnasnet(name) for name in MNASNET})
+    written.update({name: efficientnet_v2(name) for name in EFFICIENTNET_V2})
     for name, text in written.items():
         (SPECS / f"{name}.yaml").write_text(text)
     print(f"wrote {len(written)} specs: {', '.join(written)}")

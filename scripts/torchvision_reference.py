@@ -60,7 +60,7 @@ MODELS: dict[str, tuple[str, dict]] = {
         "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf", "regnet_y_128gf",
         "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6",
         "efficientnet_b7", "mobilenet_v3_small", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
-        "squeezenet1_1", "mc3_18", "r2plus1d_18",
+        "squeezenet1_1", "mc3_18", "r2plus1d_18", "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l",
         "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf",
     )},
 }
