@@ -234,3 +234,28 @@ def test_densenet_paths_are_torchvisions_and_its_transitions_read_their_input():
     rows = {r.path: r for r in analyse(zoo.load("densenet121")).rows}
     assert "features.denseblock1.denselayer1.conv1" in rows and "features.denseblock4.denselayer16.conv2" in rows
     assert [rows[f"features.transition{i}.conv"].output.channels for i in (1, 2, 3)] == [128, 256, 512]
+
+
+def test_a_side_output_may_read_an_earlier_tensor_and_upsample_to_the_input():
+    network = spec(
+        """
+        input: 40x40x3
+        layers:
+          - conv: {name: c1, filters: 8, kernel: 3, stride: 2, padding: 1}
+          - conv: {name: c2, filters: 16, kernel: 3, stride: 2, padding: 1}
+          - upsample: {name: up, size_of: input, mode: bilinear}
+          - side:
+              name: aux
+              from: c1
+              layers:
+                - conv: {name: head, filters: 4, kernel: 1}
+                - upsample: {name: up, size_of: input}
+        """
+    )
+    rows = {r.path: r for r in analyse(network).rows}
+    assert rows["aux.head"].input == rows["c1"].output  # the side read c1, not the current tensor
+    assert rows["up"].output == rows["aux.up"].output.with_sizes((40, 40), 16)
+    traced = trace(network)
+    assert traced["aux.head"].output == (20, 20, 4) and traced["up"].output == (40, 40, 16)
+    with pytest.raises(CnnCalcError, match="`from: c3` must name a layer or group that comes before"):
+        parse_spec("input: 8x8x3\nlayers:\n  - conv: {name: c1, filters: 4, kernel: 1}\n  - side: {from: c3, layers: [relu]}\n", file="bad.yaml")

@@ -89,13 +89,13 @@ class Group(nn.Sequential):
 class SideModule(nn.Module):
     """A side output: its layers run on the current tensor, the result is stored, the tensor passes on."""
 
-    def __init__(self, path: str, body: nn.Sequential, store: dict):
+    def __init__(self, path: str, body: nn.Sequential, store: dict, source: str | None = None):
         super().__init__()
-        self.path, self.body = path, body
+        self.path, self.body, self.source = path, body, source
         object.__setattr__(self, "store", store)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.store[self.path] = self.body(x)
+        self.store[self.path] = self.body(x if self.source is None else self.store[self.source])
         return x
 
 
@@ -153,8 +153,8 @@ def _build_node(node: Node, x: torch.Tensor, device: str, index: dict, store: di
         store[node.path] = out
         return group, out
     if isinstance(node, Side):
-        body, out = _build_sequence(node.children, x, device, index, store)
-        side = SideModule(node.path, body, store)
+        body, out = _build_sequence(node.children, x if node.source is None else store[node.source], device, index, store)
+        side = SideModule(node.path, body, store, node.source)
         store[node.path] = out
         return side, x
     if isinstance(node, Merge):

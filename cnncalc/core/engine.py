@@ -249,15 +249,18 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
         walk.rows.append(None)  # type: ignore[arg-type]  # placeholder: the block row goes before its contents
         side = isinstance(node, Side)
         walk.side_depth += side
+        start = _source_output(node, node.source, walk) if side and node.source else shape
         try:
-            sums = _walk_sequence(node.children, shape, depth + 1, held, walk)
+            sums = _walk_sequence(node.children, start, depth + 1, held, walk)
         except CnnCalcError as exc:
             if isinstance(node, Sequential):
                 raise _block_use(exc, node) from None
             raise
         finally:
             walk.side_depth -= side
-        walk.rows[index] = _group_row(node, shape, depth, sums, walk)
+        walk.rows[index] = _group_row(node, start, depth, sums, walk)
+        if side and node.source:
+            _read(node.source, walk)
         if side:
             # A side output is an extra network output: it stays alive to the end, and the main path goes on
             # from the side's input unchanged.
@@ -353,7 +356,7 @@ def _walk_merge(node: Merge, shape: Shape, depth: int, held: int, walk: _Walk) -
     return _Sums(output, params, trainable, non_trainable, macs, activations + output.elements, peak)
 
 
-def _source_output(node: Merge, source: str, walk: _Walk) -> Shape:
+def _source_output(node: Merge | Side, source: str, walk: _Walk) -> Shape:
     if source not in walk.outputs:
         raise _error(
             node,
@@ -378,6 +381,8 @@ def _references(nodes: tuple[Node, ...], counts: dict[str, int]) -> dict[str, in
     """How often each path is read by a `from:` branch."""
     for node in nodes:
         if isinstance(node, (Sequential, Side)):
+            if isinstance(node, Side) and node.source:
+                counts[node.source] = counts.get(node.source, 0) + 1
             _references(node.children, counts)
         elif isinstance(node, Merge):
             for branch, source in zip(node.branches, node.sources):

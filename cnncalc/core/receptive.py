@@ -421,7 +421,8 @@ def _walk_sequence(nodes: tuple[Node, ...], state: _State, walk: _Walk) -> _Stat
 def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
     row = walk.rows[id(node)]
     if isinstance(node, (Sequential, Side)):
-        end = _walk_sequence(node.children, state, walk)
+        start = walk.states[node.source] if isinstance(node, Side) and node.source else state
+        end = _walk_sequence(node.children, start, walk)
         _record(walk, node, row, tuple(_passed(f)[0] for f in end.fields), whole=end.whole)
         walk.states[node.path] = end
         return state if isinstance(node, Side) else end

@@ -345,6 +345,7 @@ class Side(LayerBase):
 
     children: tuple[Node, ...] = ()
     label: str = "side"
+    source: str | None = None  # `from: PATH`: computed from that earlier output instead of the current tensor
 
     @property
     def kind(self) -> str:

@@ -375,7 +375,7 @@ def feeding(network: Network, target: Node) -> set[int]:
 
     def one(node: Node, before: frozenset[int]) -> frozenset[int]:
         if isinstance(node, (Sequential, Side)):
-            after = seq(node.children, before)
+            after = seq(node.children, by_path[node.source] if isinstance(node, Side) and node.source else before)
         elif isinstance(node, Merge):
             after = before
             for branch, source in zip(node.branches, node.sources):

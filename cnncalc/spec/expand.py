@@ -97,6 +97,7 @@ class Expander:
         self.shape: Shape | None = input_shape if track_shapes else None
         self.shape_error: CnnCalcError | None = None
         self.default_rank = input_shape.rank if isinstance(input_shape, Spatial) else DEFAULT_RANK
+        self.input_shape = input_shape
         self.outputs: dict[str, Shape | None] = {}  # finished paths, for `from:`
 
     # -- shapes while expanding
@@ -396,13 +397,16 @@ class Expander:
     # -- structure
 
     def _group(
-        self, what: str, needs: str, example: str, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool
+        self, what: str, needs: str, example: str, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool,
+        keys: tuple[str, ...] = ("layers",),
     ) -> tuple[str, str | None, list[Node]] | None:
         """A named group of layers (`sequential`, `side`): its path, name and children; None when `when` is false."""
-        self._only(options, ("layers", *COMMON_OPTIONS), what, ns, pos)
+        self._only(options, (*keys, *COMMON_OPTIONS), what, ns, pos)
         when, name = self._common(options, scope, ns, what)
         if not when:
             return None
+        if "from" in options:  # a side computed from an earlier output
+            self.shape, self.shape_error = self.outputs[self._source(options, scope, ns)], None
         if "layers" not in options:
             raise SpecProblem(needs, hint=example, layer=ns.peek(name), pos=pos)
         self._count(ns, pos)
@@ -426,18 +430,20 @@ class Expander:
     def side(
         self, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool
     ) -> list[Node]:
-        """`- side: {name: aux1, layers: [...]}`: a head on the current tensor; the main path goes on unchanged."""
+        """`- side: {name: aux1, layers: [...]}`: a head on the current tensor (or `from:` an earlier one);
+        the main path goes on unchanged."""
         shape, error = self.shape, self.shape_error
         group = self._group(
             "side", "side needs `layers`, the head computed from the current tensor",
             "e.g. `- side: {name: aux1, layers: [global_avgpool, fc: {units: 10}]}`",
-            options, pos, scope, ns, depth, in_repeat,
+            options, pos, scope, ns, depth, in_repeat, keys=("layers", "from"),
         )
         self.shape, self.shape_error = shape, error
         if group is None:
             return []
         path, name, children = group
-        return [Side(path=path, name=name, pos=pos, children=tuple(children))]
+        source = self.value(options["from"], scope, ns, options.key_pos["from"]) if "from" in options else None
+        return [Side(path=path, name=name, pos=pos, children=tuple(children), source=source)]
 
     def repeat(self, item: YMap, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool) -> list[Node]:
         pos = item.key_pos["repeat"]
@@ -566,7 +572,10 @@ class Expander:
         return self.items(branch, pos, scope, ns, depth + 1, "branches", in_repeat=in_repeat), None
 
     def _size_of(self, source: str, ns: Namespace, pos: SourcePos) -> tuple[int, ...]:
-        """The spatial size of an earlier layer's output (`upsample: {size_of: PATH}`)."""
+        """The spatial size of an earlier layer's output (`upsample: {size_of: PATH}`), or of the network's
+        input (`size_of: input`, unless a layer is called so): segmentation heads that end at the input's size."""
+        if source == "input" and source not in self.outputs and isinstance(self.input_shape, Spatial):
+            return self.input_shape.sizes
         if source not in self.outputs:
             last = source.rsplit(".", 1)[-1]
             close = [p for p in self.outputs if p.rsplit(".", 1)[-1] == last] or _close_paths(source, list(self.outputs))

@@ -140,7 +140,7 @@ def input_sources(network: Network) -> dict[str, str]:
         for node in nodes:
             sources[node.path] = source
             if isinstance(node, (Sequential, Side)):
-                walk(node.children, source)
+                walk(node.children, f"`{node.source}`" if isinstance(node, Side) and node.source else source)
             elif isinstance(node, Merge):
                 for branch, origin in zip(node.branches, node.sources):
                     walk(branch, source if origin is None else f"`{origin}`")
