@@ -53,6 +53,8 @@ MODELS: dict[str, tuple[str, dict]] = {
     "regnet_y_400mf": ("regnet_y_400mf", {}),
     "fcn_resnet50": ("fcn_resnet50", {"aux_loss": True, "weights_backbone": None}),
     "fcn_resnet101": ("fcn_resnet101", {"aux_loss": True, "weights_backbone": None}),
+    "deeplabv3_resnet50": ("deeplabv3_resnet50", {"aux_loss": True, "weights_backbone": None}),
+    "deeplabv3_resnet101": ("deeplabv3_resnet101", {"aux_loss": True, "weights_backbone": None}),
     **{name: (name, {}) for name in (
         "vgg11_bn", "vgg13", "vgg13_bn", "vgg19_bn",
         "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
