@@ -972,3 +972,10 @@ def test_context_makes_a_new_error_and_leaves_the_raised_one_as_it_was():
     )
     assert type(placed) is LayerProblem and placed.code == "layer"
     assert placed.in_use("layer2.0", "basic", 20) is placed  # the innermost use is said once
+
+
+@pytest.mark.parametrize("value", ["[a, b]", "{x: 1}", "3", "vidoe"])
+def test_a_task_that_is_not_one_of_the_tasks_is_refused(value):
+    with pytest.raises(CnnCalcError) as info:
+        parse_spec(f"input: 8x8x3\ntask: {value}\nlayers: [relu]\n", file="bad.yaml")
+    assert "`task` is one of classification, segmentation, video, audio" in info.value.message

@@ -200,7 +200,7 @@ def _task(doc: YMap) -> str:
     from cnncalc.enums import Task
 
     value = doc.get("task", str(Task.CLASSIFICATION))
-    if value not in {str(t) for t in Task}:
+    if not isinstance(value, str) or value not in {str(t) for t in Task}:
         names = [str(t) for t in Task]
         raise SpecProblem(
             f"`task` is one of {', '.join(names)}; got {_show(value)}" + (f"; {_suggest(str(value), names)}" if _suggest(str(value), names) else ""),
