@@ -55,6 +55,7 @@ MODELS: dict[str, tuple[str, dict]] = {
     "fcn_resnet101": ("fcn_resnet101", {"aux_loss": True, "weights_backbone": None}),
     "deeplabv3_resnet50": ("deeplabv3_resnet50", {"aux_loss": True, "weights_backbone": None}),
     "deeplabv3_resnet101": ("deeplabv3_resnet101", {"aux_loss": True, "weights_backbone": None}),
+    "lraspp_mobilenet_v3_large": ("lraspp_mobilenet_v3_large", {"weights_backbone": None}),
     **{name: (name, {}) for name in (
         "vgg11_bn", "vgg13", "vgg13_bn", "vgg19_bn",
         "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
