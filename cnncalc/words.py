@@ -70,6 +70,12 @@ def listing(names: Any, limit: int = 12) -> str:
     return shown + (f", … ({len(names) - limit:,} more)" if len(names) > limit else "")
 
 
+def and_list(words: list[str] | tuple[str, ...]) -> str:
+    """`a`, `a and b`, `a, b and c`: how a message joins a few words."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def norm(text: str) -> str:
     return text.lower().replace("_", "").replace("-", "").replace(" ", "")
 

@@ -96,7 +96,6 @@ class Kind:
     options: ClassVar[dict[str, dict[str, tuple[Any, Any]]]] = {}  # per name: option -> (converter, default)
     option_aliases: ClassVar[dict[str, dict[str, str]]] = {}  # per name: short form -> option
     examples: ClassVar[dict[str, str]] = {}  # per name: options for a hint, `filters: 6, kernel: 5`
-    torch_names: ClassVar[dict[str, str]] = {}  # per name: the torch.nn class, with {d} for the rank
 
     def flattens_maps(self, layer: Any) -> bool:
         """`cnncalc layer` flattens a feature map given to this layer first, as nn.Flatten before nn.Linear would."""
@@ -156,12 +155,6 @@ def unchanged(use: LayerUse, what: str) -> Derivation:
     """The derivation of a layer that keeps its input's shape and has no weights."""
     step = Step("shape", "", f"unchanged = {use.output.hwc()} ({what}, no weights)")
     return Derivation((Section("Output size", "", (step,)),))
-
-    def torch_name(self, layer: Any, shape: Shape) -> str:
-        """`nn.Conv2d` etc.: the torch class named in derivations and docs."""
-        template = self.torch_names.get(str(layer.kind), "")
-        rank = shape.rank if isinstance(shape, Spatial) else 1
-        return template.format(d=rank)
 
 
 # --------------------------------------------------------------------------- helpers the kinds share

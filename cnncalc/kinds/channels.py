@@ -22,7 +22,6 @@ class LayerScaleKind(Kind):
 
     names = (LayerKind.LAYER_SCALE,)
     options = {LayerKind.LAYER_SCALE: {"init": (o.number(0), 1e-6), "trainable": (o.boolean, True)}}
-    torch_names = {LayerKind.LAYER_SCALE: "nn.Parameter(torch.ones(C, 1, 1) * init)"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
         return _build(kind, values, base)
@@ -55,7 +54,6 @@ class StochasticDepthKind(Kind):
 
     names = (LayerKind.STOCHASTIC_DEPTH,)
     options = {LayerKind.STOCHASTIC_DEPTH: {"p": (o.number(0, 1), 0.0), "mode": (o.choice(StochasticDepthMode), StochasticDepthMode.ROW)}}
-    torch_names = {LayerKind.STOCHASTIC_DEPTH: "torchvision.ops.StochasticDepth"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
         return _build(kind, {"p": values["p"], "mode": str(values["mode"])}, base)
@@ -79,7 +77,6 @@ class ChannelShuffleKind(Kind):
     names = (LayerKind.CHANNEL_SHUFFLE,)
     options = {LayerKind.CHANNEL_SHUFFLE: {"groups": (o.positive, o.REQUIRED)}}
     examples = {LayerKind.CHANNEL_SHUFFLE: "groups: 2"}
-    torch_names = {LayerKind.CHANNEL_SHUFFLE: "nn.ChannelShuffle"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
         return _build(kind, values, base)
@@ -113,7 +110,6 @@ class ChunkKind(Kind):
     names = (LayerKind.CHUNK,)
     options = {LayerKind.CHUNK: {"chunks": (o.positive, o.REQUIRED), "index": (o.non_negative, o.REQUIRED)}}
     examples = {LayerKind.CHUNK: "chunks: 2, index: 0"}
-    torch_names = {LayerKind.CHUNK: "torch.chunk"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
         return _build(kind, values, base)
@@ -154,7 +150,6 @@ class PermuteKind(Kind):
     names = (LayerKind.PERMUTE,)
     options = {LayerKind.PERMUTE: {"order": (o.non_negative_list, o.REQUIRED)}}
     examples = {LayerKind.PERMUTE: "order: [0, 2, 3, 1]"}
-    torch_names = {LayerKind.PERMUTE: "torch.permute"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
         return _build(kind, {"order": tuple(values["order"])}, base)
@@ -188,7 +183,6 @@ class PixelShuffleKind(Kind):
     names = (LayerKind.PIXEL_SHUFFLE, LayerKind.PIXEL_UNSHUFFLE)
     options = {kind: {"factor": (o.positive, o.REQUIRED)} for kind in names}
     examples = {kind: "factor: 2" for kind in names}
-    torch_names = {LayerKind.PIXEL_SHUFFLE: "nn.PixelShuffle", LayerKind.PIXEL_UNSHUFFLE: "nn.PixelUnshuffle"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
         return _build(kind, values, base)
@@ -250,7 +244,6 @@ class UnflattenKind(Kind):
     names = (LayerKind.UNFLATTEN,)
     options = {LayerKind.UNFLATTEN: {"shape": (_map_shape, o.REQUIRED)}}
     examples = {LayerKind.UNFLATTEN: "shape: 7x7x64"}
-    torch_names = {LayerKind.UNFLATTEN: "nn.Unflatten"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Channelwise:
         return _build(kind, values, base)

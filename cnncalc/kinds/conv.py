@@ -123,7 +123,6 @@ class ConvKind(Kind):
     aliases = {"conv1d": (LayerKind.CONV, 1), "conv2d": (LayerKind.CONV, 2), "conv3d": (LayerKind.CONV, 3)}
     options = {LayerKind.CONV: _CONV_OPTIONS}
     examples = {LayerKind.CONV: "filters: 6, kernel: 5"}
-    torch_names = {LayerKind.CONV: "nn.Conv{d}d"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Conv:
         values = _rank_values(values, rank, "stride", "dilation")
@@ -193,7 +192,6 @@ class ConvTransposeKind(Kind):
         }
     }
     examples = {LayerKind.CONV_TRANSPOSE: "filters: 6, kernel: 2, stride: 2"}
-    torch_names = {LayerKind.CONV_TRANSPOSE: "nn.ConvTranspose{d}d"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> ConvTranspose:
         return ConvTranspose(**base, **_rank_values(values, rank, "stride", "dilation", "padding", "output_padding"))

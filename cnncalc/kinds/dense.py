@@ -24,7 +24,6 @@ class FcKind(Kind):
         }
     }
     examples = {LayerKind.FC: "units: 10"}
-    torch_names = {LayerKind.FC: "nn.Linear"}
 
     def flattens_maps(self, layer: Fc) -> bool:
         return not layer.per_position
@@ -123,7 +122,6 @@ class FcKind(Kind):
 class FlattenKind(Kind):
     names = (LayerKind.FLATTEN,)
     options = {LayerKind.FLATTEN: {}}
-    torch_names = {LayerKind.FLATTEN: "nn.Flatten"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Flatten:
         return Flatten(**base)

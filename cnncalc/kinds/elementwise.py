@@ -56,7 +56,6 @@ class ActivationKind(Kind):
     names = tuple(ACTIVATIONS)
     aliases = {"swish": ("silu", None)}  # Ramachandran et al.'s name for SiLU (EfficientNet's papers use it)
     options = {word: {**opts, **INPLACE} for word, (_, opts) in ACTIVATIONS.items()}
-    torch_names = {word: f"nn.{cls}" for word, (cls, _) in ACTIVATIONS.items()}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Activation:
         return Activation(kind=kind, options=tuple(sorted(values.items())), **base)
@@ -82,7 +81,6 @@ class PReluKind(Kind):
 
     names = ("prelu",)
     options = {"prelu": {"num_parameters": (o.positive, 1), "init": (o.number(0), 0.25), **INPLACE}}
-    torch_names = {"prelu": "nn.PReLU"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Activation:
         return Activation(kind=kind, options=tuple(sorted(values.items())), **base)
@@ -122,7 +120,6 @@ class DropoutKind(Kind):
     names = (LayerKind.DROPOUT,)
     options = {LayerKind.DROPOUT: {"p": (o.number(0, 1), 0.5), **INPLACE}}
     examples = {LayerKind.DROPOUT: "p: 0.5"}
-    torch_names = {LayerKind.DROPOUT: "nn.Dropout"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Dropout:
         return Dropout(p=values["p"], **base)

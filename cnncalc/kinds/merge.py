@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 from cnncalc.enums import MergeKind
 from cnncalc.errors import MergeProblem
 from cnncalc.kinds.worked import Step, num
+from cnncalc.words import and_list
 from cnncalc.model.layers import Merge
 from cnncalc.model.shapes import Shape, Spatial, Vector
 
@@ -37,8 +38,7 @@ def difference(a: Shape, b: Shape) -> str:
         if a.rank != b.rank:
             parts.append(f"{a.rank}-D vs {b.rank}-D")
         else:
-            names = a.axes
-            label = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            label = and_list(a.axes)
             parts.append(f"{label} {'×'.join(map(str, a.sizes))} vs {'×'.join(map(str, b.sizes))}")
     if a.channels != b.channels:
         parts.append(f"channels {a.channels} vs {b.channels}")
@@ -69,8 +69,7 @@ STAGE_METHODS = ("combine", "derive", "torch")
 
 def _axes_words(shape: Spatial) -> str:
     """`height and width`, `length`, `depth, height and width`."""
-    names = shape.axes
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return and_list(shape.axes)
 
 
 class AddRule(MergeRule):
@@ -152,8 +151,7 @@ class ConcatRule(MergeRule):
 def _sizes_words(a: Shape, b: Shape) -> str:
     for shape in (a, b):
         if isinstance(shape, Spatial) and shape.rank != 2:
-            names = shape.axes
-            return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+            return and_list(shape.axes)
     return "height and width"
 
 

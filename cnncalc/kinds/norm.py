@@ -25,7 +25,6 @@ class BatchNormKind(Kind):
             "momentum": (o.number(0, 1), 0.1),
         }
     }
-    torch_names = {LayerKind.BATCHNORM: "nn.BatchNorm{d}d"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> BatchNorm:
         return BatchNorm(
@@ -72,9 +71,6 @@ class BatchNormKind(Kind):
     def field(self, layer: BatchNorm, axis: AxisContext) -> Geometry:
         return Passed()  # per channel and position: the field passes on
 
-    def torch_name(self, layer: BatchNorm, shape: Shape) -> str:
-        return f"nn.BatchNorm{shape.rank if isinstance(shape, Spatial) else 1}d"
-
     def torch(self, layer: BatchNorm, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
 
@@ -91,7 +87,6 @@ class LrnKind(Kind):
             "k": (o.number(0), 1.0),
         }
     }
-    torch_names = {LayerKind.LRN: "nn.LocalResponseNorm"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Lrn:
         return Lrn(size=values["size"], **base)
@@ -140,7 +135,6 @@ class NormalizationKind(Kind):
         },
     }
     examples = {LayerKind.GROUPNORM: "groups: 32"}
-    torch_names = {LayerKind.LAYERNORM: "nn.LayerNorm", LayerKind.GROUPNORM: "nn.GroupNorm", LayerKind.INSTANCENORM: "nn.InstanceNorm{d}d"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Normalization:
         if kind == LayerKind.LAYERNORM:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 from cnncalc.enums import PaddingMode
 from cnncalc.model.layers import Padding
 from cnncalc.model.shapes import AXIS_NAMES
-from cnncalc.words import MAX_INT, suggest
+from cnncalc.words import MAX_INT, and_list, suggest
 
 Converter = Callable[[Any, int], Any]
 
@@ -42,9 +42,7 @@ def axis_list(rank: int) -> str:
 
 def _axis_words(rank: int) -> str:
     names = AXIS_NAMES.get(rank, AXIS_NAMES[2])
-    if len(names) == 1:
-        return f"the {names[0]}"
-    return ", ".join(names[:-1]) + " and " + names[-1]
+    return f"the {names[0]}" if len(names) == 1 else and_list(names)
 
 
 def _int_hint(value: Any, minimum: int) -> str | None:

@@ -41,7 +41,6 @@ class PoolKind(Kind):
         LayerKind.AVGPOOL: _POOL_OPTIONS,
     }
     examples = {kind: "kernel: 2, stride: 2" for kind in _POOLS}
-    torch_names = {LayerKind.MAXPOOL: "nn.MaxPool{d}d", LayerKind.AVGPOOL: "nn.AvgPool{d}d", LayerKind.MINPOOL: "−nn.MaxPool{d}d(−x)"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Pool:
         values = dict(values)
@@ -114,12 +113,6 @@ class AdaptivePoolKind(Kind):
     # `output` is accepted as the short form of torch's `output_size`.
     option_aliases = {kind: {"output": "output_size"} for kind in _ADAPTIVE}
     examples = {kind: "output_size: 7" for kind in _ADAPTIVE}
-    torch_names = {
-        LayerKind.GLOBAL_AVGPOOL: "nn.AdaptiveAvgPool{d}d(1)",
-        LayerKind.ADAPTIVE_AVGPOOL: "nn.AdaptiveAvgPool{d}d",
-        LayerKind.GLOBAL_MAXPOOL: "nn.AdaptiveMaxPool{d}d(1)",
-        LayerKind.ADAPTIVE_MAXPOOL: "nn.AdaptiveMaxPool{d}d",
-    }
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> AdaptivePool:
         if kind in _GLOBAL:

@@ -18,7 +18,6 @@ class ZeroPadKind(Kind):
     names = (LayerKind.ZEROPAD,)
     options = {LayerKind.ZEROPAD: {"padding": (o.padding, o.REQUIRED)}}
     examples = {LayerKind.ZEROPAD: "padding: 1"}
-    torch_names = {LayerKind.ZEROPAD: "nn.ZeroPad{d}d"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> ZeroPad:
         pad = values["padding"]
@@ -73,7 +72,6 @@ class UpsampleKind(Kind):
         }
     }
     examples = {LayerKind.UPSAMPLE: "scale: 2"}
-    torch_names = {LayerKind.UPSAMPLE: "nn.Upsample"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Upsample:
         # with `size_of`, the spec reader has filled in `size` from that layer
@@ -174,7 +172,6 @@ class CropKind(Kind):
     options = {LayerKind.CROP: {"size": (o.positive_axes, None), "amounts": (o.padding, None)}}
     option_aliases = {LayerKind.CROP: {"cropping": "amounts"}}  # Keras's Cropping2D name
     examples = {LayerKind.CROP: "size: 392"}
-    torch_names = {LayerKind.CROP: "torchvision.transforms.CenterCrop"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Crop:
         size, amounts = values["size"], values["amounts"]

@@ -12,6 +12,7 @@ from cnncalc.kinds.base import AxisContext, Through, Window, axes_json, layer_er
 from cnncalc.kinds.worked import LayerUse, Section, Step, axes_label, decimal, num
 from cnncalc.model.layers import describe_pads, pair_text
 from cnncalc.model.shapes import Spatial
+from cnncalc.words import and_list
 
 KERNEL_HINT = "use padding (e.g. `padding: same`) or a smaller kernel, or give the network a larger input"
 
@@ -50,8 +51,7 @@ def sliding_lengths(layer: Any, shape: Spatial, pads: tuple[int, ...], pool: boo
 
 def _the_axes(names: list[str]) -> str:
     """`the height and the width`, `the depth, the height and the width`."""
-    named = [f"the {n}" for n in names]
-    return named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    return and_list([f"the {n}" for n in names])
 
 
 def _kernel_too_large(layer: Any, shape: Spatial, pads: tuple[int, ...], axes: list) -> str:

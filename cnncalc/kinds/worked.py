@@ -116,9 +116,5 @@ def size_symbols(rank: int, prefix: str) -> str:
     return "·".join(prefix if rank == 1 else f"{prefix}_{_LETTERS[n]}" for n in names)
 
 
-def sizes_text(sizes: tuple[int, ...], times: str = "×") -> str:
-    return times.join(map(str, sizes))
-
-
 def flatten_factors(shape: Shape) -> tuple[int, ...]:
     return (*shape.sizes, shape.channels) if isinstance(shape, Spatial) else (shape.features,)

@@ -399,21 +399,23 @@ class Expander:
     def _group(
         self, what: str, needs: str, example: str, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool,
         keys: tuple[str, ...] = ("layers",),
-    ) -> tuple[str, str | None, list[Node]] | None:
-        """A named group of layers (`sequential`, `side`): its path, name and children; None when `when` is false."""
+    ) -> tuple[str, str | None, list[Node], str | None] | None:
+        """A named group of layers (`sequential`, `side`): its path, name, children and the path it reads
+        (`from:`, sides only); None when `when` is false."""
         self._only(options, (*keys, *COMMON_OPTIONS), what, ns, pos)
         when, name = self._common(options, scope, ns, what)
         if not when:
             return None
-        if "from" in options:  # a side computed from an earlier output
-            self.shape, self.shape_error = self.outputs[self._source(options, scope, ns)], None
+        source = self._source(options, scope, ns) if "from" in options else None  # a side on an earlier output
+        if source is not None:
+            self.shape, self.shape_error = self.outputs[source], None
         if "layers" not in options:
             raise SpecProblem(needs, hint=example, layer=ns.peek(name), pos=pos)
         self._count(ns, pos)
         path = ns.place(name, pos, in_repeat)
         children = self.items(options["layers"], options.key_pos["layers"], scope, Namespace(path), depth + 1)
         self._finished(path)
-        return path, name, children
+        return path, name, children, source
 
     def sequential(
         self, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool
@@ -424,7 +426,7 @@ class Expander:
         )
         if group is None:
             return []
-        path, name, children = group
+        path, name, children, _ = group
         return [Sequential(path=path, name=name, pos=pos, label="sequential", children=tuple(children))]
 
     def side(
@@ -441,8 +443,7 @@ class Expander:
         self.shape, self.shape_error = shape, error
         if group is None:
             return []
-        path, name, children = group
-        source = self.value(options["from"], scope, ns, options.key_pos["from"]) if "from" in options else None
+        path, name, children, source = group
         return [Side(path=path, name=name, pos=pos, children=tuple(children), source=source)]
 
     def repeat(self, item: YMap, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool) -> list[Node]:
