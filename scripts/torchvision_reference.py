@@ -42,6 +42,7 @@ MODELS: dict[str, tuple[str, dict]] = {
     "resnet101": ("resnet101", {}),
     "resnet152": ("resnet152", {}),
     "googlenet": ("googlenet", {"init_weights": False}),
+    "inception_v3": ("inception_v3", {"init_weights": False}),
     "densenet121": ("densenet121", {}),
     "mobilenet_v2": ("mobilenet_v2", {}),
     "squeezenet1_0": ("squeezenet1_0", {}),
@@ -56,6 +57,7 @@ MODELS: dict[str, tuple[str, dict]] = {
     "deeplabv3_resnet50": ("deeplabv3_resnet50", {"aux_loss": True, "weights_backbone": None}),
     "deeplabv3_resnet101": ("deeplabv3_resnet101", {"aux_loss": True, "weights_backbone": None}),
     "lraspp_mobilenet_v3_large": ("lraspp_mobilenet_v3_large", {"weights_backbone": None}),
+    "deeplabv3_mobilenet_v3_large": ("deeplabv3_mobilenet_v3_large", {"aux_loss": True, "weights_backbone": None}),
     **{name: (name, {}) for name in (
         "vgg11_bn", "vgg13", "vgg13_bn", "vgg19_bn",
         "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2", "wide_resnet101_2",
@@ -65,14 +67,14 @@ MODELS: dict[str, tuple[str, dict]] = {
         "regnet_y_800mf", "regnet_y_1_6gf", "regnet_y_3_2gf", "regnet_y_8gf", "regnet_y_16gf", "regnet_y_32gf", "regnet_y_128gf",
         "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "efficientnet_b4", "efficientnet_b5", "efficientnet_b6",
         "efficientnet_b7", "mobilenet_v3_small", "mnasnet0_5", "mnasnet0_75", "mnasnet1_0", "mnasnet1_3",
-        "squeezenet1_1", "mc3_18", "r2plus1d_18", "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l",
+        "squeezenet1_1", "mc3_18", "r2plus1d_18", "s3d", "efficientnet_v2_s", "efficientnet_v2_m", "efficientnet_v2_l",
         "regnet_x_400mf", "regnet_x_800mf", "regnet_x_1_6gf", "regnet_x_3_2gf", "regnet_x_8gf", "regnet_x_16gf", "regnet_x_32gf",
     )},
 }
 CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 # Models whose auxiliary heads (side outputs in the spec) run only in training: traced in training mode
 # so that the heads' layers are recorded too; `_ops` is then the main path's (eval) count.
-TRAINING = {"googlenet"}
+TRAINING = {"googlenet", "inception_v3"}
 
 
 def macs(module: nn.Module, out: torch.Tensor) -> int:
@@ -95,8 +97,10 @@ def reference(name: str) -> dict:
         if not list(module.children()):
             module.register_forward_hook(lambda m, i, o, path=path: calls.append((path, m, o)))
     network = zoo.load(name)
+    # Two samples in training mode: batch norm refuses one value per channel (Inception v3's aux head is 1x1).
+    batch = 2 if name in TRAINING else 1
     with torch.no_grad():
-        model(torch.zeros(1, *network.input.torch_size(), device=device))
+        model(torch.zeros(batch, *network.input.torch_size(), device=device))
     try:
         ops = torchvision.models.get_model_weights(builder).DEFAULT.meta.get("_ops")
     except (ValueError, AttributeError):

@@ -54,8 +54,13 @@ BUILDERS = {
     "convnext_tiny": lambda: torchvision.models.convnext_tiny(),
     "shufflenet_v2_x1_0": lambda: torchvision.models.shufflenet_v2_x1_0(),
     "regnet_y_400mf": lambda: torchvision.models.regnet_y_400mf(),
+    "inception_v3": lambda: torchvision.models.inception_v3(init_weights=False),
+    "deeplabv3_mobilenet_v3_large": lambda: torchvision.models.segmentation.deeplabv3_mobilenet_v3_large(
+        aux_loss=True, weights_backbone=None
+    ),
+    "s3d": lambda: torchvision.models.video.s3d(),
 }
-TRAINING = {"googlenet"}
+TRAINING = {"googlenet", "inception_v3"}
 # RegNet's builder computes its widths with tensor operations, which the meta device cannot run.
 CPU_ONLY = {"regnet_y_400mf"}
 
@@ -76,6 +81,8 @@ KINDS = {
     nn.Linear: {"fc"},
     nn.MaxPool2d: {"maxpool"},
     nn.AvgPool2d: {"avgpool"},
+    nn.MaxPool3d: {"maxpool"},
+    nn.AvgPool3d: {"avgpool"},
     nn.AdaptiveAvgPool2d: {"adaptive_avgpool", "global_avgpool"},
     nn.AdaptiveAvgPool3d: {"adaptive_avgpool", "global_avgpool"},
     nn.ReLU: {"relu"},
@@ -117,7 +124,7 @@ def run_torchvision(name: str):
     device = "cpu" if name in CPU_ONLY else "meta"
     with torch.device(device):
         model = BUILDERS[name]()
-    model.train(name in TRAINING)  # GoogLeNet's auxiliary heads (side outputs) run only in training
+    model.train(name in TRAINING)  # GoogLeNet's and Inception v3's auxiliary heads (side outputs) run only in training
     calls: list[tuple[str, nn.Module, torch.Tensor]] = []
     handles = []
     for path, module in model.named_modules():
@@ -126,8 +133,9 @@ def run_torchvision(name: str):
                 module.register_forward_hook(lambda m, i, o, path=path: calls.append((path, m, o)))
             )
     network = zoo.load(name)
+    batch = 2 if name in TRAINING else 1  # training-mode batch norm refuses one value per channel
     with torch.no_grad():
-        model(torch.zeros(1, *network.input.torch_size(), device=device))
+        model(torch.zeros(batch, *network.input.torch_size(), device=device))
     for handle in handles:
         handle.remove()
     return model, calls

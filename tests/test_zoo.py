@@ -52,6 +52,10 @@ EXPECTED = {
     "convnext_tiny": ("224x224x3", 28_589_128, 4_455_531_264),  # 4.456
     "shufflenet_v2_x1_0": ("224x224x3", 2_278_604, 144_907_992),  # 0.145
     "regnet_y_400mf": ("224x224x3", 4_344_144, 401_842_848),  # 0.402
+    # with its aux head (side output); the main path's 5,713,216,096 = _ops 5.713
+    "inception_v3": ("299x299x3", 27_161_264, 5_718_899_296),
+    "deeplabv3_mobilenet_v3_large": ("520x520x3", 11_029_328, 10_452_447_938),  # 10.452, aux head included
+    "s3d": ("16x224x224x3", 8_320_048, 17_978_771_456),  # 17.979
 }
 
 
@@ -174,6 +178,6 @@ def test_models_filters_by_prefix_and_task_and_groups_families(cli):
     names = [e["name"] for e in json.loads(cli("models", "efficientnet_b", "--format", "json").stdout)]
     assert names == [f"efficientnet_b{i}" for i in range(8)]
     video = json.loads(cli("models", "--task", "video", "--format", "json").stdout)
-    assert {e["name"] for e in video} == {"r3d_18", "mc3_18", "r2plus1d_18"} and {e["task"] for e in video} == {"video"}
+    assert {e["name"] for e in video} == {"r3d_18", "mc3_18", "r2plus1d_18", "s3d"} and {e["task"] for e in video} == {"video"}
     bad = cli("models", "--task", "vidoe")
     assert bad.exit_code == 2
