@@ -128,3 +128,66 @@ def test_every_stage_answers_for_every_kind_and_rank(word, rank):
     text = to_text(explain(analysis, row.path))
     assert text.startswith(f"{row.path}: {word}") and "Activations" in text
     assert kind.headline(row.node)[0] == word
+
+
+# Kinds whose output at a position depends on statistics of the whole map in torch (instance and group
+# norm normalise each sample's map by its own mean and variance, also in eval mode). cnncalc, as the
+# receptive-field literature does, reads normalisation as passing the field on: torch's gradient reaches
+# every pixel, so their footprint is not a window and is not compared.
+WHOLE_MAP_STATISTICS = {"instancenorm", "groupnorm"}
+FIELD_CASES = [(word, rank) for word, rank in CASES if rank is not None and word not in WHOLE_MAP_STATISTICS]
+
+
+@pytest.mark.parametrize("word,rank", FIELD_CASES, ids=lambda v: str(v))
+def test_each_kinds_receptive_field_is_the_gradient_footprint_of_the_real_torch_module(word, rank):
+    """The real torch module (random float64 weights and a positive input, so that no gradient cancels by
+    chance) back-propagated from one output unit: the input positions with a nonzero gradient lie inside
+    the engine's span i·S − P … i·S − P + r − 1 along every axis, and reach both ends where they are inside
+    the input. A field the engine declares undefined must come with its reason."""
+    torch = pytest.importorskip("torch")
+    network = _network(word, rank)
+    leaves = analyse(network).leaves()
+    row = leaves[-1]
+    field = receptive_fields(network).find(row.path)
+    undefined = [axis for axis in field.fields if not axis.defined]
+    assert all(axis.note for axis in undefined), word  # an undefined field says why
+    generator = torch.Generator().manual_seed(0)
+    # the whole chain (an fc reads a global pool's output): the field is over the network's input
+    module = torch.nn.Sequential(*(kind_of(r.node).torch(r.node, r.input, device="cpu") for r in leaves)).double().eval()
+    with torch.no_grad():
+        for parameter in module.parameters():
+            parameter.copy_(torch.rand(parameter.shape, generator=generator, dtype=torch.float64) + 0.5)
+    x = (torch.rand((1, *network.input.torch_size()), generator=generator, dtype=torch.float64) + 0.5).requires_grad_()
+    out = module(x)
+    if out.dim() == 2:
+        # A vector: feature k of a flattened map is the unit at position k of channel 0 (torch's C-major
+        # order), with that unit's field; every feature of an fc sees the whole input.
+        units = tuple(size // 2 for size in network.input.torch_size()[1:])
+        feature = 0
+        for unit, size in zip(units, network.input.torch_size()[1:]):
+            feature = feature * size + unit
+        picked = out[0, feature] if out.shape[1] == x[0].numel() else out[0]  # an fc: every feature
+    else:
+        units = tuple(size // 2 for size in out.shape[2:])
+        picked = out[(0, slice(None), *units)]
+    # a weighted sum: the plain sum of a softmax over the channels is 1, whose gradient is 0
+    (picked * (torch.rand(picked.shape, generator=generator, dtype=torch.float64) + 0.5)).sum().backward()
+    reached = (x.grad[0] != 0).any(dim=0)  # positions (any channel) that reach the unit
+    # a max passes the gradient to its largest input only: the footprint lies inside the span, not across it
+    exact_ends = "max" not in word
+    sizes = network.input.torch_size()[1:]
+    for axis, (unit, axis_field) in enumerate(zip(units, field.fields)):
+        other = tuple(d for d in range(rank) if d != axis)
+        seen = torch.nonzero(reached.any(dim=other) if other else reached).flatten().tolist()
+        assert seen, f"{word}: no input position reaches unit {units}"
+        if not axis_field.defined:
+            # no (r, S, P) for all units, but where the engine still gives r, it is the footprint's extent
+            assert axis_field.size is None or seen[-1] - seen[0] + 1 == axis_field.size, (word, axis, seen, axis_field.size)
+            continue
+        span = axis_field.span
+        start, end, n = span.start(unit), span.end(unit), sizes[axis]
+        assert max(start, 0) <= seen[0] and seen[-1] <= min(end, n - 1), (word, axis, seen, start, end)
+        if exact_ends and 0 <= start < n:
+            assert seen[0] == start, (word, axis, seen, start)
+        if exact_ends and 0 <= end < n:
+            assert seen[-1] == end, (word, axis, seen, end)
