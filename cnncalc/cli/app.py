@@ -15,6 +15,10 @@ import typer
 from cnncalc import __version__
 from cnncalc.enums import Difficulty, Dtype, Lang, OutputFormat, QuizFormat, QuizTopic, Task, WorkFormat
 
+# Every whole number an option takes is bounded by torch's int64 sizes: a product of a few of them still
+# prints (Python refuses str() of ints past 4,300 digits) and converts to a float for the memory figures.
+MAX_INT = 2**63 - 1
+MIN_WIDTH = 60  # columns: the narrowest layout cnncalc draws
 EXIT_USER_ERROR = 2
 EXIT_INTERNAL_ERROR = 70
 REPORT_URL = "the project's issue tracker"
@@ -70,17 +74,29 @@ def guarded() -> Iterator[None]:
         fail(exc)
     except (typer.Exit, typer.Abort, KeyboardInterrupt):
         raise
-    except Exception as exc:  # noqa: BLE001 - the last line of defence
+    except Exception as exc:
+        from cnncalc.cli.streams import OutputFault
+
+        if isinstance(exc, OutputFault):
+            raise  # the environment's, reported by main()
         if _state["debug"]:
             raise
-        detail = str(exc) if len(str(exc)) <= 200 else str(exc)[:199] + "…"
-        print(
-            f"internal error: cnncalc failed on this input ({type(exc).__name__}: {detail}).\n"
-            f"  This is a bug in cnncalc, not in your spec. Please report it on {REPORT_URL} with the spec,\n"
-            "  and the traceback from running the same command with `cnncalc --debug …`.",
-            file=sys.stderr,
-        )
-        raise typer.Exit(EXIT_INTERNAL_ERROR) from None
+        _internal_error(exc)
+
+
+def _internal_error(exc: Exception) -> NoReturn:
+    """A bug in cnncalc: said as such (with how to report it), exit 70."""
+    from cnncalc.words import printable
+
+    text = printable(str(exc))
+    detail = text if len(text) <= 200 else text[:199] + "…"
+    print(
+        f"internal error: cnncalc failed on this input ({type(exc).__name__}: {detail}).\n"
+        f"  This is a bug in cnncalc, not in your spec. Please report it on {REPORT_URL} with the spec,\n"
+        "  and the traceback from running the same command with `cnncalc --debug …`.",
+        file=sys.stderr,
+    )
+    raise typer.Exit(EXIT_INTERNAL_ERROR) from None
 
 
 def print_warnings(warnings: tuple, file: str | None = None) -> None:
@@ -108,7 +124,12 @@ def console(stderr: bool = False):
     # rich drops colours for NO_COLOR but still writes bold and other attributes; no-color.org
     # asks for no escape codes at all, so styling goes entirely (rich already does this when piped).
     plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
-    return Console(stderr=stderr, highlight=False, soft_wrap=False, **plain)
+    out = Console(stderr=stderr, highlight=False, soft_wrap=False, **plain)
+    # COLUMNS=0 made rich print nothing, and a few columns cut every number: narrower than MIN_WIDTH is
+    # drawn at MIN_WIDTH (the terminal wraps the lines; nothing is lost).
+    if out.width < MIN_WIDTH:
+        out.width = MIN_WIDTH
+    return out
 
 
 SpecArgument = Annotated[
@@ -135,10 +156,10 @@ def table_command(
     spec: SpecArgument,
     depth: Annotated[
         Optional[int],
-        typer.Option("--depth", "-d", min=1, help="Collapse blocks nested deeper than N levels into one row with their sums.", show_default=False, metavar="N"),
+        typer.Option("--depth", "-d", min=1, max=MAX_INT, help="Collapse blocks nested deeper than N levels into one row with their sums.", show_default=False, metavar="N"),
     ] = None,
     input: InputOption = None,
-    batch: Annotated[int, typer.Option("--batch", "-b", min=1, help="Batch size for the memory figures.")] = 1,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=MAX_INT, help="Batch size for the memory figures.")] = 1,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the memory figures.", case_sensitive=False)] = Dtype.FLOAT32,
     format: FormatOption = OutputFormat.TABLE,
     chw: Annotated[bool, typer.Option("--chw", help="Show shapes as C×H×W (PyTorch order) instead of H×W×C.")] = False,
@@ -250,19 +271,25 @@ def models_command(
         # wraps there, so nothing is cut.
         # rich puts three spaces between columns (padding and an invisible divider) and one at each edge.
         used = sum(max(len(h), *(len(r[i]) for r in rows)) + 3 for i, h in enumerate(headers)) + 2 if rows else 0
+        # Too narrow for a readable description beside the numbers: the numbers stay whole and the
+        # descriptions are left to the wider formats.
+        describe = out.width - used >= 20
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
         table.add_column("Name", no_wrap=True)
         table.add_column("Input", no_wrap=True)
         table.add_column("Params", justify="right", no_wrap=True)
         table.add_column("MACs", justify="right", no_wrap=True)
-        table.add_column("Description", overflow="fold", min_width=11, max_width=max(out.width - used, 11))
+        if describe:
+            table.add_column("Description", overflow="fold", min_width=11, max_width=max(out.width - used, 11))
         for i, (row, e) in enumerate(zip(rows, entries)):
             last_of_family = i + 1 == len(entries) or entries[i + 1]["family"] != e["family"] or entries[i + 1]["task"] != e["task"]
-            table.add_row(*row, e["description"], end_section=last_of_family)
+            table.add_row(*row, *([e["description"]] if describe else []), end_section=last_of_family)
         if not entries:
             sys.stderr.write(f"no bundled model matches{f' {prefix!r}' if prefix else ''}{f' for the task {task}' if task else ''}\n")
             return
         out.print(table)
+        if not describe:
+            out.print("(descriptions: on a wider terminal, or with --format markdown)")
 
 
 @app.command("check")
@@ -318,17 +345,31 @@ def check_command(
 _LAYER_VALUE_SPLIT = r"\s*[x×X,]\s*|\s+"
 
 
-def _layer_option_value(text: str):
-    """A command-line value as YAML would read it: `7` → 7, `2x3` or `2,3` → [2, 3], `1,1,2,2` → 4 numbers, `same` → text."""
+def _layer_option_value(text: str, flag: str = "option"):
+    """A command-line value as YAML would read it: `7` → 7, `2x3` or `2,3` → [2, 3], `1,1,2,2` → 4 numbers, `same` → text.
+
+    Numbers are ASCII digits, as in YAML (`١٢` or `²` stay text, for the option's check to refuse), of at
+    most the digits a spec may have."""
     import re
 
+    from cnncalc.errors import OptionProblem
+    from cnncalc.spec.safe_yaml import MAX_NUMBER_DIGITS
+
     def scalar(part: str):
-        if re.fullmatch(r"[+-]?\d+", part):
-            return int(part)
-        try:
-            return float(part)
-        except ValueError:
+        number = re.fullmatch(r"[+-]?([0-9]+)(\.[0-9]*)?([eE][-+]?[0-9]+)?|[+-]?\.[0-9]+([eE][-+]?[0-9]+)?", part)
+        if number is None:
+            if part.lower().lstrip("+-") in ("inf", ".inf", "infinity", "nan", ".nan"):
+                return float(part.replace(".", ""))
             return part
+        digits = sum(c.isdigit() for c in part)
+        if digits > MAX_NUMBER_DIGITS:
+            raise OptionProblem(
+                f"{flag}: this number has {digits:,} digits; cnncalc reads numbers of at most {MAX_NUMBER_DIGITS} digits",
+                hint="sizes fit in 19 digits (torch's int64 limit is 9,223,372,036,854,775,807)",
+            )
+        if re.fullmatch(r"[+-]?[0-9]+", part):
+            return int(part)
+        return float(part)
 
     stripped = text.strip().strip("[]()").strip()
     parts = [p for p in re.split(_LAYER_VALUE_SPLIT, stripped) if p]
@@ -421,7 +462,7 @@ def layer_command(
             "mode": mode,
             "p": p,
         }
-        options = {key: _layer_option_value(value) for key, value in given.items() if value is not None}
+        options = {key: _layer_option_value(value, "--" + key.replace("_", "-")) for key, value in given.items() if value is not None}
         flags = {"bias": bias, "ceil_mode": ceil_mode, "affine": affine, "track_running_stats": track_running_stats, "trainable": trainable}
         options.update({key: value for key, value in flags.items() if value is not None})
         try:
@@ -481,17 +522,17 @@ solve_app = typer.Typer(
 )
 app.add_typer(solve_app)
 
-_Length = Annotated[int, typer.Option("--input", "-i", min=1, help="Input size n along one axis (e.g. 32).", show_default=False)]
-_Kernel = Annotated[int, typer.Option("--kernel", "-k", min=1, help="Kernel size f.", show_default=False)]
-_Dilation = Annotated[int, typer.Option("--dilation", min=1, help="Dilation d.")]
+_Length = Annotated[int, typer.Option("--input", "-i", min=1, max=MAX_INT, help="Input size n along one axis (e.g. 32).", show_default=False)]
+_Kernel = Annotated[int, typer.Option("--kernel", "-k", min=1, max=MAX_INT, help="Kernel size f.", show_default=False)]
+_Dilation = Annotated[int, typer.Option("--dilation", min=1, max=MAX_INT, help="Dilation d.")]
 
 
 @solve_app.command("padding")
 def solve_padding_command(
     input: _Length,
     kernel: _Kernel,
-    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s.")] = 1,
-    output: Annotated[Optional[int], typer.Option("--output", "-o", min=1, help="Wanted output size (default: 'same', ⌈n/s⌉).", show_default=False)] = None,
+    stride: Annotated[int, typer.Option("--stride", "-s", min=1, max=MAX_INT, help="Stride s.")] = 1,
+    output: Annotated[Optional[int], typer.Option("--output", "-o", min=1, max=MAX_INT, help="Wanted output size (default: 'same', ⌈n/s⌉).", show_default=False)] = None,
     dilation: _Dilation = 1,
     format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
@@ -515,8 +556,8 @@ def solve_padding_command(
 def solve_stride_command(
     input: _Length,
     kernel: _Kernel,
-    output: Annotated[int, typer.Option("--output", "-o", min=1, help="Wanted output size.", show_default=False)],
-    padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p on each side.")] = 0,
+    output: Annotated[int, typer.Option("--output", "-o", min=1, max=MAX_INT, help="Wanted output size.", show_default=False)],
+    padding: Annotated[int, typer.Option("--padding", "-p", min=0, max=MAX_INT, help="Padding p on each side.")] = 0,
     dilation: _Dilation = 1,
     format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
@@ -535,9 +576,9 @@ def solve_stride_command(
 @solve_app.command("kernel")
 def solve_kernel_command(
     input: _Length,
-    output: Annotated[int, typer.Option("--output", "-o", min=1, help="Wanted output size.", show_default=False)],
-    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s.")] = 1,
-    padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p on each side.")] = 0,
+    output: Annotated[int, typer.Option("--output", "-o", min=1, max=MAX_INT, help="Wanted output size.", show_default=False)],
+    stride: Annotated[int, typer.Option("--stride", "-s", min=1, max=MAX_INT, help="Stride s.")] = 1,
+    padding: Annotated[int, typer.Option("--padding", "-p", min=0, max=MAX_INT, help="Padding p on each side.")] = 0,
     dilation: _Dilation = 1,
     format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
@@ -555,10 +596,10 @@ def solve_kernel_command(
 
 @solve_app.command("output-padding")
 def solve_output_padding_command(
-    input: Annotated[int, typer.Option("--input", "-i", min=1, help="Input size n of the conv to undo (the size to get back).", show_default=False)],
+    input: Annotated[int, typer.Option("--input", "-i", min=1, max=MAX_INT, help="Input size n of the conv to undo (the size to get back).", show_default=False)],
     kernel: _Kernel,
-    stride: Annotated[int, typer.Option("--stride", "-s", min=1, help="Stride s of the conv (and of the transposed conv).", show_default=False)],
-    padding: Annotated[int, typer.Option("--padding", "-p", min=0, help="Padding p of the conv (and of the transposed conv).")] = 0,
+    stride: Annotated[int, typer.Option("--stride", "-s", min=1, max=MAX_INT, help="Stride s of the conv (and of the transposed conv).", show_default=False)],
+    padding: Annotated[int, typer.Option("--padding", "-p", min=0, max=MAX_INT, help="Padding p of the conv (and of the transposed conv).")] = 0,
     dilation: _Dilation = 1,
     format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
@@ -600,9 +641,9 @@ def _feature_map(text: str):
 @compare_app.command("bottleneck")
 def compare_bottleneck_command(
     input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC (e.g. 28x28x192).", show_default=False)],
-    filters: Annotated[int, typer.Option("--filters", min=1, help="Output channels of the k×k conv.", show_default=False)],
-    kernel: Annotated[int, typer.Option("--kernel", "-k", min=1, help="Kernel size of the expensive conv.", show_default=False)],
-    via: Annotated[int, typer.Option("--via", min=1, help="Channels after the 1×1 conv (the bottleneck width).", show_default=False)],
+    filters: Annotated[int, typer.Option("--filters", min=1, max=MAX_INT, help="Output channels of the k×k conv.", show_default=False)],
+    kernel: Annotated[int, typer.Option("--kernel", "-k", min=1, max=MAX_INT, help="Kernel size of the expensive conv.", show_default=False)],
+    via: Annotated[int, typer.Option("--via", min=1, max=MAX_INT, help="Channels after the 1×1 conv (the bottleneck width).", show_default=False)],
     padding: Annotated[str, typer.Option("--padding", "-p", help="Padding of the k×k conv: a number, same or valid.")] = "same",
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Count biases in the parameters.")] = True,
     format: WorkFormatOption = WorkFormat.TABLE,
@@ -618,7 +659,7 @@ def compare_bottleneck_command(
         from cnncalc.spec.parse import parse_layer
 
         # The k×k conv's padding is checked as a spec's would be.
-        pad = parse_layer("conv", {"filters": filters, "kernel": kernel, "padding": _layer_option_value(padding)}).padding
+        pad = parse_layer("conv", {"filters": filters, "kernel": kernel, "padding": _layer_option_value(padding, "--padding")}).padding
         worked = compare.bottleneck(_feature_map(input), filters, kernel, via, bias, pad)
         print_warnings(worked.warnings)
         _emit_worked(worked, format)
@@ -627,8 +668,8 @@ def compare_bottleneck_command(
 @compare_app.command("stack")
 def compare_stack_command(
     input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC; every conv keeps C channels.", show_default=False)],
-    kernel: Annotated[int, typer.Option("--kernel", "-k", min=1, help="The large kernel (5, 7, …).", show_default=False)],
-    small: Annotated[int, typer.Option("--small", min=2, help="The small kernel of the stack.")] = 3,
+    kernel: Annotated[int, typer.Option("--kernel", "-k", min=1, max=MAX_INT, help="The large kernel (5, 7, …).", show_default=False)],
+    small: Annotated[int, typer.Option("--small", min=2, max=MAX_INT, help="The small kernel of the stack.")] = 3,
     bias: Annotated[bool, typer.Option("--bias/--no-bias", help="Count biases in the parameters.")] = True,
     format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
@@ -708,11 +749,14 @@ def _emit_receptive(report, network, spec: str, *, layer: str | None, format: Ou
         if target is None:
             import difflib
 
+            from cnncalc.words import printable, word
+
             paths = [f.path for f in report.layers]
             close = difflib.get_close_matches(layer, paths, n=3, cutoff=0.5)
+            example = f", e.g. {paths[-1]}" if paths else ""  # a spec whose blocks hold no layers has no leaves
             raise OptionProblem(
-                f"{report.name} has no layer `{layer}`" + (f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""),
-                hint=f"the paths are those of `cnncalc table {spec}`, e.g. {fields[-1].path}",
+                f"{report.name} has no layer `{word(layer, 80)}`" + (f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""),
+                hint=f"the paths are those of `cnncalc table {printable(spec)}`{example}",
             )
         fields = (target,)
     if format is OutputFormat.JSON:
@@ -749,7 +793,7 @@ def quiz_command(
         typer.Option("--difficulty", "-d", case_sensitive=False, help="easy, medium, or hard (non-square sizes, dilation, chains of layers, find-the-missing problems)."),
     ] = Difficulty.MEDIUM,
     seed: Annotated[
-        Optional[int], typer.Option("--seed", "-s", min=0, help="Same seed and options, same problems (the seed used is printed).", show_default=False)
+        Optional[int], typer.Option("--seed", "-s", min=0, max=MAX_INT, help="Same seed and options, same problems (the seed used is printed).", show_default=False)
     ] = None,
     lang: Annotated[Lang, typer.Option("--lang", "-l", case_sensitive=False, help="Language of the questions: en or ko (한국어).")] = Lang.EN,
     format: Annotated[
@@ -845,8 +889,21 @@ def main() -> None:
     # spec cost quadratic time (bench/startup.py). Reference counting still frees everything.
     import gc
 
+    from cnncalc.cli import streams
+
     gc.disable()
-    app_for(sys.argv[1:])()
+    streams.install()
+    try:
+        try:
+            app_for(sys.argv[1:])()
+            code: int | str | None = 0
+        except SystemExit as done:  # typer ends every run this way
+            code = done.code
+        sys.stdout.flush()  # a full disk or a closed pipe shows here, while it can still be reported
+        sys.stderr.flush()
+    except streams.OutputFault as fault:
+        code = streams.exit_code_for(fault)
+    raise SystemExit(code)
 
 
 def app_for(argv: list[str]) -> typer.Typer:
