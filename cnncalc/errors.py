@@ -79,7 +79,7 @@ class CnnCalcError(Exception):
     def where(self) -> str:
         parts = []
         if self.file is not None:
-            parts.append(self.file if self.pos is None else f"{self.file}:{self.pos}")
+            parts.append(_where_file(self.file, self.pos))
         elif self.pos is not None:
             parts.append(f"line {self.pos}")
         if self.layer:
@@ -169,12 +169,21 @@ class SpecWarning:
     def render(self) -> str:
         where = []
         if self.file is not None:
-            where.append(self.file if self.pos is None else f"{self.file}:{self.pos}")
+            where.append(_where_file(self.file, self.pos))
         if self.layer:
             where.append(f"layer {self.layer}")
         prefix = ": ".join(where)
         head = f"warning: {prefix}: {self.message}" if prefix else f"warning: {self.message}"
         return _printable(head if self.hint is None else f"{head}\n  hint: {self.hint}")
+
+
+def _where_file(file: str, pos: SourcePos | None) -> str:
+    """A file name as a message shows it: a newline or escape sequence in the name is shown escaped, so it
+    can neither forge a line of output nor reach the terminal."""
+    from cnncalc.words import printable
+
+    name = printable(file)
+    return name if pos is None else f"{name}:{pos}"
 
 
 def _printable(text: str) -> str:

@@ -46,6 +46,8 @@ def show_list(value: list) -> str:
 def show_number(value: Any) -> str:
     if isinstance(value, float) and not math.isfinite(value):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
+    if isinstance(value, int) and value.bit_length() > 100:  # str() of a huge int is slow, and refused past 4,300 digits
+        return f"a number of about {int(value.bit_length() * math.log10(2)) + 1:,} digits"
     text = str(value)
     if isinstance(value, int) and len(text) > 30:
         return f"a {len(text.lstrip('-'))}-digit number"
@@ -59,7 +61,16 @@ def quote(text: str, limit: int = 40) -> str:
 def word(text: Any, limit: int = 40) -> str:
     """A key or kind the user wrote, for a message: cut if very long, line breaks and controls escaped."""
     text = str(text)
-    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return printable(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def printable(text: Any) -> str:
+    """Text from outside (a spec's name, a file name, an exception's words) made safe to print on a terminal:
+    every control character, line break and other unprintable character becomes its escape (`\\x1b`, `\\n`),
+    so nothing the user wrote can move the cursor, colour the screen or forge a line of output."""
+    text = str(text)
+    if text.isprintable():
+        return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 

@@ -62,6 +62,7 @@ from cnncalc.kinds.base import AxisContext, Irregular, Passed, Through, Window
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
 from cnncalc.model.shapes import AXIS_NAMES, Shape, Spatial
+from cnncalc.words import MAX_INT
 
 AXES = AXIS_NAMES[2]
 
@@ -248,10 +249,18 @@ def _undefined_note(state: Undefined) -> str:
     return f"undefined since {state.path}: {state.reason}"
 
 
-def _through(prev: AxisState, window: Window, rule: str | None = None) -> tuple[AxisField, AxisState]:
+# r, S and P stay below torch's int64 size limit: past it no input is that large, and the numbers would
+# grow without bound (a chain of N stride-2 layers has S = 2^N), costing time and outgrowing str().
+FIELD_LIMIT = MAX_INT
+OUTGROWN = "r, S or P passes 2^63 − 1, torch's largest size: no input is that large"
+
+
+def _through(prev: AxisState, window: Window, path: str, rule: str | None = None) -> tuple[AxisField, AxisState]:
     if isinstance(prev, Undefined):
         return AxisField(None, None, None, note=_undefined_note(prev)), prev
     new = prev.through(window)
+    if max(new.size, new.stride, abs(new.padding)) > FIELD_LIMIT:
+        return AxisField(None, None, None, previous=prev, window=window, note=OUTGROWN), Undefined(path, "the field outgrew int64")
     return AxisField(new.size, new.stride, new.padding, previous=prev, window=window, rule=rule), new
 
 
@@ -280,7 +289,7 @@ def _range(sizes: list[int]) -> tuple[int, int] | None:
     return (min(sizes), max(sizes)) if sizes else None
 
 
-def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, ...]) -> tuple[AxisField, AxisState]:
+def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, ...], walk: _Walk) -> tuple[AxisField, AxisState]:
     """Axis i of one leaf layer, from its kind's geometry. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
     kind = kind_of(node)
     context = AxisContext(
@@ -292,19 +301,24 @@ def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, 
     )
     geometry = kind.field(node, context)
     if isinstance(geometry, Through):
-        return _through(prev, geometry.window, rule=geometry.rule)
+        return _through(prev, geometry.window, node.path, rule=geometry.rule)
     if isinstance(geometry, Passed):
         return _passed(prev, rule=geometry.rule)
     assert isinstance(geometry, Irregular)
     reason, spread = geometry.reason, geometry.spread
     if geometry.needs_spread and isinstance(prev, Span):
-        spreads = kind.spread_of(node, context)
-        if spreads is None:
-            from cnncalc.kinds.conv import TRANSPOSED_CANDIDATE_CAP
+        from cnncalc.kinds.conv import TRANSPOSED_CANDIDATE_CAP
 
+        cost = kind.spread_cost(node, context)
+        if cost > TRANSPOSED_CANDIDATE_CAP:
             reason += f"; the range of r over its units is not computed (more than {TRANSPOSED_CANDIDATE_CAP:,} units to examine)"
-        elif spreads != ():
-            spread = spreads  # type: ignore[assignment]
+        elif cost > walk.spread_budget:
+            reason += f"; the range of r over its units is not computed (one run examines at most {SPREAD_BUDGET:,} units)"
+        else:
+            walk.spread_budget -= cost
+            spreads = kind.spread_of(node, context)
+            if spreads:
+                spread = spreads  # type: ignore[assignment]
     size_range = None
     if spread is not None and isinstance(prev, Span):
         size_range = (spread[0] * prev.stride + prev.size, spread[1] * prev.stride + prev.size)
@@ -370,6 +384,12 @@ def _half(twice: int) -> str:
     return str(twice // 2) if twice % 2 == 0 else f"{twice / 2:g}"
 
 
+# The ranges of r of irregular layers (strided transposed convolutions) cost up to 200,000 units each
+# (~0.15 s): one run examines at most this many in all, so that a spec of many such layers, each in a
+# branch of its own, is still answered in well under a second. Past it the range is not computed.
+SPREAD_BUDGET = 1_000_000
+
+
 @dataclass
 class _Walk:
     rows: dict[int, Row]
@@ -377,6 +397,7 @@ class _Walk:
     input_lengths: tuple[int, ...]
     names: tuple[str, ...]
     states: dict[str, _State] = field(default_factory=dict)  # path -> state after it, for `from:`
+    spread_budget: int = SPREAD_BUDGET  # units the irregular layers' ranges of r may still examine
 
 
 def _exceeds(fields: tuple[AxisField, ...], lengths: tuple[int, ...]) -> tuple[bool, ...]:
@@ -440,7 +461,7 @@ def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
         after = _State(tuple(r[1] for r in results), n_out, whole)
         walk.states[node.path] = after
         return after
-    results = [_axis_field(node, row, i, state.axis(i), state.grid) for i in range(len(walk.names))]
+    results = [_axis_field(node, row, i, state.axis(i), state.grid, walk) for i in range(len(walk.names))]
     kind = kind_of(node)
     whole = state.whole or kind.whole_map(node)
     _record(walk, node, row, tuple(r[0] for r in results), whole=whole)

@@ -129,6 +129,10 @@ class Kind:
         """The layer's receptive geometry along one axis."""
         raise NotImplementedError
 
+    def spread_cost(self, layer: Any, axis: AxisContext) -> int:
+        """How much work `spread_of` would do (units examined), so that one run's walk can bound its total."""
+        return 0
+
     def spread_of(self, layer: Any, axis: AxisContext) -> tuple[int, int] | None | tuple[()]:
         """For `Irregular(needs_spread=True)`: the spread over the layer's units, computed only when asked."""
         return None

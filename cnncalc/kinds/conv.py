@@ -248,6 +248,10 @@ class ConvTransposeKind(Kind):
         )
         return Irregular(reason, f"transposed convolution with stride {s}", needs_spread=True)
 
+    def spread_cost(self, layer: ConvTranspose, axis: AxisContext) -> int:
+        i = axis.axis
+        return transposed_spread_units(axis.n_in, axis.n_out, layer.kernel[i], layer.stride[i], layer.dilation[i], layer.padding[i])
+
     def spread_of(self, layer: ConvTranspose, axis: AxisContext) -> tuple[int, int] | None | tuple[()]:
         i = axis.axis
         return transposed_spreads(axis.n_in, axis.n_out, layer.kernel[i], layer.stride[i], layer.dilation[i], layer.padding[i])
@@ -307,6 +311,24 @@ class ConvTransposeKind(Kind):
 TRANSPOSED_CANDIDATE_CAP = 200_000
 
 
+def _transposed_pieces(n_in: int, n_out: int, k: int, s: int, d: int, p: int) -> list[tuple[int, int]]:
+    """The stretches of u = o + p that `transposed_spreads` examines (see there)."""
+    x, y = (n_in - 1) * s, (k - 1) * d
+    low, high = min(x, y), max(x, y)
+    period = d if x <= y else s
+    first, last = p, p + n_out - 1  # the u of output units 0 … n_out − 1
+    return [
+        (first, min(last, low - 1)),
+        (max(first, low), min(last, high, max(first, low) + period - 1)),
+        (max(first, high + 1), min(last, x + y)),
+    ]
+
+
+def transposed_spread_units(n_in: int, n_out: int, k: int, s: int, d: int, p: int) -> int:
+    """How many output units `transposed_spreads` examines: what the receptive-field walk budgets."""
+    return sum(max(0, b - a + 1) for a, b in _transposed_pieces(n_in, n_out, k, s, d, p))
+
+
 def transposed_spreads(n_in: int, n_out: int, k: int, s: int, d: int, p: int) -> tuple[int, int] | tuple[()] | None:
     """Smallest and largest (last − first) input unit feeding one output unit of a transposed convolution.
 
@@ -321,15 +343,8 @@ def transposed_spreads(n_in: int, n_out: int, k: int, s: int, d: int, p: int) ->
     g = math.gcd(s, d)
     s1, d1 = s // g, d // g
     inverse = pow(s1, -1, d1) if d1 > 1 else 0
-    x, y = (n_in - 1) * s, (k - 1) * d
-    low, high = min(x, y), max(x, y)
-    period = d if x <= y else s
-    first, last = p, p + n_out - 1  # the u of output units 0 … n_out − 1
-    pieces = [
-        (first, min(last, low - 1)),
-        (max(first, low), min(last, high, max(first, low) + period - 1)),
-        (max(first, high + 1), min(last, x + y)),
-    ]
+    y = (k - 1) * d
+    pieces = _transposed_pieces(n_in, n_out, k, s, d, p)
     if sum(max(0, b - a + 1) for a, b in pieces) > TRANSPOSED_CANDIDATE_CAP:
         return None
     counts = []

@@ -70,15 +70,22 @@ def num(value: int) -> str:
 
 
 def decimal(value: Fraction) -> str:
-    """An exact decimal when there is one (4.5), else three places cut short and an ellipsis (2.333…)."""
+    """An exact decimal when it is short (4.5, 0.0625), else three places cut short and an ellipsis (2.333…,
+    1.000… for 1 + 2/2^40). Integer arithmetic only: a float would print 1 + 2/2^40 as 1."""
+    if value < 0:
+        return "-" + decimal(-value)
     if value.denominator == 1:
         return str(value.numerator)
+    twos = fives = 0
     d = value.denominator
-    for p in (2, 5):
-        while d % p == 0:
-            d //= p
-    if d == 1:
-        return f"{float(value):.10f}".rstrip("0")
+    while d % 2 == 0:
+        d, twos = d // 2, twos + 1
+    while d % 5 == 0:
+        d, fives = d // 5, fives + 1
+    places = max(twos, fives)
+    if d == 1 and places <= 12:  # a terminating decimal of a readable length: all of it
+        digits = value.numerator * 10**places // value.denominator
+        return f"{digits // 10**places}.{digits % 10**places:0{places}d}"
     # Cut, not rounded: 2.9999 must not read as 3.000, since the floor is what matters here.
     thousandths = value.numerator * 1000 // value.denominator
     return f"{thousandths // 1000}.{thousandths % 1000:03d}…"

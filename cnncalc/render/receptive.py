@@ -96,7 +96,8 @@ def rich_table(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, w
     from rich.text import Text
 
     numbers, notes = _notes_index(fields)
-    table = Table(title=_header(analysis), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
+    # the title as Text: a name is never read as rich markup (`[link=…]`, `[/x]`)
+    table = Table(title=Text(_header(analysis)), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
     table.add_column("Layer", overflow="fold", ratio=3)
     show_kind = width >= 70
     if show_kind:
@@ -347,8 +348,8 @@ def explain_text(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], wi
 def geometry_text(field: LayerField) -> str:
     from cnncalc.core.engine import Row
 
-    if field.node is None:
-        return ""
+    if field.node is None or field.is_block:
+        return ""  # a block has no window of its own
     row = Row(field.path, field.kind, field.depth, field.output, field.output, 0, 0, 0, 0, 0, padding=field.padding, node=field.node)
     return geometry(row)
 

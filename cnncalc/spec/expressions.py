@@ -223,11 +223,14 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
         for op_node, right_node in zip(node.ops, node.comparators):
             right = _eval(right_node, scope, text)
             op = _COMPARE.get(type(op_node))
-            if op not in (None, operator.eq, operator.ne):
+            if op is None:
+                raise ExpressionProblem(f"{text!r} uses a comparison expressions do not have", hint="use == != < <= > >=")
+            if op in (operator.eq, operator.ne):
+                holds = _same(left, right, text) == (op is operator.eq)  # lists item by item, to a bounded depth
+            else:
                 _numbers(text, left, right)  # `<` between text and a number has no meaning (Python would raise)
-            if op is None or not op(left, right):
-                if op is None:
-                    raise ExpressionProblem(f"{text!r} uses a comparison expressions do not have", hint="use == != < <= > >=")
+                holds = op(left, right)
+            if not holds:
                 return False
             left = right
         return True
@@ -240,6 +243,26 @@ def _eval(node: ast.AST, scope: dict[str, Any], text: str) -> Any:
         f"{text!r} is not an expression cnncalc evaluates",
         hint="expressions use $arguments, numbers and + - * // / %, comparisons, and/or/not, `A if C else B`",
     )
+
+
+MAX_COMPARE_DEPTH = 16  # a list argument nested deeper than this (or one holding itself, through a YAML alias) is refused
+
+
+def _same(left: Any, right: Any, text: str, depth: int = 0) -> bool:
+    """`left == right` for the values an argument can hold (numbers, text, true/false, lists, mappings),
+    without Python's unbounded recursion on a list that holds itself (`&x [*x]`)."""
+    if depth > MAX_COMPARE_DEPTH:
+        raise ExpressionProblem(
+            f"{text!r} compares values nested more than {MAX_COMPARE_DEPTH} levels deep (or a list that holds itself)",
+            hint="compare numbers, text or short lists",
+        )
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(_same(a, b, text, depth + 1) for a, b in zip(left, right))
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(_same(left[k], right[k], text, depth + 1) for k in left)
+    if isinstance(left, (list, dict)) or isinstance(right, (list, dict)):
+        return False
+    return bool(left == right)
 
 
 def _numbers(text: str, *values: Any) -> None:

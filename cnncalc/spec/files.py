@@ -19,6 +19,24 @@ def _too_large(size: int, unit: str) -> CnnCalcError:
     )
 
 
+def _read_bounded(path: Path) -> bytes:
+    """At most MAX_FILE_BYTES + 1 bytes (a device or a growing file may say size 0).
+
+    Opened without blocking: a FIFO nobody writes to would otherwise hang `open` forever. Once open, a
+    FIFO with no writer reads as empty (an error below), and one with a writer (`<(…)` in a shell) is
+    read as the writer writes."""
+    import os
+
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(MAX_FILE_BYTES + 1)
+    finally:
+        os.close(fd)
+
+
 def read_spec_file(path: str | Path) -> str:
     """The text of a spec file, refusing huge or binary files before parsing them."""
     path = Path(path)
@@ -26,8 +44,7 @@ def read_spec_file(path: str | Path) -> str:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise _too_large(size, "bytes")
-        with path.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)  # bounded: a device or a growing file may say size 0
+        data = _read_bounded(path)
     except IsADirectoryError:
         raise FileProblem("this is a folder, not a spec file", hint="name a .yaml file") from None
     except FileNotFoundError:

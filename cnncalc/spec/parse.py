@@ -30,7 +30,7 @@ from cnncalc.spec.expand import (
 )
 from cnncalc.spec.files import MAX_FILE_BYTES, _too_large, read_spec_file
 from cnncalc.spec.safe_yaml import YList, YMap, load_yaml
-from cnncalc.words import show as _show, suggest as _suggest
+from cnncalc.words import printable, show as _show, suggest as _suggest
 
 BLOCK_KEYS = ("args", "layers", "description")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # block and argument names: words, as in the expressions
@@ -186,7 +186,8 @@ def build_network(
             pos=doc.key_pos["layers"],
         )
     return Network(
-        name=doc.get("name") or default_name,
+        # normalised once: the name reaches every output, so nothing in it may reach a terminal raw
+        name=printable(doc.get("name") or default_name),
         input=input_shape,
         layers=tuple(nodes),
         description=doc.get("description", ""),

@@ -189,7 +189,7 @@ class _Builder:
                 return text  # `2024-01-01`, `<<` or `=` as a value: text to cnncalc, no option takes a date
             raise _tag_error(tag, pos)
         if tag in (_TAG + "int", _TAG + "float"):
-            digits = sum(c.isdigit() for c in text)
+            digits = sum(c.isalnum() for c in text)  # hexadecimal and octal digits count too (0xfff…)
             if digits > MAX_NUMBER_DIGITS:
                 raise YamlProblem(
                     f"this number has {digits:,} digits; cnncalc reads numbers of at most {MAX_NUMBER_DIGITS} digits",

@@ -8,6 +8,7 @@ from pathlib import Path
 from cnncalc.errors import FileProblem
 from cnncalc.model.layers import Network
 from cnncalc.model.shapes import Shape
+from cnncalc.words import quote
 
 
 def specs_dir() -> Path:
@@ -34,7 +35,13 @@ def load(spec: str, input_shape: Shape | None = None) -> Network:
     from cnncalc.spec.parse import parse_file, parse_spec, read_spec_file
 
     path = Path(spec)
-    if path.exists():
+    try:
+        exists = path.exists()
+    except OSError as exc:  # a name too long for the file system, a path through a file …
+        raise FileProblem(f"cannot read {quote(spec, 80)}: {exc.strerror or exc}", hint="check the path") from None
+    except ValueError:  # an embedded NUL
+        raise FileProblem(f"{quote(spec, 80)} is not a file name (it holds a NUL character)", hint="check the path") from None
+    if exists:
         return parse_file(path, input_shape)
     bundled = bundled_path(spec) if "/" not in spec and "\\" not in spec else None
     if bundled is not None:
@@ -43,6 +50,6 @@ def load(spec: str, input_shape: Shape | None = None) -> Network:
     close = difflib.get_close_matches(spec.removesuffix(".yaml"), names, n=1, cutoff=0.6)
     suggestion = f"; did you mean `{close[0]}`?" if close else ""
     raise FileProblem(
-        f"'{spec}' is neither a spec file nor a bundled model{suggestion}",
-        hint="give the path of a .yaml spec, or one of: " + ", ".join(names),
+        f"{quote(spec, 80)} is neither a spec file nor a bundled model{suggestion}",
+        hint=f"give the path of a .yaml spec, or a bundled name ({len(names)} of them: `cnncalc models` lists them)",
     )
