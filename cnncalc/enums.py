@@ -105,6 +105,24 @@ _DTYPE_BYTES = {
 }
 
 
+class Optimizer(StrEnum):
+    """What the optimizer keeps per trainable parameter, for the training footprint."""
+
+    NONE = "none"  # no optimizer: gradients only
+    SGD = "sgd"  # plain SGD: no state
+    MOMENTUM = "momentum"  # SGD with momentum: one buffer
+    ADAM = "adam"  # first and second moments
+    ADAMW = "adamw"
+
+    @property
+    def state_copies(self) -> int:
+        return {"none": 0, "sgd": 0, "momentum": 1, "adam": 2, "adamw": 2}[self.value]
+
+    @property
+    def gradients(self) -> bool:
+        return self is not Optimizer.NONE
+
+
 class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"

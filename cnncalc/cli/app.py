@@ -13,7 +13,7 @@ from typing import Annotated, Iterator, NoReturn, Optional
 import typer
 
 from cnncalc import __version__
-from cnncalc.enums import Difficulty, Dtype, Lang, OutputFormat, QuizFormat, QuizTopic, Task, WorkFormat
+from cnncalc.enums import Difficulty, Dtype, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, Task, WorkFormat
 
 # Every whole number an option takes is bounded by torch's int64 sizes: a product of a few of them still
 # prints (Python refuses str() of ints past 4,300 digits) and converts to a float for the memory figures.
@@ -163,13 +163,21 @@ def table_command(
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the memory figures.", case_sensitive=False)] = Dtype.FLOAT32,
     format: FormatOption = OutputFormat.TABLE,
     chw: Annotated[bool, typer.Option("--chw", help="Show shapes as C×H×W (PyTorch order) instead of H×W×C.")] = False,
+    optimizer: Annotated[
+        Optimizer,
+        typer.Option("--optimizer", help="For the training footprint: none, sgd, momentum (1 buffer), adam or adamw (2 moments).", case_sensitive=False),
+    ] = Optimizer.ADAM,
+    master_weights: Annotated[
+        bool, typer.Option("--master-weights", help="Mixed precision: add a float32 copy of the trainable parameters, and keep the optimizer state in float32.")
+    ] = False,
 ) -> None:
     """Layer by layer: output shape, parameters, MACs; totals and memory.
 
     Blocks are shown in bold with the sums of their layers; --depth N hides what is nested
     deeper than N levels. Shapes are H×W×C as in the course notes (--chw for PyTorch's order).
-    Memory is for --batch samples of --dtype. On a narrow terminal the k/s/p and kind columns
-    are dropped rather than wrapped; --format markdown/csv/json always have everything.
+    Memory is for --batch samples of --dtype: the inference peak, and for training what autograd
+    saves for the backward pass, the gradients and the --optimizer's state. On a narrow terminal the
+    k/s/p and kind columns are dropped rather than wrapped; --format markdown/csv/json always have everything.
 
     Examples:
 
@@ -179,30 +187,34 @@ def table_command(
 
       cnncalc table my_net.yaml --input 512x512x3 --batch 32 --dtype float16
 
+      cnncalc table resnet50 --batch 64 --dtype bfloat16 --optimizer sgd
+
       cnncalc table vgg16 --format json > vgg16.json
     """
     with guarded():
         from cnncalc.spec import zoo
         from cnncalc.core.engine import analyse
+        from cnncalc.core.memory import footprint
 
         network = zoo.load(spec, parse_input_option(input))
         analysis = analyse(network)
         print_warnings(analysis.warnings, network.file)
-        _emit_analysis(analysis, format=format, depth=depth, batch=batch, dtype=dtype, chw=chw)
+        memory = footprint(analysis, batch, dtype, optimizer, master_weights)
+        _emit_analysis(analysis, memory, format=format, depth=depth, chw=chw)
 
 
-def _emit_analysis(analysis, *, format: OutputFormat, depth: int | None, batch: int, dtype: Dtype, chw: bool) -> None:
+def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None, chw: bool) -> None:
     from cnncalc.render import table as render
 
     if format is OutputFormat.JSON:
-        sys.stdout.write(render.to_json(analysis, depth=depth, batch=batch, dtype=dtype) + "\n")
+        sys.stdout.write(render.to_json(analysis, depth=depth, memory=memory) + "\n")
     elif format is OutputFormat.CSV:
-        sys.stdout.write(render.to_csv(analysis, depth=depth, chw=chw))
+        sys.stdout.write(render.to_csv(analysis, depth=depth, chw=chw, memory=memory))
     elif format is OutputFormat.MARKDOWN:
-        sys.stdout.write(render.to_markdown(analysis, depth=depth, batch=batch, dtype=dtype, chw=chw))
+        sys.stdout.write(render.to_markdown(analysis, depth=depth, memory=memory, chw=chw))
     else:
         out = console()
-        out.print(render.rich_table(analysis, depth=depth, batch=batch, dtype=dtype, chw=chw, width=out.width))
+        out.print(render.rich_table(analysis, depth=depth, memory=memory, chw=chw, width=out.width))
 
 
 @app.command("models")

@@ -68,7 +68,6 @@ class Totals:
     non_trainable_params: int
     macs: int
     activations: int  # every leaf's output, one sample
-    peak_activations: int  # largest set of tensors alive at once during inference, one sample
     input_elements: int
     running_stats: int
     side_macs: int = 0  # MACs of side outputs (auxiliary heads), included in `macs`
@@ -86,13 +85,6 @@ class Totals:
     def parameter_bytes(self, dtype: Dtype) -> int:
         """Learned parameters and batch-norm running statistics, as a checkpoint stores them."""
         return (self.params + self.running_stats) * dtype.bytes
-
-    def inference_activation_bytes(self, batch: int, dtype: Dtype) -> int:
-        return self.peak_activations * batch * dtype.bytes
-
-    def training_activation_bytes(self, batch: int, dtype: Dtype) -> int:
-        """Input and every layer's output kept for the backward pass (no gradients, no optimizer state)."""
-        return (self.activations + self.input_elements) * batch * dtype.bytes
 
 
 @dataclass(frozen=True)
@@ -179,8 +171,6 @@ class _Walk:
     seen: set[tuple] = field(default_factory=set)
     file: str | None = None
     outputs: dict[str, Shape] = field(default_factory=dict)  # path -> output, for `from:` and side outputs
-    referenced: dict[str, int] = field(default_factory=dict)  # path -> how many `from:` reads are still to come
-    pinned: int = 0  # elements of tensors kept alive for a later `from:` read or as a side output
     side_outputs: list[tuple[str, Shape]] = field(default_factory=list)
     side_depth: int = 0  # > 0 while inside a side output
     side_macs: int = 0
@@ -195,8 +185,6 @@ class _Walk:
 
     def finished(self, path: str, output: Shape) -> None:
         self.outputs[path] = output
-        if path in self.referenced:
-            self.pinned += output.elements
 
 
 @dataclass(frozen=True)
@@ -207,22 +195,19 @@ class _Sums:
     non_trainable: int = 0
     macs: int = 0
     activations: int = 0
-    peak: int = 0  # peak live elements, including what callers hold
 
 
-def _walk_sequence(nodes: tuple[Node, ...], shape: Shape, depth: int, held: int, walk: _Walk) -> _Sums:
+def _walk_sequence(nodes: tuple[Node, ...], shape: Shape, depth: int, walk: _Walk) -> _Sums:
     params = trainable = non_trainable = macs = activations = 0
-    peak = held + shape.elements
     for node in nodes:
-        sums = _walk_node(node, shape, depth, held, walk)
+        sums = _walk_node(node, shape, depth, walk)
         params += sums.params
         trainable += sums.trainable
         non_trainable += sums.non_trainable
         macs += sums.macs
         activations += sums.activations
-        peak = max(peak, sums.peak)
         shape = sums.output
-    return _Sums(shape, params, trainable, non_trainable, macs, activations, peak)
+    return _Sums(shape, params, trainable, non_trainable, macs, activations)
 
 
 def _group_row(node: Sequential | Side, shape: Shape, depth: int, sums: _Sums, walk: _Walk) -> Row:
@@ -243,7 +228,7 @@ def _group_row(node: Sequential | Side, shape: Shape, depth: int, sums: _Sums, w
     )
 
 
-def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> _Sums:
+def _walk_node(node: Node, shape: Shape, depth: int, walk: _Walk) -> _Sums:
     if isinstance(node, (Sequential, Side)):
         index = len(walk.rows)
         walk.rows.append(None)  # type: ignore[arg-type]  # placeholder: the block row goes before its contents
@@ -251,7 +236,7 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
         walk.side_depth += side
         start = _source_output(node, node.source, walk) if side and node.source else shape
         try:
-            sums = _walk_sequence(node.children, start, depth + 1, held, walk)
+            sums = _walk_sequence(node.children, start, depth + 1, walk)
         except CnnCalcError as exc:
             if isinstance(node, Sequential):
                 raise _block_use(exc, node) from None
@@ -259,19 +244,15 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
         finally:
             walk.side_depth -= side
         walk.rows[index] = _group_row(node, start, depth, sums, walk)
-        if side and node.source:
-            _read(node.source, walk)
         if side:
-            # A side output is an extra network output: it stays alive to the end, and the main path goes on
-            # from the side's input unchanged.
+            # A side output is an extra network output; the main path goes on from the side's input unchanged.
             walk.side_outputs.append((node.path, sums.output))
-            walk.pinned += sums.output.elements
             walk.outputs[node.path] = sums.output
-            return _Sums(shape, sums.params, sums.trainable, sums.non_trainable, sums.macs, sums.activations, sums.peak)
+            return _Sums(shape, sums.params, sums.trainable, sums.non_trainable, sums.macs, sums.activations)
         walk.finished(node.path, sums.output)
         return sums
     if isinstance(node, Merge):
-        return _walk_merge(node, shape, depth, held, walk)
+        return _walk_merge(node, shape, depth, walk)
     math = layer_math(node, shape)
     _check_size(node, math.output)
     walk.warn(_layer_warnings(node, shape, math))
@@ -303,7 +284,6 @@ def _walk_node(node: Node, shape: Shape, depth: int, held: int, walk: _Walk) -> 
         math.non_trainable_params,
         math.macs,
         math.output.elements,
-        held + walk.pinned + shape.elements + math.output.elements,
     )
 
 
@@ -314,28 +294,20 @@ def _block_use(exc: CnnCalcError, node: Sequential) -> CnnCalcError:
     return exc.in_use(node.path, node.label, node.pos.line)
 
 
-def _walk_merge(node: Merge, shape: Shape, depth: int, held: int, walk: _Walk) -> _Sums:
+def _walk_merge(node: Merge, shape: Shape, depth: int, walk: _Walk) -> _Sums:
     params = trainable = non_trainable = macs = activations = 0
     outputs: list[Shape] = []
-    peak = held + walk.pinned + shape.elements
-    kept = 0  # outputs of finished branches, alive until the merge
     for branch, source in zip(node.branches, node.sources):
         start = shape if source is None else _source_output(node, source, walk)
-        sums = _walk_sequence(branch, start, depth, held + shape.elements + kept, walk)
+        sums = _walk_sequence(branch, start, depth, walk)
         params += sums.params
         trainable += sums.trainable
         non_trainable += sums.non_trainable
         macs += sums.macs
         activations += sums.activations
-        peak = max(peak, sums.peak)
         outputs.append(sums.output)
-        if branch:
-            kept += sums.output.elements
-        if source is not None:
-            _read(source, walk)
     output = MERGES[node.merge].combine(node, outputs)
     _check_size(node, output)
-    peak = max(peak, held + walk.pinned + shape.elements + kept + output.elements)
     walk.rows.append(
         Row(
             path=node.path,
@@ -353,7 +325,7 @@ def _walk_merge(node: Merge, shape: Shape, depth: int, held: int, walk: _Walk) -
         )
     )
     walk.finished(node.path, output)
-    return _Sums(output, params, trainable, non_trainable, macs, activations + output.elements, peak)
+    return _Sums(output, params, trainable, non_trainable, macs, activations + output.elements)
 
 
 def _source_output(node: Merge | Side, source: str, walk: _Walk) -> Shape:
@@ -367,18 +339,8 @@ def _source_output(node: Merge | Side, source: str, walk: _Walk) -> Shape:
     return walk.outputs[source]
 
 
-def _read(source: str, walk: _Walk) -> None:
-    """One `from:` read done: the last one frees the tensor it kept alive."""
-    left = walk.referenced.get(source, 0) - 1
-    if left <= 0 and source in walk.referenced:
-        del walk.referenced[source]
-        walk.pinned -= walk.outputs[source].elements
-    elif source in walk.referenced:
-        walk.referenced[source] = left
-
-
 def _references(nodes: tuple[Node, ...], counts: dict[str, int]) -> dict[str, int]:
-    """How often each path is read by a `from:` branch."""
+    """How often each path is read by a `from:` branch or side output (core/memory keeps it alive until then)."""
     for node in nodes:
         if isinstance(node, (Sequential, Side)):
             if isinstance(node, Side) and node.source:
@@ -400,9 +362,8 @@ def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
     """
     shape = input_shape or network.input
     walk = _Walk(file=network.file)
-    walk.referenced = _references(network.layers, {})
     try:
-        sums = _walk_sequence(network.layers, shape, 1, 0, walk)
+        sums = _walk_sequence(network.layers, shape, 1, walk)
     except CnnCalcError as exc:
         raise exc.located(file=network.file)
     totals = Totals(
@@ -411,7 +372,6 @@ def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
         non_trainable_params=sums.non_trainable,
         macs=sums.macs,
         activations=sums.activations,
-        peak_activations=sums.peak,
         input_elements=shape.elements,
         running_stats=walk.running_stats,
         side_macs=walk.side_macs,

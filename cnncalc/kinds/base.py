@@ -85,6 +85,56 @@ class AxisContext(NamedTuple):
     defined: bool  # the field before the layer is a span (not undefined)
 
 
+# --------------------------------------------------------------------------- memory
+
+NEW, VIEW, INPLACE = "new", "view", "inplace"  # where a layer's output lives: its own storage, or its input's
+GRAD, WEIGHTS = "grad", "weights"  # when a layer saves: whenever a gradient flows, or only when its weights train
+
+
+class Extra(NamedTuple):
+    """A tensor a layer makes besides its output: a statistic, a mask, max-pooling's indices, a copy."""
+
+    elements: int  # per sample
+    fixed: int = 0  # per batch, whatever its size (batch norm's per-channel statistics)
+    type: str = "value"  # VALUE: the activations' dtype; INDEX: int64; STATISTIC: float32 for 16-bit activations
+
+
+VALUE, INDEX, STATISTIC = "value", "index", "statistic"
+
+
+class Memory(NamedTuple):
+    """How one layer uses memory in torch 2.13 (CPU, every tensor in one dtype), per sample.
+
+    Training (a training-mode forward under autograd): `saves_input`/`saves_output` keep those tensors
+    (the whole storage, for a view) and `saved` new ones, for the backward pass, when `when` holds.
+    Inference (eval mode, no_grad): while the layer runs its input is alive and so is `working`, the most
+    it holds at once besides its input (its output, when `output` is NEW, included)."""
+
+    output: str = NEW
+    saves_input: bool = False
+    saves_output: bool = False
+    saved: tuple[Extra, ...] = ()
+    when: str = GRAD
+    working: tuple[Extra, ...] = ()
+    padded: int = 0  # elements of a padded copy of the input made first (and saved instead of the input)
+    layout: str = "keep"  # the output's memory layout: "keep" the input's, "last" (channels-last), "first"
+    sliced: bool = False  # the output is a slice of its input's channels (not contiguous for a batch of several)
+
+
+class MemoryContext(NamedTuple):
+    """What a layer's memory depends on besides its shapes: the mode, and whether its input is laid out
+    channels-last in memory (after nn.Linear or nn.LayerNorm on the channels of a map, ConvNeXt's blocks)."""
+
+    training: bool
+    channels_last: bool = False
+    contiguous: bool = True  # False for a slice of the channels of a batch of more than one sample (chunk)
+
+
+def working_output(out: Shape, *more: Extra) -> tuple[Extra, ...]:
+    """The usual inference moment: the new output (and what else the op allocates with it)."""
+    return (Extra(out.elements), *more)
+
+
 # --------------------------------------------------------------------------- the kind protocol
 
 
@@ -137,6 +187,10 @@ class Kind:
         """For `Irregular(needs_spread=True)`: the spread over the layer's units, computed only when asked."""
         return None
 
+    def memory(self, layer: Any, use: LayerUse, context: MemoryContext) -> Memory:
+        """What the layer keeps for backward (training) and holds while it runs (inference), per sample."""
+        raise NotImplementedError
+
     def torch(self, layer: Any, shape: Shape, device: str = "meta") -> Any:
         """The torch module the layer stands for, on an input of `shape` (imports torch: tests and export only)."""
         raise NotImplementedError
@@ -152,7 +206,7 @@ class Kind:
 
 # Every kind class defines these itself (tests/test_kinds.py checks it): a kind that forgets one
 # fails loudly instead of falling through to some other kind's behaviour.
-STAGE_METHODS = ("build", "forward", "field", "derive", "torch")
+STAGE_METHODS = ("build", "forward", "field", "derive", "memory", "torch")
 
 
 def unchanged(use: LayerUse, what: str) -> Derivation:

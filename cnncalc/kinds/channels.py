@@ -7,7 +7,24 @@ from typing import Any
 
 from cnncalc.enums import LayerKind, StochasticDepthMode
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import AxisContext, Geometry, Kind, LayerMath, Passed, Through, Window, feature_map, layer_error, unchanged
+from cnncalc.kinds.base import (
+    VIEW,
+    WEIGHTS,
+    AxisContext,
+    Extra,
+    Geometry,
+    Kind,
+    LayerMath,
+    Memory,
+    MemoryContext,
+    Passed,
+    Through,
+    Window,
+    feature_map,
+    layer_error,
+    unchanged,
+    working_output,
+)
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, num
 from cnncalc.model.layers import Channelwise
 from cnncalc.model.shapes import Shape, Spatial, Vector, parse_shape
@@ -43,10 +60,14 @@ class LayerScaleKind(Kind):
             weights=c,
         )
 
+    def memory(self, layer: Channelwise, use: LayerUse, context: MemoryContext) -> Memory:
+        # x · γ keeps x for γ's gradient (only when γ trains); γ itself is a parameter
+        return Memory(saves_input=True, when=WEIGHTS, working=working_output(use.output))
+
     def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
 
-        return torch_ops.ChannelScale(shape, layer.init, device)
+        return torch_ops.freeze(torch_ops.ChannelScale(shape, layer.init, device), layer.trainable)
 
 
 class StochasticDepthKind(Kind):
@@ -67,10 +88,17 @@ class StochasticDepthKind(Kind):
     def derive(self, use: LayerUse) -> Derivation:
         return unchanged(use, "the identity at inference")
 
-    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
-        from torch import nn
+    def memory(self, layer: Channelwise, use: LayerUse, context: MemoryContext) -> Memory:
+        # training: x · noise, a scaled Bernoulli draw per sample (row) or one for the batch, which it keeps
+        if not context.training or layer.p == 0:
+            return Memory(output=VIEW)
+        noise = Extra(1) if layer.mode == "row" else Extra(0, 1)
+        return Memory(saved=(noise,), working=(noise, Extra(use.output.elements)))
 
-        return nn.Identity()  # StochasticDepth in eval mode (torchvision is not a test dependency)
+    def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
+        from cnncalc.kinds import torch_ops
+
+        return torch_ops.StochasticDepth(layer.p, layer.mode)  # torchvision.ops.StochasticDepth's rule
 
 
 class ChannelShuffleKind(Kind):
@@ -96,6 +124,11 @@ class ChannelShuffleKind(Kind):
 
     def derive(self, use: LayerUse) -> Derivation:
         return unchanged(use, f"the channels reordered across {use.layer.groups} groups")
+
+    def memory(self, layer: Channelwise, use: LayerUse, context: MemoryContext) -> Memory:
+        if layer.groups == 1:
+            return Memory(output=VIEW)  # torch returns the input itself
+        return Memory(working=working_output(use.output))  # a new tensor; the backward needs only sizes
 
     def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
@@ -137,6 +170,10 @@ class ChunkKind(Kind):
         step = Step("channels", f"slice {layer.index} of ⌈{c}/{layer.chunks}⌉ = {-(-c // layer.chunks)} each", num(use.output.channels))
         return Derivation((Section("Output size", "x.chunk(chunks, dim=1)[index]", (step,)),))
 
+    def memory(self, layer: Channelwise, use: LayerUse, context: MemoryContext) -> Memory:
+        # a view of its input's storage; a slice of the channels unless it takes them all
+        return Memory(output=VIEW, sliced=use.output.channels != use.input.channels)
+
     def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
 
@@ -170,6 +207,9 @@ class PermuteKind(Kind):
 
     def derive(self, use: LayerUse) -> Derivation:
         return unchanged(use, f"the axes reordered to {list(use.layer.order)}")
+
+    def memory(self, layer: Channelwise, use: LayerUse, context: MemoryContext) -> Memory:
+        return Memory(output=VIEW)  # a view of its input's storage
 
     def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
@@ -220,6 +260,9 @@ class PixelShuffleKind(Kind):
         ) + (Step("channels", f"{x.channels}/{r}²" if up else f"{x.channels}·{r}²", num(out.channels)),)
         return Derivation((Section("Output size", "", steps),))
 
+    def memory(self, layer: Any, use: LayerUse, context: MemoryContext) -> Memory:
+        return Memory(working=working_output(use.output))  # a new tensor; the backward needs only sizes
+
     def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
 
@@ -266,6 +309,9 @@ class UnflattenKind(Kind):
         out = use.output
         step = Step("shape", "·".join(map(str, (*out.sizes, out.channels))), f"{num(out.elements)} = {use.input.elements:,} features → {out.hwc()}")
         return Derivation((Section("Output size", "", (step,)),))
+
+    def memory(self, layer: Channelwise, use: LayerUse, context: MemoryContext) -> Memory:
+        return Memory(output=VIEW)  # a view of its input's storage
 
     def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

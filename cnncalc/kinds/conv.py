@@ -8,8 +8,23 @@ from typing import Any
 from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Through, Window, feature_map, layer_error
+from cnncalc.kinds.base import (
+    AxisContext,
+    Extra,
+    Geometry,
+    Irregular,
+    Kind,
+    LayerMath,
+    Memory,
+    MemoryContext,
+    Through,
+    Window,
+    feature_map,
+    layer_error,
+    working_output,
+)
 from cnncalc.kinds.sliding import (
+    padded_copy,
     border_warning,
     output_size_section,
     resolve_padding,
@@ -156,6 +171,11 @@ class ConvKind(Kind):
     def field(self, layer: Conv, axis: AxisContext) -> Geometry:
         return window_field(layer, axis)
 
+    def memory(self, layer: Conv, use: LayerUse, context: MemoryContext) -> Memory:
+        # ConvolutionBackward keeps its input (the padded copy, if one is made) whenever a gradient flows
+        padded = padded_copy(layer, use, pool=False)
+        return Memory(saves_input=True, padded=padded, working=(*((Extra(padded),) if padded else ()), Extra(use.output.elements)))
+
     def torch(self, layer: Conv, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
 
@@ -255,6 +275,9 @@ class ConvTransposeKind(Kind):
     def spread_of(self, layer: ConvTranspose, axis: AxisContext) -> tuple[int, int] | None | tuple[()]:
         i = axis.axis
         return transposed_spreads(axis.n_in, axis.n_out, layer.kernel[i], layer.stride[i], layer.dilation[i], layer.padding[i])
+
+    def memory(self, layer: ConvTranspose, use: LayerUse, context: MemoryContext) -> Memory:
+        return Memory(saves_input=True, working=working_output(use.output))
 
     def torch(self, layer: ConvTranspose, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops

@@ -7,7 +7,22 @@ from typing import Any
 from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import AxisContext, Geometry, Kind, LayerMath, Passed, Through, Window, layer_error
+from cnncalc.kinds.base import (
+    VIEW,
+    WEIGHTS,
+    AxisContext,
+    Extra,
+    Geometry,
+    Kind,
+    LayerMath,
+    Memory,
+    MemoryContext,
+    Passed,
+    Through,
+    Window,
+    layer_error,
+    working_output,
+)
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, flatten_factors, num, product
 from cnncalc.model.layers import Fc, Flatten
 from cnncalc.model.shapes import Shape, Spatial, Vector
@@ -73,6 +88,25 @@ class FcKind(Kind):
         rule = f"fully connected: every output sees all {n} units of the last feature map, a window of kernel = stride = {n}"
         return Through(Window(n, n, 1, 0), rule=rule)
 
+    def memory(self, layer: Fc, use: LayerUse, context: MemoryContext) -> Memory:
+        # nn.Linear keeps its input only to compute its weights' gradient. It reads a map's channels (or a
+        # flattened map) as rows of a matrix: a map not laid out that way in memory is copied first (a
+        # reshape), and the copy is what it keeps.
+        x = use.input
+        # (a map of one position reads the same either way); a slice of the channels is copied too
+        copied = isinstance(x, Spatial) and (
+            (x.positions > 1 and context.channels_last != layer.per_position) or not context.contiguous
+        )
+        out = Extra(use.output.elements)
+        layout = "last" if layer.per_position and isinstance(x, Spatial) else "first"
+        if copied:
+            copy = Extra(x.elements)
+            # on a copied map torch multiplies (mm) and then adds the bias (a second output); on rows it
+            # reads in place the two are one addmm
+            most = (copy, out) if not layer.bias or not layer.per_position or x.elements >= out.elements else (out, out)
+            return Memory(saved=(copy,), when=WEIGHTS, working=most, layout=layout)
+        return Memory(saves_input=True, when=WEIGHTS, working=(out,), layout=layout)
+
     def torch(self, layer: Fc, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
 
@@ -136,6 +170,13 @@ class FlattenKind(Kind):
         factors = flatten_factors(use.input)
         step = Step("features", product(*factors) if len(factors) > 1 else "", num(use.output.elements))
         return Derivation((Section("Output size", "", (step,)),))
+
+    def memory(self, layer: Flatten, use: LayerUse, context: MemoryContext) -> Memory:
+        # a view of a map laid out channels-first; a channels-last map with more than one position is copied
+        x = use.input
+        if isinstance(x, Spatial) and ((context.channels_last and x.positions > 1) or not context.contiguous):
+            return Memory(working=working_output(use.output), layout="first")
+        return Memory(output=VIEW, layout="first")
 
     def torch(self, layer: Flatten, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

@@ -7,7 +7,22 @@ from typing import Any
 
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import AxisContext, Geometry, Kind, LayerMath, Passed, layer_error, unchanged
+from cnncalc.kinds.base import (
+    INPLACE as IN_PLACE,
+    NEW,
+    VIEW,
+    AxisContext,
+    Extra,
+    Geometry,
+    Kind,
+    LayerMath,
+    Memory,
+    MemoryContext,
+    Passed,
+    layer_error,
+    unchanged,
+    working_output,
+)
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step
 from cnncalc.model.layers import Activation, Dropout
 from cnncalc.model.shapes import Shape
@@ -41,6 +56,27 @@ ACTIVATIONS: dict[str, tuple[str, dict[str, tuple[Any, Any]]]] = {
     "identity": ("Identity", {}),
 }
 INPLACE = {"inplace": (o.boolean, False)}
+# What each activation's backward keeps in torch 2.13 (its input or its output), and what it keeps when run
+# in place: its result (the input's own storage, rewritten) or a copy of its input made before it is
+# overwritten (autograd keeps the original for a backward formula written on the input); None where the
+# torch class takes no `inplace`. tests/test_memory.py measures every line against torch.
+SAVES: dict[str, tuple[str | None, str | None]] = {
+    "relu": ("output", "result"),
+    "relu6": ("input", "copy"),
+    "leaky_relu": ("input", "result"),
+    "tanh": ("output", None),
+    "sigmoid": ("output", None),
+    "softmax": ("output", None),
+    "gelu": ("input", None),
+    "silu": ("input", "copy"),
+    "hardswish": ("input", "copy"),
+    "hardsigmoid": ("input", "copy"),
+    "mish": ("input", "copy"),
+    "elu": ("input", "result"),
+    "selu": ("input", "result"),
+    "softplus": ("input", None),
+    "identity": (None, None),
+}
 _TORCH_ARGUMENTS = {"softmax": {"dim": 1}}  # over the channels (features), as a classifier's last layer
 
 
@@ -68,6 +104,16 @@ class ActivationKind(Kind):
 
     def derive(self, use: LayerUse) -> Derivation:
         return unchanged(use, "elementwise")
+
+    def memory(self, layer: Activation, use: LayerUse, context: MemoryContext) -> Memory:
+        keeps, in_place = SAVES[layer.kind]
+        if keeps is None:
+            return Memory(output=VIEW)  # nn.Identity returns its input
+        if dict(layer.options).get("inplace") and in_place is not None:
+            if in_place == "result":
+                return Memory(output=IN_PLACE, saves_output=True)
+            return Memory(output=IN_PLACE, saved=(Extra(use.input.elements),))  # only under autograd
+        return Memory(saves_input=keeps == "input", saves_output=keeps == "output", working=working_output(use.output))
 
     def torch(self, layer: Activation, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
@@ -110,6 +156,9 @@ class PReluKind(Kind):
             weights=n,
         )
 
+    def memory(self, layer: Activation, use: LayerUse, context: MemoryContext) -> Memory:
+        return Memory(saves_input=True, working=working_output(use.output))  # nn.PReLU takes no `inplace`
+
     def torch(self, layer: Activation, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
 
@@ -122,7 +171,7 @@ class DropoutKind(Kind):
     examples = {LayerKind.DROPOUT: "p: 0.5"}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Dropout:
-        return Dropout(p=values["p"], **base)
+        return Dropout(p=values["p"], inplace=values["inplace"], **base)
 
     def forward(self, layer: Dropout, shape: Shape) -> LayerMath:
         return LayerMath(shape)
@@ -133,7 +182,17 @@ class DropoutKind(Kind):
     def derive(self, use: LayerUse) -> Derivation:
         return unchanged(use, "shape-preserving")
 
+    def memory(self, layer: Dropout, use: LayerUse, context: MemoryContext) -> Memory:
+        # At inference dropout returns its input. Training: torch's CPU dropout multiplies by a scaled random
+        # mask of the input's size and dtype and keeps the mask (CUDA's fused kernel keeps a 1-byte mask);
+        # p = 0 returns the input, p = 1 multiplies by a zero scalar, which it keeps.
+        if not context.training or layer.p == 0:
+            return Memory(output=VIEW)
+        mask = Extra(0, 1) if layer.p == 1 else Extra(use.input.elements)
+        output = IN_PLACE if layer.inplace else NEW
+        return Memory(output=output, saved=(mask,), working=(mask, *(() if layer.inplace else (Extra(use.output.elements),))))
+
     def torch(self, layer: Dropout, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
 
-        return nn.Dropout(layer.p)
+        return nn.Dropout(layer.p, inplace=layer.inplace)

@@ -7,7 +7,23 @@ from typing import Any
 from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import RANK_WORDS, AxisContext, Geometry, Kind, LayerMath, Passed, feature_map, layer_error, unchanged
+from cnncalc.kinds.base import (
+    RANK_WORDS,
+    STATISTIC,
+    VALUE,
+    AxisContext,
+    Extra,
+    Geometry,
+    Kind,
+    LayerMath,
+    Memory,
+    MemoryContext,
+    Passed,
+    feature_map,
+    layer_error,
+    unchanged,
+    working_output,
+)
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, num
 from cnncalc.model.layers import BatchNorm, Lrn, Normalization
 from cnncalc.model.shapes import Shape, Spatial
@@ -71,6 +87,13 @@ class BatchNormKind(Kind):
     def field(self, layer: BatchNorm, axis: AxisContext) -> Geometry:
         return Passed()  # per channel and position: the field passes on
 
+    def memory(self, layer: BatchNorm, use: LayerUse, context: MemoryContext) -> Memory:
+        # native_batch_norm keeps its input and the batch's mean and inverse deviation per channel (not per
+        # sample; in float32 for 16-bit activations, as the CUDA and meta kernels make them), and makes them at
+        # inference too. The running statistics are the module's buffers, not activations.
+        stats = Extra(0, 2 * use.input.channels, STATISTIC)
+        return Memory(saves_input=True, saved=(stats,), working=working_output(use.output, stats))
+
     def torch(self, layer: BatchNorm, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
 
@@ -100,6 +123,14 @@ class LrnKind(Kind):
 
     def derive(self, use: LayerUse) -> Derivation:
         return unchanged(use, "shape-preserving")
+
+    def memory(self, layer: Lrn, use: LayerUse, context: MemoryContext) -> Memory:
+        # torch.nn.functional.local_response_norm is composite: x², padded along the channels and averaged
+        # (avg_pool3d keeps the padded squares), ·alpha + k, ^beta (pow keeps its base and its result), x / that.
+        x = use.input.elements
+        squares = x // use.input.channels * (use.input.channels + layer.size - 1)
+        most = (Extra(x), Extra(squares)) if squares >= 2 * x else (Extra(x), Extra(x), Extra(x))
+        return Memory(saves_input=True, saved=(Extra(squares), Extra(x), Extra(x)), working=most)
 
     def torch(self, layer: Lrn, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
@@ -150,6 +181,13 @@ class NormalizationKind(Kind):
         if layer.kind == LayerKind.INSTANCENORM:
             x = feature_map(layer, shape)  # per channel of each sample: a map, never a vector
             c = x.channels
+            if x.positions == 1 and not layer.track_running_stats:
+                raise layer_error(
+                    layer,
+                    f"instancenorm normalises each channel over its positions, but its input {x.hwc()} has one position: "
+                    "torch refuses (\"Expected more than 1 spatial element\")",
+                    hint="normalise before the map shrinks to one position, or use batchnorm or layernorm there",
+                )
         if layer.kind == LayerKind.GROUPNORM and c % layer.groups:
             raise layer_error(
                 layer,
@@ -176,6 +214,37 @@ class NormalizationKind(Kind):
         rule = ("2·c: a scale γ and a shift β per channel" if layer.bias else "c: a scale γ per channel") if layer.affine else "no affine: 0"
         params = Section("Parameters", rule, (Step("total", "", num(use.params)),))
         return Derivation((size, params), weights, use.params - weights)
+
+    def memory(self, layer: Normalization, use: LayerUse, context: MemoryContext) -> Memory:
+        # each keeps its input and a mean and inverse deviation per normalised group, per sample: per position
+        # (layernorm, over the channels), per group (groupnorm) or per channel (instancenorm)
+        x = use.input
+        per = {
+            LayerKind.LAYERNORM: x.positions if isinstance(x, Spatial) else 1,
+            LayerKind.GROUPNORM: layer.groups or 1,
+            LayerKind.INSTANCENORM: x.channels,
+        }[layer.kind]
+        # float32 for 16-bit activations (layer norm, and instance norm through batch norm), as the CUDA and meta
+        # kernels make them; group norm's in the activations' dtype
+        stats = Extra(2 * per, 0, VALUE if layer.kind == LayerKind.GROUPNORM else STATISTIC)
+        at_inference = (stats,)  # made at inference too (instance norm's even with running statistics)
+        layout = "last" if layer.kind == LayerKind.LAYERNORM and isinstance(x, Spatial) else "keep"
+        channels_first = context.contiguous and not (context.channels_last and isinstance(x, Spatial) and x.positions > 1)
+        if layer.kind != LayerKind.LAYERNORM and not channels_first:
+            # group and instance norm make a channels-first contiguous copy of a channel slice or a channels-last
+            # map first, and keep the copy
+            copy = Extra(x.elements)
+            extra = (Extra(x.channels),) if layer.kind == LayerKind.INSTANCENORM and layer.affine else ()
+            twice = extra * 2
+            return Memory(saved=(copy, stats, *extra), working=(copy, *working_output(use.output, *at_inference, *twice)))
+        if layer.kind == LayerKind.INSTANCENORM and (layer.affine or layer.track_running_stats):
+            # F.instance_norm repeats γ and β, and the running mean and variance, once per sample (new tensors,
+            # not parameters or buffers): batch norm keeps the repeated γ and running statistics
+            repeated = Extra(x.channels)
+            kept = (repeated,) * (int(layer.affine) + 2 * int(layer.track_running_stats))
+            made = (repeated,) * (2 * int(layer.affine) + 2 * int(layer.track_running_stats))
+            return Memory(saves_input=True, saved=(stats, *kept), working=working_output(use.output, *at_inference, *made))
+        return Memory(saves_input=True, saved=(stats,), working=working_output(use.output, *at_inference), layout=layout)
 
     def torch(self, layer: Normalization, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops

@@ -8,8 +8,25 @@ from typing import Any
 from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind, PaddingMode
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Through, Window, feature_map, layer_error
+from cnncalc.kinds.base import (
+    GRAD,
+    INDEX,
+    AxisContext,
+    Extra,
+    Geometry,
+    Irregular,
+    Kind,
+    LayerMath,
+    Memory,
+    MemoryContext,
+    Through,
+    Window,
+    feature_map,
+    layer_error,
+    working_output,
+)
 from cnncalc.kinds.sliding import (
+    padded_copy,
     border_warning,
     output_size_section,
     resolve_padding,
@@ -83,6 +100,20 @@ class PoolKind(Kind):
     def field(self, layer: Pool, axis: AxisContext) -> Geometry:
         return window_field(layer, axis)
 
+    def memory(self, layer: Pool, use: LayerUse, context: MemoryContext) -> Memory:
+        out = use.output.elements
+        padded = padded_copy(layer, use, pool=True)
+        pad = (Extra(padded),) if padded else ()
+        if layer.kind is LayerKind.AVGPOOL:
+            return Memory(saves_input=True, padded=padded, working=(*pad, Extra(out)))
+        # max_pool keeps its input and the int64 index of each maximum (made at inference too, then dropped)
+        indices = Extra(out, type=INDEX)
+        if layer.kind is LayerKind.MAXPOOL:
+            return Memory(saves_input=True, padded=padded, saved=(indices,), working=(*pad, Extra(out), indices))
+        # minpool is −maxpool(−x): the negated copy is what the max pool keeps; the result is negated again
+        negated = Extra(padded or use.input.elements)
+        return Memory(saved=(negated, indices), when=GRAD, working=(*pad, negated, Extra(out), indices))
+
     def torch(self, layer: Pool, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
 
@@ -140,6 +171,15 @@ class AdaptivePoolKind(Kind):
             f"{'/'.join(map(str, steps))}, so no single stride and padding describe its units"
         )
         return Irregular(reason, f"{what} has uneven bins", spread=(sizes[0] - 1, sizes[-1] - 1))
+
+    def memory(self, layer: AdaptivePool, use: LayerUse, context: MemoryContext) -> Memory:
+        out = use.output.elements
+        if layer.kind in (LayerKind.GLOBAL_MAXPOOL, LayerKind.ADAPTIVE_MAXPOOL):
+            indices = Extra(out, type=INDEX)
+            return Memory(saves_input=True, saved=(indices,), working=(Extra(out), indices))
+        if all(n == 1 for n in use.output.sizes):
+            return Memory(working=working_output(use.output))  # a mean over the map: its backward needs only sizes
+        return Memory(saves_input=True, working=working_output(use.output))
 
     def torch(self, layer: AdaptivePool, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops

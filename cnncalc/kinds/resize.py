@@ -8,7 +8,21 @@ from cnncalc.kinds import formulas
 from cnncalc.enums import LayerKind, PaddingMode, UpsampleMode
 from cnncalc.errors import SpecProblem
 from cnncalc.kinds import options as o
-from cnncalc.kinds.base import AxisContext, Geometry, Irregular, Kind, LayerMath, Passed, Through, Window, feature_map, layer_error
+from cnncalc.kinds.base import (
+    AxisContext,
+    Geometry,
+    Irregular,
+    Kind,
+    LayerMath,
+    Memory,
+    MemoryContext,
+    Passed,
+    Through,
+    Window,
+    feature_map,
+    layer_error,
+    working_output,
+)
 from cnncalc.model.layers import Crop, Upsample, ZeroPad, describe_pads
 from cnncalc.kinds.worked import Derivation, LayerUse, Section, Step, axes_label, num
 from cnncalc.model.shapes import Shape, Spatial
@@ -50,6 +64,9 @@ class ZeroPadKind(Kind):
             Step(axis, f"{n} + {pads[2 * i]} + {pads[2 * i + 1]}", num(out.sizes[i])) for i, (axis, n) in enumerate(zip(x.axes, x.sizes))
         )
         return Derivation((Section("Output size", "", steps),))
+
+    def memory(self, layer: Any, use: LayerUse, context: MemoryContext) -> Memory:
+        return Memory(working=working_output(use.output))  # a new tensor; the backward needs only sizes
 
     def torch(self, layer: ZeroPad, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
@@ -142,6 +159,9 @@ class UpsampleKind(Kind):
             )
         return Derivation((Section("Output size", "", steps),))
 
+    def memory(self, layer: Any, use: LayerUse, context: MemoryContext) -> Memory:
+        return Memory(working=working_output(use.output))  # a new tensor; the backward needs only sizes
+
     def torch(self, layer: Upsample, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
 
@@ -229,6 +249,9 @@ class CropKind(Kind):
         )
         rule = "a centre crop: int(round((n − size)/2)) cut before, the rest after (torchvision's CenterCrop)" if use.layer.size else ""
         return Derivation((Section("Output size", rule, steps),))
+
+    def memory(self, layer: Any, use: LayerUse, context: MemoryContext) -> Memory:
+        return Memory(working=working_output(use.output))  # a new tensor; the backward needs only sizes
 
     def torch(self, layer: Crop, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops

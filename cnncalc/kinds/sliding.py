@@ -30,6 +30,31 @@ def resolve_padding(layer: Any, sizes: tuple[int, ...]) -> tuple[int, ...]:
     return padding.explicit
 
 
+def padded_copy(layer: Any, use: LayerUse, pool: bool) -> int:
+    """Elements (per sample) of the padded copy torch makes before the window slides; 0 when the module pads inside.
+
+    nn.ConvNd and the pools pad evenly inside. TensorFlow's `same` (pools always, convs at stride > 1) and
+    uneven explicit padding are an F.pad first in cnncalc's torch equivalent (kinds/torch_ops.py); torch's own
+    padding="same" pads the odd extra pixel of an even kernel with F.pad too (at::_conv_padding_same)."""
+    x, pads = use.input, use.padding
+    if layer.padding.mode is PaddingMode.VALID or pads is None or not isinstance(x, Spatial):
+        return 0
+    pairs = list(zip(pads[::2], pads[1::2]))
+    separate = layer.padding.mode is PaddingMode.SAME and (pool or any(s != 1 for s in layer.stride))
+    if separate or (layer.padding.mode is PaddingMode.EXPLICIT and any(b != a for b, a in pairs)):
+        extra = [b + a for b, a in pairs]  # F.pad copies even when every amount is 0
+    elif layer.padding.mode is PaddingMode.SAME:
+        extra = [a - b for b, a in pairs]  # torch's "same": the even part inside the conv, the odd pixel after
+        if not any(extra):
+            return 0
+    else:
+        return 0
+    size = x.channels
+    for n, e in zip(x.sizes, extra):
+        size *= n + e
+    return size
+
+
 def sliding_lengths(layer: Any, shape: Spatial, pads: tuple[int, ...], pool: bool, ceil_mode: bool = False) -> tuple[int, ...]:
     lengths = []
     too_small = []  # (axis, arithmetic, span, padded length) of each axis with no output

@@ -74,7 +74,7 @@ class Negated(nn.Module):
         return -self.pool(-x)
 
 
-def _freeze(module: nn.Module, trainable: bool) -> nn.Module:
+def freeze(module: nn.Module, trainable: bool) -> nn.Module:
     if not trainable:
         for p in module.parameters():
             p.requires_grad_(False)
@@ -106,7 +106,7 @@ def conv(layer: Any, shape: Spatial, device: str) -> nn.Module:
         shape.channels, layer.filters, layer.kernel, stride=layer.stride, padding=padding,
         dilation=layer.dilation, groups=layer.groups, bias=layer.bias, device=device,
     )
-    return _with_pad(pad, _freeze(op, layer.trainable))
+    return _with_pad(pad, freeze(op, layer.trainable))
 
 
 def conv_transpose(layer: Any, shape: Spatial, device: str) -> nn.Module:
@@ -115,7 +115,7 @@ def conv_transpose(layer: Any, shape: Spatial, device: str) -> nn.Module:
         shape.channels, layer.filters, layer.kernel, stride=layer.stride, padding=layer.padding,
         output_padding=layer.output_padding, groups=layer.groups, bias=layer.bias, dilation=layer.dilation, device=device,
     )
-    return _freeze(op, layer.trainable)
+    return freeze(op, layer.trainable)
 
 
 def pool(layer: Any, shape: Spatial, device: str) -> nn.Module:
@@ -176,6 +176,25 @@ class ChannelScale(nn.Module):
         return x * self.layer_scale
 
 
+class StochasticDepth(nn.Module):
+    """torchvision.ops.StochasticDepth: in training, the input times a Bernoulli(1 − p) draw scaled by
+    1/(1 − p), one per sample ("row") or one for the whole batch ("batch"); the identity otherwise."""
+
+    def __init__(self, p: float, mode: str):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        survival = 1.0 - self.p
+        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
+        if survival > 0.0:
+            noise.div_(survival)
+        return x * noise
+
+
 class Chunk(nn.Module):
     def __init__(self, chunks: int, index: int):
         super().__init__()
@@ -201,18 +220,18 @@ def normalization(layer: Any, shape: Shape, device: str) -> nn.Module:
     c = shape.channels
     if layer.kind == LayerKind.LAYERNORM:
         op = nn.LayerNorm(c, elementwise_affine=layer.affine, bias=layer.bias, device=device)
-        return _freeze(ChannelsLast(op) if isinstance(shape, Spatial) else op, layer.trainable)
+        return freeze(ChannelsLast(op) if isinstance(shape, Spatial) else op, layer.trainable)
     if layer.kind == LayerKind.GROUPNORM:
-        return _freeze(nn.GroupNorm(layer.groups, c, affine=layer.affine, device=device), layer.trainable)
+        return freeze(nn.GroupNorm(layer.groups, c, affine=layer.affine, device=device), layer.trainable)
     cls = getattr(nn, f"InstanceNorm{_rank(shape)}d")
-    return _freeze(cls(c, affine=layer.affine, track_running_stats=layer.track_running_stats, device=device), layer.trainable)
+    return freeze(cls(c, affine=layer.affine, track_running_stats=layer.track_running_stats, device=device), layer.trainable)
 
 
 def fc(layer: Any, shape: Shape, device: str) -> nn.Module:
     if getattr(layer, "per_position", False) and isinstance(shape, Spatial):
-        return _freeze(ChannelsLast(nn.Linear(shape.channels, layer.units, bias=layer.bias, device=device)), layer.trainable)
+        return freeze(ChannelsLast(nn.Linear(shape.channels, layer.units, bias=layer.bias, device=device)), layer.trainable)
     features = shape.elements
-    op = _freeze(nn.Linear(features, layer.units, bias=layer.bias, device=device), layer.trainable)
+    op = freeze(nn.Linear(features, layer.units, bias=layer.bias, device=device), layer.trainable)
     # cnncalc takes fc on a map of one position (after global pooling) as fc on its channels.
     return nn.Sequential(nn.Flatten(), op) if isinstance(shape, Spatial) else op
 
@@ -220,4 +239,4 @@ def fc(layer: Any, shape: Shape, device: str) -> nn.Module:
 def batchnorm(layer: Any, shape: Shape, device: str) -> nn.Module:
     cls = getattr(nn, f"BatchNorm{_rank(shape)}d")
     op = cls(shape.channels, affine=layer.affine, track_running_stats=layer.track_running_stats, device=device)
-    return _freeze(op, layer.trainable)
+    return freeze(op, layer.trainable)

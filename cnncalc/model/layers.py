@@ -222,6 +222,7 @@ class Lrn(LeafBase):
 @dataclass(frozen=True, kw_only=True)
 class Dropout(LeafBase):
     p: float = 0.5
+    inplace: bool = False
     kind: LayerKind = field(default=LayerKind.DROPOUT, init=False)
 
 

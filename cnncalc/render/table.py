@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from cnncalc.core.engine import Analysis, Row
-from cnncalc.enums import Dtype
+from cnncalc.core.memory import Footprint, saved_by
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge
 from cnncalc.model.shapes import Shape, order_text
@@ -26,17 +26,20 @@ def geometry(row: Row) -> str:
     return kind_of(node).summary(node, row.padding)
 
 
-def memory_json(analysis: Analysis, batch: int, dtype: Dtype) -> dict[str, int]:
-    t = analysis.totals
+def memory_json(memory: Footprint) -> dict[str, int]:
     return {
-        "parameter_bytes": t.parameter_bytes(dtype),
-        "input_bytes": t.input_elements * batch * dtype.bytes,
-        "activation_bytes_inference": t.inference_activation_bytes(batch, dtype),
-        "activation_bytes_training": t.training_activation_bytes(batch, dtype),
+        "parameter_bytes": memory.parameter_bytes,
+        "input_bytes": memory.input_bytes,
+        "activation_bytes_inference": memory.activation_bytes_inference,
+        "activation_bytes_training": memory.activation_bytes_training,
+        "gradient_bytes": memory.gradient_bytes,
+        "optimizer_state_bytes": memory.optimizer_state_bytes,
+        **({"master_weight_bytes": memory.master_weight_bytes} if memory.master_weight_bytes else {}),
+        "training_bytes_total": memory.training_bytes_total,
     }
 
 
-def totals_json(analysis: Analysis, batch: int, dtype: Dtype) -> dict[str, int]:
+def totals_json(analysis: Analysis, memory: Footprint) -> dict[str, int]:
     t = analysis.totals
     return {
         "params": t.params,
@@ -46,11 +49,11 @@ def totals_json(analysis: Analysis, batch: int, dtype: Dtype) -> dict[str, int]:
         **({"main_macs": t.main_macs} if t.side_macs else {}),  # without the side outputs (auxiliary heads)
         "flops": t.flops,
         "activations": t.activations,
-        **memory_json(analysis, batch, dtype),
+        **memory_json(memory),
     }
 
 
-def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) -> str:
+def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
     """One object; each layer on a line of its own.
 
     Written by hand around json.dumps of each part because json's indenting encoder is
@@ -58,7 +61,7 @@ def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) 
     The result is ordinary JSON, the same document `json.dumps(doc, indent=...)` would give.
     """
     dumps = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
-    head = {"name": analysis.network.name, "input": analysis.input.as_json(), "batch": batch, "dtype": str(dtype)}
+    head = {"name": analysis.network.name, "input": analysis.input.as_json(), "batch": memory.batch, "dtype": str(memory.dtype), "optimizer": str(memory.optimizer)}
     lines = ["{"]
     lines.extend(f"  {dumps(key)}: {dumps(value)}," for key, value in head.items())
     rows = analysis.rows_to_depth(depth)
@@ -66,7 +69,8 @@ def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) 
         lines.append('  "layers": [')
         last = len(rows) - 1
         lines.extend(
-            f"    {dumps(r.as_json())}{',' if i < last else ''}" for i, r in enumerate(rows)
+            f"    {dumps({**r.as_json(), 'activation_bytes_saved': saved_by(r, memory.saved_by_row)})}{',' if i < last else ''}"
+            for i, r in enumerate(rows)
         )
         lines.append("  ],")
     else:
@@ -74,7 +78,7 @@ def to_json(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype) 
     if analysis.outputs:
         side = [{"path": path, "output": shape.as_json()} for path, shape in analysis.outputs]
         lines.append(f'  "side_outputs": {dumps(side)},')
-    lines.append(f'  "totals": {dumps(totals_json(analysis, batch, dtype))}')
+    lines.append(f'  "totals": {dumps(totals_json(analysis, memory))}')
     lines.append("}")
     return "\n".join(lines)
 
@@ -90,11 +94,12 @@ CSV_COLUMNS = (
     "non_trainable_params",
     "macs",
     "activations",
+    "activation_bytes_saved",
     "geometry",
 )
 
 
-def to_csv(analysis: Analysis, *, depth: int | None, chw: bool) -> str:
+def to_csv(analysis: Analysis, *, depth: int | None, chw: bool, memory: Footprint) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -111,6 +116,7 @@ def to_csv(analysis: Analysis, *, depth: int | None, chw: bool) -> str:
                 r.non_trainable_params,
                 r.macs,
                 r.activations,
+                saved_by(r, memory.saved_by_row),
                 geometry(r),
             ]
         )
@@ -137,10 +143,10 @@ def compact(n: int) -> str:
     return str(n)
 
 
-def totals_lines(analysis: Analysis, batch: int, dtype: Dtype, chw: bool = False) -> list[tuple[str, str]]:
-    """The footer, torchinfo-style: counts, then memory for this batch and dtype. ("", "") is a rule."""
+def totals_lines(analysis: Analysis, memory: Footprint, chw: bool = False) -> list[tuple[str, str]]:
+    """The footer, torchinfo-style: counts, then memory for this batch, dtype and optimizer. ("", "") is a rule."""
     t = analysis.totals
-    mem = memory_json(analysis, batch, dtype)
+    batch, dtype = memory.batch, memory.dtype
     return [
         ("Total params", f"{t.params:,}"),
         ("Trainable params", f"{t.trainable_params:,}"),
@@ -156,16 +162,21 @@ def totals_lines(analysis: Analysis, batch: int, dtype: Dtype, chw: bool = False
         ("FLOPs (2 × MACs)", f"{t.flops:,} ({compact(t.flops)})"),
         *([("Side outputs", ", ".join(f"{path} {shape_text(shape, chw)}" for path, shape in analysis.outputs))] if analysis.outputs else []),
         ("", ""),
-        (f"Input ({batch} × {shape_text(analysis.input, chw)}, {dtype})", human_bytes(mem["input_bytes"])),
-        ("Parameters (incl. running stats)", human_bytes(mem["parameter_bytes"])),
-        ("Activations, inference peak", human_bytes(mem["activation_bytes_inference"])),
-        ("Activations kept for training", human_bytes(mem["activation_bytes_training"])),
+        (f"Input ({batch} × {shape_text(analysis.input, chw)}, {dtype})", human_bytes(memory.input_bytes)),
+        ("Parameters (incl. running stats)", human_bytes(memory.parameter_bytes)),
+        ("Activations, inference peak", human_bytes(memory.activation_bytes_inference)),
+        ("", ""),
+        ("Activations saved for backward", human_bytes(memory.activation_bytes_training)),
+        ("Gradients", human_bytes(memory.gradient_bytes)),
+        (f"Optimizer state ({memory.optimizer})", human_bytes(memory.optimizer_state_bytes)),
+        *([("Master weights (float32)", human_bytes(memory.master_weight_bytes))] if memory.master_weight_bytes else []),
+        ("Training, total (est.)", human_bytes(memory.training_bytes_total)),
     ]
 
 
-def footer_lines(analysis: Analysis, batch: int, dtype: Dtype, width: int, chw: bool = False) -> list[str]:
+def footer_lines(analysis: Analysis, memory: Footprint, width: int, chw: bool = False) -> list[str]:
     """The totals as aligned plain lines between rules, like torchinfo's summary footer."""
-    lines = totals_lines(analysis, batch, dtype, chw)
+    lines = totals_lines(analysis, memory, chw)
     label_width = max(len(label) for label, _ in lines)
     value_width = max(len(value) for _, value in lines)
     rule_width = min(width, label_width + 2 + value_width)
@@ -193,7 +204,7 @@ def display_rows(analysis: Analysis, depth: int | None) -> list[tuple[Row, str]]
     return out
 
 
-def to_markdown(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype, chw: bool) -> str:
+def to_markdown(analysis: Analysis, *, depth: int | None, memory: Footprint, chw: bool) -> str:
     order = order_text(analysis.input, chw)
     out = [
         f"**{analysis.network.name}**: input {shape_text(analysis.input, chw)} ({order})",
@@ -208,7 +219,7 @@ def to_markdown(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dty
         macs = f"**{r.macs:,}**" if r.is_block else f"{r.macs:,}"
         out.append(f"| {path} | {kind} | {shape_text(r.output, chw)} | {geometry(r)} | {params} | {macs} |")
     out += ["", "| total | |", "|---|---:|"]
-    out += [f"| {label} | {value} |" for label, value in totals_lines(analysis, batch, dtype, chw) if label]
+    out += [f"| {label} | {value} |" for label, value in totals_lines(analysis, memory, chw) if label]
     return "\n".join(out) + "\n"
 
 
@@ -237,7 +248,7 @@ def _layout(columns: dict[str, list[str]], headers: dict[str, str], width: int) 
     return choices[-1]
 
 
-def rich_table(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtype, chw: bool, width: int) -> Any:
+def rich_table(analysis: Analysis, *, depth: int | None, memory: Footprint, chw: bool, width: int) -> Any:
     """A rich renderable: the layer table (blocks bold, with their sums), then the totals."""
     from rich import box
     from rich.console import Group
@@ -284,4 +295,4 @@ def rich_table(analysis: Analysis, *, depth: int | None, batch: int, dtype: Dtyp
     for i, (r, _) in enumerate(rows):
         table.add_row(*(columns[name][i] for name in names), style="bold" if r.is_block else None)
 
-    return Group(table, Text("\n".join(footer_lines(analysis, batch, dtype, width, chw))))
+    return Group(table, Text("\n".join(footer_lines(analysis, memory, width, chw))))

@@ -234,13 +234,21 @@ def block_derivation(analysis: Analysis, index: int, source: str | None = None) 
 
 def explain(analysis: Analysis, path: str, dtype: Dtype = Dtype.FLOAT32) -> Worked:
     """`cnncalc explain`: the derivation of the row at `path`, its input taken from the rows before it."""
+    from dataclasses import replace
+
+    from cnncalc.core.memory import memory, saved_by
+
     index, row = find_row(analysis, path)
     source = input_sources(analysis.network).get(path)
     if row.is_block:
-        return block_derivation(analysis, index, source)
-    if isinstance(row.node, Merge):
-        return merge_derivation(analysis, row, source, dtype)
-    return leaf_derivation(row, dtype, source=source)
+        worked = block_derivation(analysis, index, source)
+    elif isinstance(row.node, Merge):
+        worked = merge_derivation(analysis, row, source, dtype)
+    else:
+        worked = leaf_derivation(row, dtype, source=source)
+    # the table's JSON entry for the row has what it keeps for backward (one sample of `dtype`): so does this
+    saved = saved_by(row, memory(analysis, 1, dtype).saved_by_row)
+    return replace(worked, data={**worked.data, "activation_bytes_saved": saved})
 
 
 # --------------------------------------------------------------------------- text

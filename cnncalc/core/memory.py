@@ -1,0 +1,271 @@
+"""Memory as PyTorch uses it, from each kind's `Memory` walked over the network's graph in execution order.
+
+Two walks over the same tensors, each tensor a storage that views and in-place layers share:
+
+- **inference** (eval mode, `no_grad`): a tensor lives from the layer that makes it until nothing holds it
+  any more. What holds one: the variable of the sequence it runs through (until the next layer's output
+  replaces it; the input of a group or a merge stays held by the sequence around it until the group or
+  merge returns), a merge's finished branches (until the merge), a `from:` reference (until its last
+  reader), a side output (to the end), and the caller, who holds the network's input throughout. The peak
+  is the largest total alive while some layer runs, counting what the layer holds besides its input.
+- **training** (a training-mode forward under autograd): the distinct storages the layers keep for the
+  backward pass (`torch.autograd.graph.saved_tensors_hooks` sees them), parameters and buffers excluded.
+  A layer keeps nothing when no gradient flows through it (its input needs none and it has no trainable
+  parameters); each storage counts once, for the first layer that keeps it.
+
+Element counts are per sample; `batch` and `dtype` turn them into bytes (indices are int64 whatever the dtype).
+Workspace inside a single kernel (cuDNN, the allocator's rounding) is not counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from cnncalc.core.engine import Analysis, Row, _references
+from cnncalc.enums import Dtype, MergeKind, Optimizer
+from cnncalc.kinds.base import GRAD, INDEX, NEW, STATISTIC, VALUE, Extra, MemoryContext
+from cnncalc.kinds.registry import kind_of
+from cnncalc.kinds.worked import LayerUse
+from cnncalc.model.layers import Merge, Node, Sequential, Side
+
+INDEX_BYTES = 8  # torch.int64
+
+
+@dataclass(eq=False)
+class _Storage:
+    elements: int  # per sample
+    fixed: int = 0  # per batch
+    type: str = VALUE
+    holds: int = 0
+
+
+class _Tensor(NamedTuple):
+    storage: _Storage
+    grad: bool  # requires grad (training walk)
+    channels_last: bool  # laid out channels-last in memory
+    contiguous: bool = True
+
+
+@dataclass
+class _Walk:
+    rows: dict[int, Row]
+    training: bool
+    batch: int
+    itemsize: int
+    referenced: dict[str, int]
+    alive: int = 0
+    peak: int = 0
+    saved: set[_Storage] = field(default_factory=set)  # the objects, not their ids: ids of freed objects recur
+    saved_by_row: dict[str, int] = field(default_factory=dict)
+    stored: dict[str, _Tensor] = field(default_factory=dict)
+
+    def bytes(self, elements: int, fixed: int = 0, type: str = VALUE) -> int:
+        if type == INDEX:
+            itemsize = INDEX_BYTES
+        elif type == STATISTIC:
+            itemsize = max(self.itemsize, 4)  # accumulated in float32 at least
+        else:
+            itemsize = self.itemsize
+        return (elements * self.batch + fixed) * itemsize
+
+    def size(self, storage: _Storage) -> int:
+        return self.bytes(storage.elements, storage.fixed, storage.type)
+
+    def hold(self, storage: _Storage) -> None:
+        storage.holds += 1
+        if storage.holds == 1:
+            self.alive += self.size(storage)
+
+    def release(self, storage: _Storage) -> None:
+        storage.holds -= 1
+        if storage.holds == 0:
+            self.alive -= self.size(storage)
+
+    def moment(self, extras: tuple[Extra, ...]) -> None:
+        """A layer runs: what is alive now plus what it holds at once besides its input."""
+        self.peak = max(self.peak, self.alive + sum(self.bytes(*e) for e in extras))
+
+    def keep(self, row: Row, storage: _Storage) -> None:
+        """Autograd keeps `storage` for the backward pass (once, for the first layer that keeps it)."""
+        if storage not in self.saved:
+            self.saved.add(storage)
+            self.hold(storage)
+            self.saved_by_row[row.path] = self.saved_by_row.get(row.path, 0) + self.size(storage)
+
+    def finished(self, path: str, tensor: _Tensor) -> None:
+        """A tensor that a later `from:` reads stays alive until its last reader."""
+        if path in self.referenced:
+            self.stored[path] = tensor
+            self.hold(tensor.storage)
+
+    def read(self, path: str) -> _Tensor:
+        tensor = self.stored[path]
+        self.referenced[path] -= 1
+        return tensor
+
+    def done_reading(self, path: str, tensor: _Tensor) -> None:
+        if self.referenced[path] == 0:
+            self.release(tensor.storage)
+
+
+def _sequence(nodes: tuple[Node, ...], tensor: _Tensor, walk: _Walk) -> _Tensor:
+    """Run `nodes` from `tensor` (which the caller holds); the result comes with one hold for the caller."""
+    current = tensor
+    walk.hold(current.storage)
+    for node in nodes:
+        out = _node(node, current, walk)
+        walk.release(current.storage)
+        current = out
+    return current
+
+
+def _node(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
+    if isinstance(node, Side):
+        start = walk.read(node.source) if node.source else tensor
+        out = _sequence(node.children, start, walk)  # a side output: alive to the end (its hold is never given back)
+        if node.source:
+            walk.done_reading(node.source, start)
+        walk.finished(node.path, out)  # a later `from:` may read it
+        walk.hold(tensor.storage)
+        return tensor
+    if isinstance(node, Sequential):
+        out = _sequence(node.children, tensor, walk)
+    elif isinstance(node, Merge):
+        out = _merge(node, tensor, walk)
+    else:
+        out = _leaf(node, tensor, walk)
+    walk.finished(node.path, out)
+    return out
+
+
+def _leaf(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
+    row = walk.rows[id(node)]
+    use = LayerUse(node, row.input, row.output, row.params, row.macs, row.padding)
+    memory = kind_of(node).memory(node, use, MemoryContext(walk.training, tensor.channels_last, tensor.contiguous))
+    walk.moment(memory.working)
+    storage = _Storage(row.output.elements) if memory.output == NEW else tensor.storage
+    trains = row.trainable_params > 0
+    last = tensor.channels_last if memory.layout == "keep" else memory.layout == "last"
+    if memory.sliced:
+        contiguous = walk.batch == 1  # one sample's channels lie together; a batch's are interleaved
+    else:
+        contiguous = memory.output == NEW or tensor.contiguous
+    out = _Tensor(storage, tensor.grad or trains, last, contiguous)
+    walk.hold(storage)
+    if walk.training and (trains or (memory.when == GRAD and tensor.grad)):
+        if memory.saves_input:
+            walk.keep(row, _Storage(memory.padded) if memory.padded else tensor.storage)
+        if memory.saves_output:
+            walk.keep(row, storage)
+        for extra in memory.saved:
+            walk.keep(row, _Storage(*extra))
+    return out
+
+
+def _merge(node: Merge, tensor: _Tensor, walk: _Walk) -> _Tensor:
+    row = walk.rows[id(node)]
+    outputs = []
+    for branch, source in zip(node.branches, node.sources):
+        start = walk.read(source) if source else tensor
+        outputs.append(_sequence(branch, start, walk))
+        if source:
+            walk.done_reading(source, start)
+    out_elements = row.output.elements
+    # a sum or product of more than two branches is taken two at a time: the last step holds the one before
+    chained = node.merge is not MergeKind.CONCAT and len(outputs) > 2
+    walk.moment((Extra(out_elements),) * (2 if chained else 1))
+    out = _Tensor(_Storage(out_elements), any(o.grad for o in outputs), outputs[0].channels_last)
+    walk.hold(out.storage)
+    if walk.training and node.merge is MergeKind.MULTIPLY:
+        # a · b keeps b for a's gradient and a for b's: each branch's output, when another branch needs a gradient
+        for i, operand in enumerate(outputs):
+            if any(other.grad for j, other in enumerate(outputs) if j != i):
+                walk.keep(row, operand.storage)
+    for operand in outputs:
+        walk.release(operand.storage)
+    return out
+
+
+def saved_by(row: Row, saved_by_row: dict[str, int]) -> int:
+    """What a row keeps for the backward pass; a block, what its contents keep."""
+    if not row.is_block:
+        return saved_by_row.get(row.path, 0)
+    inside = row.path + "."
+    return sum(b for path, b in saved_by_row.items() if path.startswith(inside) or path == row.path)
+
+
+class MemoryReport(NamedTuple):
+    """Bytes for one batch size and dtype."""
+
+    inference_peak: int  # the most that is alive at once during an inference forward (input included)
+    training_saved: int  # what a training-mode forward keeps for the backward pass
+    saved_by_row: dict[str, int]  # path -> bytes first kept by that layer (merges included)
+
+
+def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype) -> _Walk:
+    walk = _Walk(
+        rows={id(r.node): r for r in analysis.rows},
+        training=training,
+        batch=batch,
+        itemsize=dtype.bytes,
+        referenced=_references(analysis.network.layers, {}),
+    )
+    network_input = _Tensor(_Storage(analysis.input.elements), False, False)
+    walk.hold(network_input.storage)  # the caller holds the input throughout
+    walk.moment(())
+    _sequence(analysis.network.layers, network_input, walk)
+    return walk
+
+
+def memory(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32) -> MemoryReport:
+    inference = _walk(analysis, False, batch, dtype)
+    training = _walk(analysis, True, batch, dtype)
+    return MemoryReport(inference.peak, sum(training.saved_by_row.values()), training.saved_by_row)
+
+
+class Footprint(NamedTuple):
+    """The memory of one training step, part by part (the JSON `totals` fields), and of inference."""
+
+    batch: int
+    dtype: Dtype
+    optimizer: Optimizer
+    input_bytes: int
+    parameter_bytes: int  # parameters and batch-norm running statistics, in the dtype
+    gradient_bytes: int  # one gradient per trainable parameter
+    optimizer_state_bytes: int  # momentum: 1×, Adam/AdamW: 2× the trainable parameters (float32 with master weights)
+    master_weight_bytes: int  # mixed precision: a float32 copy of the trainable parameters
+    activation_bytes_inference: int  # the inference peak
+    activation_bytes_training: int  # saved for the backward pass
+    saved_by_row: dict[str, int]
+
+    @property
+    def training_bytes_total(self) -> int:
+        return (
+            self.parameter_bytes + self.gradient_bytes + self.optimizer_state_bytes + self.master_weight_bytes
+            + self.activation_bytes_training
+        )
+
+
+def footprint(
+    analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32, optimizer: Optimizer = Optimizer.ADAM, master_weights: bool = False
+) -> Footprint:
+    t = analysis.totals
+    report = memory(analysis, batch, dtype)
+    state_itemsize = 4 if master_weights else dtype.bytes
+    return Footprint(
+        batch=batch,
+        dtype=dtype,
+        optimizer=optimizer,
+        input_bytes=analysis.input.elements * batch * dtype.bytes,
+        parameter_bytes=t.parameter_bytes(dtype),
+        gradient_bytes=t.trainable_params * dtype.bytes if optimizer.gradients else 0,
+        optimizer_state_bytes=t.trainable_params * optimizer.state_copies * state_itemsize,
+        master_weight_bytes=t.trainable_params * 4 if master_weights else 0,
+        activation_bytes_inference=report.inference_peak,
+        activation_bytes_training=report.training_saved,
+        saved_by_row=report.saved_by_row,
+    )
+
+
+__all__ = ["Footprint", "MemoryReport", "footprint", "memory", "saved_by"]
