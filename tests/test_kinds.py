@@ -72,7 +72,7 @@ def test_each_kind_class_defines_every_stage_itself(kind):
 
 
 def test_the_coverage_check_notices_a_kind_without_a_stage():
-    class Half(Kind):  # a kind that forgot its receptive geometry and its derivation
+    class Half(Kind):  # a kind that forgot its receptive geometry, its derivation and its memory
         names = ("half",)
 
         def build(self, kind, values, base, rank): ...
@@ -81,7 +81,7 @@ def test_the_coverage_check_notices_a_kind_without_a_stage():
 
         def torch(self, layer, shape, device="meta"): ...
 
-    assert [name for name in STAGE_METHODS if name not in Half.__dict__] == ["field", "derive"]
+    assert [name for name in STAGE_METHODS if name not in Half.__dict__] == ["field", "derive", "memory"]
 
 
 @pytest.mark.parametrize("merge", list(MergeKind))

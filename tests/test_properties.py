@@ -12,6 +12,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cnncalc.core.memory import footprint
 from cnncalc.core.engine import analyse
 from cnncalc.enums import Dtype
 from cnncalc.spec.parse import parse_spec
@@ -200,8 +201,9 @@ def test_input_override_is_the_same_as_editing_the_spec(doc, h, w, c):
 # --------------------------------------------------------------------------- JSON schema
 
 
-ROW_KEYS = {"path", "kind", "block", "depth", "input", "output", "params", "trainable_params", "non_trainable_params", "macs", "activations"}
-TOTAL_KEYS = {"params", "trainable_params", "non_trainable_params", "macs"}
+ROW_KEYS = {"path", "kind", "block", "depth", "input", "output", "params", "trainable_params", "non_trainable_params", "macs", "activations", "activation_bytes_saved"}
+TOTAL_KEYS = {"params", "trainable_params", "non_trainable_params", "macs", "parameter_bytes", "gradient_bytes", "optimizer_state_bytes",
+              "activation_bytes_inference", "activation_bytes_training", "training_bytes_total"}
 
 
 def _shape_ok(shape: dict) -> bool:
@@ -212,7 +214,7 @@ def _shape_ok(shape: dict) -> bool:
 @given(specs(), st.sampled_from([None, 1, 2, 3]), st.integers(1, 4), st.sampled_from(list(Dtype)))
 def test_json_schema_is_stable(doc, depth, batch, dtype):
     analysis = analyse(network(doc))
-    out = json.loads(to_json(analysis, depth=depth, batch=batch, dtype=dtype))
+    out = json.loads(to_json(analysis, depth=depth, memory=footprint(analysis, batch, dtype)))
     assert {"name", "input", "layers", "totals"} <= set(out)
     assert TOTAL_KEYS <= set(out["totals"])
     assert [out["totals"][k] for k in ("params", "trainable_params", "non_trainable_params", "macs")] == list(totals_tuple(analysis)[:4])
@@ -233,3 +235,4 @@ def test_json_schema_is_stable(doc, depth, batch, dtype):
         assert not any(e["block"] for e in out["layers"])
     for key in FIELDS:
         assert sum(e[key] for e in out["layers"]) == out["totals"][key]
+    assert sum(e["activation_bytes_saved"] for e in out["layers"]) == out["totals"]["activation_bytes_training"]

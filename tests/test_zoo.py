@@ -16,7 +16,10 @@ import pytest
 from cnncalc.spec import zoo
 from cnncalc.work import catalog
 from cnncalc.core.engine import analyse
-from torch_build import cnncalc_shape, trace
+from cnncalc.core.memory import memory
+from cnncalc.enums import Dtype
+from torch_build import build, cnncalc_shape, trace
+from torch_memory import inference_peak, saved_bytes
 
 # name: (input H x W x C, params, MACs), as listed in issue 2, item 7.
 EXPECTED = {
@@ -96,7 +99,8 @@ def test_lenet5_and_alexnet_follow_the_course_notes_layer_by_layer():
 def test_every_layer_equals_the_same_network_built_in_torch(name):
     network = zoo.load(name)
     analysis = analyse(network)
-    torch_rows = trace(network)  # meta device: torch's shape rules, no compute
+    net = build(network)  # meta device: torch's shape rules, no compute
+    torch_rows = trace(network, net=net)
     leaves = analysis.leaves()
     assert list(torch_rows) == [r.path for r in leaves]  # same layers, same execution order
     for row in leaves:
@@ -110,6 +114,16 @@ def test_every_layer_equals_the_same_network_built_in_torch(name):
     assert totals.params == sum(t.params for t in torch_rows.values())
     assert totals.trainable_params == sum(t.trainable_params for t in torch_rows.values())
     assert totals.macs == sum(t.macs for t in torch_rows.values())
+    # memory, as torch keeps it: saved for backward (per layer too) and the inference peak, at two batch
+    # sizes and two dtypes (tests/torch_memory.py measures; issue 12)
+    import torch
+
+    for batch, dtype, ours in ((2, torch.float32, Dtype.FLOAT32), (3, torch.bfloat16, Dtype.BFLOAT16)):
+        report = memory(analysis, batch, ours)
+        saved, by_layer = saved_bytes(net, batch, dtype)
+        assert report.training_saved == saved, (batch, ours)
+        assert {path: b for path, b in report.saved_by_row.items() if b} == by_layer, (batch, ours)
+        assert report.inference_peak == inference_peak(net, batch, dtype), (batch, ours)
 
 
 def test_models_lists_every_bundled_spec_with_its_params(cli):

@@ -35,6 +35,7 @@ from torch import nn
 
 from cnncalc.enums import MergeKind
 from cnncalc.kinds.merge import MERGES
+from cnncalc.core.engine import _references
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial, Vector
@@ -57,6 +58,43 @@ def shape_of(x: torch.Tensor) -> Shape:
     return Vector(x.shape[1])
 
 
+class Store:
+    """Outputs a later `from:` reads, kept as a hand-written model keeps them in local variables: from the
+    layer that makes one until its last reader (`reads` says how many there are). Side outputs are kept
+    to the end (a model returns them). While the network is being built every output is kept."""
+
+    def __init__(self, reads: dict[str, int]):
+        self.reads = reads
+        self.data: dict[str, torch.Tensor] = {}
+        self.left: dict[str, int] = {}
+        self.sides: list[torch.Tensor] = []
+        self.running = False
+
+    def reset(self) -> None:
+        self.data.clear()
+        self.sides.clear()
+        self.left = dict(self.reads)
+        self.running = True
+
+    def put(self, path: str, tensor: torch.Tensor) -> None:
+        if path in self.reads or not self.running:
+            self.data[path] = tensor
+
+    def take(self, path: str) -> torch.Tensor:
+        tensor = self.data[path]
+        if self.running:
+            self.left[path] -= 1
+            if self.left[path] == 0:
+                del self.data[path]
+        return tensor
+
+    def __getitem__(self, path: str) -> torch.Tensor:  # while building: any output
+        return self.data[path]
+
+    def __setitem__(self, path: str, tensor: torch.Tensor) -> None:
+        self.put(path, tensor)
+
+
 class SpecLayer(nn.Module):
     """One spec layer: the torch module(s) its kind stands for."""
 
@@ -67,7 +105,7 @@ class SpecLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.op(x)
-        self.store[self.path] = out
+        self.store.put(self.path, out)
         return out
 
 
@@ -82,7 +120,7 @@ class Group(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = super().forward(x)
         if self.path:
-            self.store[self.path] = out
+            self.store.put(self.path, out)
         return out
 
 
@@ -95,7 +133,9 @@ class SideModule(nn.Module):
         object.__setattr__(self, "store", store)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.store[self.path] = self.body(x if self.source is None else self.store[self.source])
+        out = self.body(x if self.source is None else self.store.take(self.source))
+        self.store.sides.append(out)  # returned by the model: alive to the end
+        self.store.put(self.path, out)
         return x
 
 
@@ -111,18 +151,18 @@ class MergeModule(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outputs = [
-            branch(x if source is None else self.store[source])  # an empty nn.Sequential returns its input
+            branch(x if source is None else self.store.take(source))  # an empty nn.Sequential returns its input
             for branch, source in zip(self.branches, self.sources)
         ]
         out = MERGES[self.merge].torch(outputs)
-        self.store[self.path] = out
+        self.store.put(self.path, out)
         return out
 
 
 class TorchNet(nn.Module):
     """The built network: `body` runs it; `layers` maps each spec path to its SpecLayer or MergeModule."""
 
-    def __init__(self, body: nn.Sequential, layers: dict[str, nn.Module], input_size: tuple[int, ...], device: str, store: dict):
+    def __init__(self, body: nn.Sequential, layers: dict[str, nn.Module], input_size: tuple[int, ...], device: str, store: Store):
         super().__init__()
         self.body = body
         self.layers = layers  # a plain dict (the modules are registered once, inside body)
@@ -134,7 +174,7 @@ class TorchNet(nn.Module):
         return torch.zeros((batch, *self.input_size), device=self.device_name)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.store.clear()
+        self.store.reset()
         return self.body(x)
 
 
@@ -182,7 +222,7 @@ def build(network: Network, input_shape: Shape | None = None, device: str = "met
     shape = input_shape or network.input
     size = shape.torch_size()
     index: dict[str, nn.Module] = {}
-    store: dict[str, torch.Tensor] = {}
+    store = Store(_references(network.layers, {}))
     body, _ = _build_sequence(network.layers, torch.zeros((1, *size), device=device), device, index, store)
     return TorchNet(body, index, size, device, store).eval()
 
@@ -217,9 +257,9 @@ def _running_stats(module: nn.Module) -> int:
     return sum(b.numel() for name, b in module.named_buffers() if name.rsplit(".", 1)[-1] in ("running_mean", "running_var"))
 
 
-def trace(network: Network, input_shape: Shape | None = None, device: str = "meta") -> dict[str, Traced]:
-    """Every leaf layer and merge of the built network, by spec path, in the order torch runs them."""
-    net = build(network, input_shape, device)
+def trace(network: Network, input_shape: Shape | None = None, device: str = "meta", net: TorchNet | None = None) -> dict[str, Traced]:
+    """Every leaf layer and merge of the built network (or of `net`, built already), by spec path, in the order torch runs them."""
+    net = net or build(network, input_shape, device)
     seen: dict[str, Traced] = {}
 
     def hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:

@@ -1,0 +1,177 @@
+"""Memory against torch's own accounting (tests/torch_memory.py): what autograd saves for the backward pass,
+layer by layer, and the inference peak replayed tensor by tensor. Every bundled model is held to both in
+tests/test_zoo.py; here every kind alone (as the first layer and after a trainable one), random networks
+from the spec grammar (merges, `from:`, side outputs, frozen groups), the footprint's arithmetic and the
+new-user example of issue 12.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+
+import pytest
+
+from cnncalc.core.engine import analyse
+from cnncalc.core.memory import footprint, memory
+from cnncalc.enums import Dtype, Optimizer
+from cnncalc.errors import CnnCalcError
+from cnncalc.spec.parse import parse_spec
+from spec_grammar import Grammar
+from test_kinds import CASES, INPUTS, OPTIONS, PERMUTE
+
+torch = pytest.importorskip("torch")
+from torch_build import build  # noqa: E402
+from torch_memory import inference_peak, saved_bytes  # noqa: E402
+
+CONFIGS = ((2, torch.float32, Dtype.FLOAT32), (3, torch.bfloat16, Dtype.BFLOAT16))
+
+
+def assert_like_torch(network) -> None:
+    analysis = analyse(network)
+    net = build(network)
+    for batch, dtype, ours in CONFIGS:
+        report = memory(analysis, batch, ours)
+        saved, by_layer = saved_bytes(net, batch, dtype)
+        assert {path: b for path, b in report.saved_by_row.items() if b} == by_layer, (batch, ours)
+        assert report.training_saved == saved
+        assert report.inference_peak == inference_peak(net, batch, dtype), (batch, ours)
+
+
+def _kind_spec(word: str, rank: int, after_conv: bool, extra: dict | None = None) -> str:
+    options = {**OPTIONS.get(word, {}), **(extra or {})}
+    if word == "permute":
+        options = {"order": PERMUTE[rank]}
+    layers: list = [{"conv": {"filters": 4, "kernel": 1}}] if after_conv else []
+    if word == "fc":
+        layers.append("global_avgpool")
+    layers.append({word: options} if options else word)
+    return json.dumps({"name": word, "input": INPUTS[rank], "layers": layers})
+
+
+KIND_CASES = [(word, rank) for word, rank in CASES if rank is not None]
+
+
+@pytest.mark.parametrize("after_conv", [True, False], ids=["after-a-conv", "first"])
+@pytest.mark.parametrize("word,rank", KIND_CASES, ids=lambda v: str(v))
+def test_each_kind_keeps_what_torch_keeps(word, rank, after_conv):
+    assert_like_torch(parse_spec(_kind_spec(word, rank, after_conv), file="k.yaml"))
+
+
+VARIANTS = [
+    ("relu", {"inplace": True}), ("relu6", {"inplace": True}), ("leaky_relu", {"inplace": True}), ("silu", {"inplace": True}),
+    ("hardswish", {"inplace": True}), ("hardsigmoid", {"inplace": True}), ("mish", {"inplace": True}), ("elu", {"inplace": True}),
+    ("selu", {"inplace": True}), ("sigmoid", {"inplace": True}), ("dropout", {"inplace": True}), ("dropout", {"p": 0.0}),
+    ("dropout", {"p": 1.0}), ("stochastic_depth", {"p": 0.2}), ("stochastic_depth", {"p": 0.2, "mode": "batch"}),
+    ("conv", {"trainable": False}), ("conv", {"padding": "same", "stride": 2}), ("conv", {"padding": [0, 1, 1, 0]}),
+    ("conv", {"kernel": 2, "padding": "same"}), ("batchnorm", {"trainable": False}), ("batchnorm", {"affine": False}),
+    ("batchnorm", {"track_running_stats": False}), ("layer_scale", {"trainable": False}), ("fc", {"trainable": False}),
+    ("fc", {"units": 3, "per_position": True}), ("maxpool", {"padding": "same"}), ("avgpool", {"padding": [1, 0, 0, 1]}),
+    ("minpool", {"kernel": 2, "padding": "same"}), ("adaptive_avgpool", {"output_size": 1}), ("instancenorm", {"affine": True}),
+    ("groupnorm", {"groups": 2, "affine": False}), ("layernorm", {"elementwise_affine": False}), ("upsample", {"scale": 2, "mode": "bilinear"}),
+]
+
+
+@pytest.mark.parametrize("after_conv", [True, False], ids=["after-a-conv", "first"])
+@pytest.mark.parametrize("word,extra", VARIANTS, ids=lambda v: json.dumps(v) if isinstance(v, dict) else v)
+def test_options_that_change_memory_keep_what_torch_keeps(word, extra, after_conv):
+    assert_like_torch(parse_spec(_kind_spec(word, 2, after_conv, extra), file="k.yaml"))
+
+
+def _random_networks(count: int, seed: int):
+    rng = random.Random(seed)
+    found = 0
+    while found < count:
+        grammar = Grammar(rng, odd=0.0)
+        text = json.dumps(grammar.document())
+        try:
+            network = parse_spec(text, file="r.yaml")
+            analysis = analyse(network)
+        except CnnCalcError:
+            continue
+        if analysis.input.elements > 10_000:
+            continue
+        if any(r.kind == "instancenorm" and r.input.positions == 1 for r in analysis.leaves()):
+            continue  # with running statistics cnncalc takes it (torch does at inference), but torch refuses to train it
+
+        found += 1
+        yield text
+
+
+@pytest.mark.parametrize("text", list(_random_networks(int(os.environ.get("CNNCALC_MEMORY_NETWORKS", "150")), seed=int(os.environ.get("CNNCALC_FUZZ_SEED", "12")))), ids=lambda t: str(abs(hash(t)) % 10**6))
+def test_random_networks_keep_what_torch_keeps(text):
+    network = parse_spec(text, file="r.yaml")
+    try:
+        build(network)
+    except (RuntimeError, ValueError) as exc:  # a network torch itself refuses (cnncalc has it refuse too, elsewhere)
+        pytest.fail(f"torch cannot build a network cnncalc accepts: {exc}\n{text}")
+    assert_like_torch(network)
+
+
+def test_a_concat_of_two_1x1_convs_peaks_at_what_torch_holds(cli, tmp_path):
+    # issue 12's new-user example: the old peak said 8.80 kB, more than every tensor of the network together
+    # (the input, 4,000 bytes; each branch, 800; the concat, 1,600): torch holds all of them at the concat
+    text = "name: two\ninput: 10x10x10\nlayers:\n  - concat: {branches: [[conv: {filters: 2, kernel: 1}], [conv: {filters: 2, kernel: 1}]]}\n"
+    network = parse_spec(text, file="two.yaml")
+    peak = memory(analyse(network)).inference_peak
+    assert peak == inference_peak(build(network), 1, torch.float32) == 4000 + 800 + 800 + 1600
+    (tmp_path / "two.yaml").write_text(text)
+    footer = cli("table", str(tmp_path / "two.yaml")).stdout
+    assert [line.split()[-2:] for line in footer.splitlines() if line.startswith("Activations, inference peak")] == [["7.20", "kB"]]
+
+
+@pytest.mark.parametrize("optimizer,copies", [("none", 0), ("sgd", 0), ("momentum", 1), ("adam", 2), ("adamw", 2)])
+def test_the_training_footprint_adds_gradients_and_optimizer_state(optimizer, copies):
+    analysis = analyse(parse_spec(json.dumps({"input": "8x8x3", "layers": [
+        {"conv": {"filters": 4, "kernel": 3, "trainable": False}}, "batchnorm", "relu", "flatten", {"fc": {"units": 5}}]}), file="f.yaml"))
+    t = analysis.totals
+    for dtype in (Dtype.FLOAT32, Dtype.FLOAT16):
+        f = footprint(analysis, 4, dtype, Optimizer(optimizer))
+        assert f.parameter_bytes == (t.params + t.running_stats) * dtype.bytes
+        assert f.gradient_bytes == (0 if optimizer == "none" else t.trainable_params * dtype.bytes)
+        assert f.optimizer_state_bytes == copies * t.trainable_params * dtype.bytes
+        assert f.training_bytes_total == f.parameter_bytes + f.gradient_bytes + f.optimizer_state_bytes + f.activation_bytes_training
+        mixed = footprint(analysis, 4, dtype, Optimizer(optimizer), master_weights=True)
+        assert mixed.master_weight_bytes == t.trainable_params * 4
+        assert mixed.optimizer_state_bytes == copies * t.trainable_params * 4
+        assert mixed.training_bytes_total == f.training_bytes_total - f.optimizer_state_bytes + mixed.optimizer_state_bytes + mixed.master_weight_bytes
+
+
+@pytest.mark.parametrize("name", ["resnet50", "googlenet", "efficientnet_b0", "unet_padded"])
+@pytest.mark.parametrize("depth", [None, 1, 2])
+def test_rows_add_up_to_the_saved_total_at_every_depth(cli, name, depth):
+    args = ["table", name, "--format", "json", "--batch", "8", "--dtype", "float16"] + (["--depth", str(depth)] if depth else [])
+    doc = json.loads(cli(*args).stdout)
+    assert sum(r["activation_bytes_saved"] for r in doc["layers"]) == doc["totals"]["activation_bytes_training"]
+    totals = doc["totals"]
+    assert totals["training_bytes_total"] == (
+        totals["parameter_bytes"] + totals["gradient_bytes"] + totals["optimizer_state_bytes"] + totals["activation_bytes_training"]
+    )
+    assert doc["optimizer"] == "adam"
+
+
+def test_the_readme_states_the_rule_of_every_kind_and_merge():
+    from pathlib import Path
+
+    from cnncalc.kinds.registry import KINDS, MERGES
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| kind | saved for backward | output |", 1)[1].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    named = {word for line in rows for word in line.split("|")[1].replace("`", " ").replace(",", " ").split()}
+    assert set(KINDS) - named == set()
+    assert {str(m) for m in MERGES} - named == set()
+
+
+def test_the_activation_table_knows_which_torch_classes_run_in_place():
+    import inspect
+
+    from torch import nn
+
+    from cnncalc.kinds.elementwise import ACTIVATIONS, SAVES
+
+    assert set(SAVES) == set(ACTIVATIONS)
+    for word, (cls, _) in ACTIVATIONS.items():
+        takes_inplace = "inplace" in inspect.signature(getattr(nn, cls)).parameters
+        assert (SAVES[word][1] is not None) == takes_inplace or word == "identity", word
