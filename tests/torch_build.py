@@ -35,7 +35,7 @@ from torch import nn
 
 from cnncalc.enums import MergeKind
 from cnncalc.kinds.merge import MERGES
-from cnncalc.core.engine import _references
+from cnncalc.core.engine import references
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial, Vector
@@ -222,7 +222,7 @@ def build(network: Network, input_shape: Shape | None = None, device: str = "met
     shape = input_shape or network.input
     size = shape.torch_size()
     index: dict[str, nn.Module] = {}
-    store = Store(_references(network.layers, {}))
+    store = Store(references(network.layers, {}))
     body, _ = _build_sequence(network.layers, torch.zeros((1, *size), device=device), device, index, store)
     return TorchNet(body, index, size, device, store).eval()
 

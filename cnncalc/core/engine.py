@@ -339,18 +339,18 @@ def _source_output(node: Merge | Side, source: str, walk: _Walk) -> Shape:
     return walk.outputs[source]
 
 
-def _references(nodes: tuple[Node, ...], counts: dict[str, int]) -> dict[str, int]:
+def references(nodes: tuple[Node, ...], counts: dict[str, int]) -> dict[str, int]:
     """How often each path is read by a `from:` branch or side output (core/memory keeps it alive until then)."""
     for node in nodes:
         if isinstance(node, (Sequential, Side)):
             if isinstance(node, Side) and node.source:
                 counts[node.source] = counts.get(node.source, 0) + 1
-            _references(node.children, counts)
+            references(node.children, counts)
         elif isinstance(node, Merge):
             for branch, source in zip(node.branches, node.sources):
                 if source is not None:
                     counts[source] = counts.get(source, 0) + 1
-                _references(branch, counts)
+                references(branch, counts)
     return counts
 
 
@@ -379,4 +379,4 @@ def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
     return Analysis(network, shape, tuple(walk.rows), totals, tuple(walk.warnings), outputs=tuple(walk.side_outputs))
 
 
-__all__ = ["Analysis", "LayerKind", "LayerMath", "Row", "Totals", "analyse", "layer_math"]
+__all__ = ["Analysis", "LayerKind", "LayerMath", "Row", "Totals", "analyse", "layer_math", "references"]

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from cnncalc.core.engine import Analysis, Row, _references
+from cnncalc.core.engine import Analysis, Row, references
 from cnncalc.enums import Dtype, MergeKind, Optimizer
 from cnncalc.kinds.base import GRAD, INDEX, NEW, STATISTIC, VALUE, Extra, MemoryContext
 from cnncalc.kinds.registry import kind_of
@@ -209,7 +209,7 @@ def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype) -> _Walk
         training=training,
         batch=batch,
         itemsize=dtype.bytes,
-        referenced=_references(analysis.network.layers, {}),
+        referenced=references(analysis.network.layers, {}),
     )
     network_input = _Tensor(_Storage(analysis.input.elements), False, False)
     walk.hold(network_input.storage)  # the caller holds the input throughout

@@ -87,7 +87,7 @@ class AxisContext(NamedTuple):
 
 # --------------------------------------------------------------------------- memory
 
-NEW, VIEW, INPLACE = "new", "view", "inplace"  # where a layer's output lives: its own storage, or its input's
+NEW, VIEW, IN_PLACE = "new", "view", "inplace"  # where a layer's output lives: its own storage, or its input's
 GRAD, WEIGHTS = "grad", "weights"  # when a layer saves: whenever a gradient flows, or only when its weights train
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from cnncalc.enums import LayerKind
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import (
-    INPLACE as IN_PLACE,
+    IN_PLACE,
     NEW,
     VIEW,
     AxisContext,
@@ -37,7 +37,7 @@ class GeluApproximation(StrEnum):
 # The activations: spec word -> (torch class, its options: name -> (converter, default)). Each option is
 # passed to the torch class under the same name where its constructor takes it. One line here (plus its
 # README row and its row in the test table) is all a new activation takes. Every activation also takes
-# `inplace` (see INPLACE): no count changes, but an in-place activation keeps no tensor of its own.
+# `inplace` (see INPLACE): no count changes, but memory does (SAVES below says how).
 ACTIVATIONS: dict[str, tuple[str, dict[str, tuple[Any, Any]]]] = {
     "relu": ("ReLU", {}),
     "relu6": ("ReLU6", {}),
