@@ -204,7 +204,7 @@ CASES = [
           - relu
         """,
         'error: bad.yaml:2:1: a spec has no key `layer`; did you mean `layers`?',
-        '  hint: the keys of a spec are name, description, reference, task, input, blocks, layers',
+        '  hint: the keys of a spec are name, description, reference, task, input, layout, blocks, layers',
     ),
     case(
         'missing-filters',

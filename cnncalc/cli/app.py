@@ -104,16 +104,44 @@ def print_warnings(warnings: tuple, file: str | None = None) -> None:
         print(warning.with_file(file).render(), file=sys.stderr)
 
 
-def parse_input_option(text: str | None):  # -> Shape | None
+def analysed(spec: str, shape=None):  # -> (Network, Analysis)
+    """A spec's network and its analysis, warnings printed. When the analysis fails, the spec's own warnings
+    (an input that looks channels-first) come first: they are usually why."""
+    from cnncalc.core.engine import analyse
+    from cnncalc.errors import CnnCalcError
+    from cnncalc.spec import zoo
+
+    network = zoo.load(spec, shape)
+    try:
+        analysis = analyse(network)
+    except CnnCalcError:
+        if shape is None:
+            print_warnings(network.warnings, network.file)
+        raise
+    print_warnings(analysis.warnings, network.file)
+    return network, analysis
+
+
+def parse_input_option(text: str | None, channels_first: bool = False, offers_chw: bool = False):  # -> Shape | None
+    """--input as H×W×C (C×H×W with `channels_first`, table's --chw); a warning when H×W×C looks like C×H×W
+    (`offers_chw`: the command has --chw to suggest)."""
     if text is None:
         return None
     from cnncalc.errors import CnnCalcError
     from cnncalc.model.shapes import parse_shape
 
     try:
-        return parse_shape(text)
+        shape = parse_shape(text, channels_first)
     except CnnCalcError as exc:
         raise exc.replaced(message=f"--input: {exc.message}") from None
+    if not channels_first:
+        from cnncalc.spec.parse import input_order_warning
+
+        hint = "write --input {meant}" + (", or add --chw to read --input as channels first" if offers_chw else "")
+        warning = input_order_warning(shape, text, hint)
+        if warning is not None:
+            print(warning.render(), file=sys.stderr)
+    return shape
 
 
 def console(stderr: bool = False):
@@ -147,7 +175,7 @@ FormatOption = Annotated[
 ]
 InputOption = Annotated[
     Optional[str],
-    typer.Option("--input", "-i", help="Override the spec's input size, as HxWxC, e.g. 512x512x3.", show_default=False, metavar="HxWxC"),
+    typer.Option("--input", "-i", help="Override the spec's input size, as HxWxC, e.g. 512x512x3 (table --chw: CxHxW, 3x512x512).", show_default=False, metavar="HxWxC"),
 ]
 
 
@@ -162,7 +190,7 @@ def table_command(
     batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=MAX_INT, help="Batch size for the memory figures.")] = 1,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the memory figures.", case_sensitive=False)] = Dtype.FLOAT32,
     format: FormatOption = OutputFormat.TABLE,
-    chw: Annotated[bool, typer.Option("--chw", help="Show shapes as C×H×W (PyTorch order) instead of H×W×C.")] = False,
+    chw: Annotated[bool, typer.Option("--chw", help="PyTorch's order: read --input as C×H×W (3x224x224) and show shapes as C×H×W.")] = False,
     optimizer: Annotated[
         Optimizer,
         typer.Option("--optimizer", help="For the training footprint: none, sgd, momentum (1 buffer), adam or adamw (2 moments).", case_sensitive=False),
@@ -192,13 +220,9 @@ def table_command(
       cnncalc table vgg16 --format json > vgg16.json
     """
     with guarded():
-        from cnncalc.spec import zoo
-        from cnncalc.core.engine import analyse
         from cnncalc.core.memory import footprint
 
-        network = zoo.load(spec, parse_input_option(input))
-        analysis = analyse(network)
-        print_warnings(analysis.warnings, network.file)
+        network, analysis = analysed(spec, parse_input_option(input, channels_first=chw, offers_chw=True))
         memory = footprint(analysis, batch, dtype, optimizer, master_weights)
         _emit_analysis(analysis, memory, format=format, depth=depth, chw=chw)
 
@@ -325,25 +349,22 @@ def check_command(
       cnncalc check --quiet specs/*.yaml
     """
     with guarded():
-        from cnncalc.spec import zoo
-        from cnncalc.core.engine import analyse
         from cnncalc.errors import CnnCalcError
+        from cnncalc.words import printable
 
         shape = parse_input_option(input)
         lines, failed = [], 0
         for spec in specs:
             try:
-                network = zoo.load(spec, shape)
-                analysis = analyse(network)
+                network, analysis = analysed(spec, shape)
             except CnnCalcError as exc:
                 print(exc.render(), file=sys.stderr)
                 failed += 1
                 continue
-            print_warnings(analysis.warnings, network.file)
             count = len(analysis.warnings)
             warned = f", {count} warning{'s' if count != 1 else ''}" if count else ""
             layers = len(analysis.leaves())
-            lines.append(f"{spec}: ok ({layers:,} layer{'s' if layers != 1 else ''}, {analysis.totals.params:,} params{warned})")
+            lines.append(f"{printable(spec)}: ok ({layers:,} layer{'s' if layers != 1 else ''}, {analysis.totals.params:,} params{warned})")
         if failed:
             if len(specs) > 1:
                 print(f"{failed} of {len(specs)} specs have errors", file=sys.stderr)
@@ -513,12 +534,8 @@ def explain_command(
     """
     with guarded():
         from cnncalc.work import explain
-        from cnncalc.spec import zoo
-        from cnncalc.core.engine import analyse
 
-        network = zoo.load(spec, parse_input_option(input))
-        analysis = analyse(network)
-        print_warnings(analysis.warnings, network.file)
+        network, analysis = analysed(spec, parse_input_option(input))
         _emit_worked(explain.explain(analysis, layer, dtype), format)
 
 
@@ -734,13 +751,9 @@ def receptive_field_command(
       cnncalc receptive-field vgg16 --format json
     """
     with guarded():
-        from cnncalc.spec import zoo
-        from cnncalc.core.engine import analyse
         from cnncalc.core.receptive import receptive_fields
 
-        network = zoo.load(spec, parse_input_option(input))
-        analysis = analyse(network)
-        print_warnings(analysis.warnings, network.file)
+        network, analysis = analysed(spec, parse_input_option(input))
         fields_report = receptive_fields(network, analysis=analysis)
         _emit_receptive(fields_report, network, spec, layer=layer, format=format, explain=explain, draw=draw)
 

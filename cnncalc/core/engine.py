@@ -362,6 +362,8 @@ def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
     """
     shape = input_shape or network.input
     walk = _Walk(file=network.file)
+    if input_shape is None:
+        walk.warn(list(network.warnings))
     try:
         sums = _walk_sequence(network.layers, shape, 1, walk)
     except CnnCalcError as exc:

@@ -365,6 +365,7 @@ class Network:
     reference: str = ""
     task: str = "classification"
     file: str | None = field(default=None, compare=False)
+    warnings: tuple = field(default=(), compare=False)  # SpecWarnings about the document itself (its input)
 
 
 def _rank_of(*values: object) -> int:

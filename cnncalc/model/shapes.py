@@ -179,10 +179,13 @@ _ASCII_DIGITS = re.compile(r"[0-9]+")
 SHAPE_FORMS = "LxC (1-D), HxWxC (2-D), DxHxWxC (3-D), or a number of features"
 
 
-def parse_shape(text: str) -> Shape:
+def parse_shape(text: str, channels_first: bool = False) -> Shape:
     """`32x32x3` (H x W x C, as in the notes), `32×32×3`, `32 32 3`, `8000x1` (a 1-D signal, L x C),
-    `16x112x112x3` (D x H x W x C), or a single `784` for a vector."""
+    `16x112x112x3` (D x H x W x C), or a single `784` for a vector. With `channels_first`, the channels
+    come first, as PyTorch writes them: `3x32x32`, `1x8000`, `3x16x112x112`."""
     parts = [p for p in _SEPARATORS.split(str(text).strip()) if p]
+    if channels_first and len(parts) > 1:
+        parts = [*parts[1:], parts[0]]
     if not parts or not all(_ASCII_DIGITS.fullmatch(p) for p in parts) or len(parts) > MAX_RANK + 1:
         raise InputShapeProblem(
             f"an input shape is height x width x channels, like 32x32x3; got {text!r}",
@@ -211,3 +214,21 @@ def parse_shape(text: str) -> Shape:
     if len(numbers) == 1:
         return Vector(numbers[0])
     return Spatial(*numbers)
+
+
+def channels_first_suspect(shape: Shape) -> bool:
+    """A shape that reads, as H×W×C, like a C×H×W one written the other way round: a first size of 4 or
+    less, the others equal and larger (`3x224x224` is 3 pixels high with 224 channels), or for a signal
+    a length of 4 or less with many channels (`1x8000`)."""
+    if not isinstance(shape, Spatial):
+        return False
+    first, rest = shape.sizes[0], (*shape.sizes[1:], shape.channels)
+    if shape.rank == 1:
+        return first <= 4 and shape.channels >= 16
+    return first <= 4 and len(set(rest[-2:])) == 1 and rest[-1] > 4
+
+
+def channels_first_reading(shape: Spatial) -> Spatial:
+    """The shape the same numbers give when the first is the channels (C×H×W → H×W×C)."""
+    numbers = (*shape.sizes, shape.channels)
+    return Spatial(*numbers[1:], numbers[0])

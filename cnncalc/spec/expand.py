@@ -30,7 +30,7 @@ MAX_LAYERS = 50_000  # layers and groups after expanding blocks and repeats (the
 MAX_EXPANSION_STEPS = 200_000  # entries visited while expanding, including ones switched off by `when`
 MAX_NESTING = 64
 
-TOP_LEVEL_KEYS = ("name", "description", "reference", "task", "input", "blocks", "layers")
+TOP_LEVEL_KEYS = ("name", "description", "reference", "task", "input", "layout", "blocks", "layers")
 COMMON_OPTIONS = ("name", "when")
 # Layer names: what torch accepts as a module name and a path segment can show (RegNet's `block1-0`,
 # digits first as nn.Sequential's own). A dot would split the path; spaces and symbols break --layer.

@@ -13,11 +13,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from cnncalc.errors import CnnCalcError, SourcePos, SpecProblem
+from cnncalc.errors import CnnCalcError, SourcePos, SpecProblem, SpecWarning
 from cnncalc.kinds.options import REQUIRED
 from cnncalc.kinds.registry import ALIASES, kinds_hint
 from cnncalc.model.layers import Network, Node
-from cnncalc.model.shapes import Shape, parse_shape
+from cnncalc.model.shapes import Shape, channels_first_reading, channels_first_suspect, order_text, parse_shape
 from cnncalc.spec.expand import (
     COMMON_OPTIONS,
     RESERVED_ARGS,
@@ -61,7 +61,23 @@ def parse_file(path: str | Path, input_shape: Shape | None = None) -> Network:
     return parse_spec(text, file=str(path), default_name=path.stem, input_shape=input_shape)
 
 
-def _input_shape(value: Any, pos: SourcePos) -> Shape:
+_INPUT_AXES = {("length",): 1, ("height", "width"): 2, ("depth", "height", "width"): 3}
+
+
+def _input_shape(value: Any, pos: SourcePos, channels_first: bool = False) -> Shape:
+    if isinstance(value, YMap) and "channels" in value:
+        # `input: {channels: 3, height: 224, width: 224}`: every axis named, so no order to get wrong
+        axes = tuple(k for k in value if k != "channels")
+        order = next((names for names in _INPUT_AXES if set(names) == set(axes)), None)
+        if order is None or not all(type(value[k]) is int for k in value):
+            raise SpecProblem(
+                f"`input` as a mapping names `channels` and the axes of one rank ({', '.join('/'.join(a) for a in _INPUT_AXES)}), "
+                f"each a whole number; got {_show(value)}",
+                hint="e.g. `input: {channels: 3, height: 224, width: 224}`",
+                pos=pos,
+            )
+        value = "x".join(str(value[k]) for k in (*order, "channels"))
+        channels_first = False
     if isinstance(value, list) and 2 <= len(value) <= 4 and all(type(v) is int for v in value):
         value = "x".join(str(v) for v in value)
     if type(value) is int:
@@ -69,13 +85,36 @@ def _input_shape(value: Any, pos: SourcePos) -> Shape:
     if not isinstance(value, str):
         raise SpecProblem(
             f"`input` is height x width x channels, like 32x32x3; got {_show(value)}",
-            hint="e.g. `input: 224x224x3`",
+            hint="e.g. `input: 224x224x3`, or `input: {channels: 3, height: 224, width: 224}`",
             pos=pos,
         )
     try:
-        return parse_shape(value)
+        return parse_shape(value, channels_first)
     except CnnCalcError as exc:
         raise exc.located(pos=pos)
+
+
+def _layout(doc: YMap) -> bool:
+    """`layout: chw` (PyTorch's order) or `hwc` (the default, the course notes'): whether `input` lists the channels first."""
+    value = doc.get("layout", "hwc")
+    if value not in ("hwc", "chw"):
+        raise SpecProblem(f"`layout` is hwc or chw; got {_show(value)}", hint="`layout: chw` reads `input: 3x224x224` as channels first", pos=doc.key_pos["layout"])
+    return value == "chw"
+
+
+def input_order_warning(shape: Shape, written: str, hint: str, pos: SourcePos | None = None) -> SpecWarning | None:
+    """A warning when an input read as H×W×C looks like PyTorch's C×H×W (`3x224x224`): the numbers would be wrong."""
+    if not channels_first_suspect(shape):
+        return None
+    meant = channels_first_reading(shape)  # type: ignore[arg-type]
+    first = shape.sizes[0]  # type: ignore[union-attr]
+    return SpecWarning(
+        f"the input {written} is read as {order_text(shape)}: {first} pixel{'s' if first != 1 else ''} along the "
+        f"{shape.axes[0]} and {shape.channels} channels; in PyTorch's order ({order_text(shape, chw=True)}) "
+        f"it would be {meant.hwc()}",
+        pos=pos,
+        hint=hint.format(meant=meant.hwc()),
+    )
 
 
 def _blocks(raw: Any, pos: SourcePos) -> dict[str, Block]:
@@ -172,8 +211,18 @@ def build_network(
             raise SpecProblem(f"`{key}` is text; got {_show(doc[key])}", hint="quote it if it looks like a number", pos=doc.key_pos[key])
     if "input" not in doc:
         raise SpecProblem("a spec needs `input`, the size of one input image", hint="e.g. `input: 32x32x3` (height x width x channels)", pos=doc.pos)
+    warnings = []
     if input_shape is None:
-        input_shape = _input_shape(doc["input"], doc.key_pos["input"])
+        written = doc["input"]
+        channels_first = _layout(doc)
+        input_shape = _input_shape(written, doc.key_pos["input"], channels_first)
+        if not channels_first and not isinstance(written, YMap):
+            warning = input_order_warning(
+                input_shape, "x".join(map(str, written)) if isinstance(written, list) else str(written),
+                "write `input: {meant}`, or `layout: chw` to read the input as channels first",
+                doc.key_pos["input"],
+            )
+            warnings.extend([warning] if warning else [])
     if "layers" not in doc:
         raise SpecProblem("a spec needs `layers`, the list of layers", hint="e.g. `layers:` followed by `- conv: {filters: 6, kernel: 5}`", pos=doc.pos)
     blocks = _blocks(doc.get("blocks"), doc.key_pos.get("blocks", doc.pos))
@@ -194,6 +243,7 @@ def build_network(
         reference=doc.get("reference", ""),
         task=_task(doc),
         file=file,
+        warnings=tuple(warnings),
     )
 
 
