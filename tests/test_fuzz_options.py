@@ -25,6 +25,7 @@ HOSTILE = [
 BASES: dict[tuple[str, ...], list[list[str]]] = {
     ("table",): [["lenet5"]],
     ("models",): [[]],
+    ("show",): [["vgg16"]],
     ("check",): [["lenet5"]],
     ("receptive-field",): [["lenet5"]],
     ("explain",): [["lenet5", "--layer", "conv1"]],

@@ -163,7 +163,7 @@ def console(stderr: bool = False):
 SpecArgument = Annotated[
     str,
     typer.Argument(
-        help="A spec file (YAML), or the name of a bundled model such as resnet50 (see `cnncalc models`).",
+        help="A spec file (YAML), the name of a bundled model such as resnet50 (see `cnncalc models`), or - to read the spec from standard input.",
         show_default=False,
         # Without it some typer/click versions print the parameter's name or type ({spec}, spec <str>) in usage lines.
         metavar="SPEC",
@@ -326,6 +326,28 @@ def models_command(
         out.print(table)
         if not describe:
             out.print("(descriptions: on a wider terminal, or with --format markdown)")
+
+
+@app.command("show")
+def show_command(
+    name: Annotated[str, typer.Argument(help="A bundled model's name (see `cnncalc models`).", show_default=False, metavar="NAME")],
+) -> None:
+    """Print a bundled spec's YAML, to read it or to start your own from it.
+
+    Examples:
+
+      cnncalc show resnet50
+
+      cnncalc show vgg16 > my_vgg.yaml
+
+      cnncalc show vgg16 | cnncalc table -
+    """
+    with guarded():
+        from cnncalc.spec import zoo
+
+        text = zoo.bundled_text(name)
+        sys.stdout.write(f"# cnncalc show {name}: the bundled spec, to edit and run with `cnncalc table FILE`\n")
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 @app.command("check")

@@ -37,6 +37,17 @@ def _read_bounded(path: Path) -> bytes:
         os.close(fd)
 
 
+def read_stdin() -> str:
+    """A spec from standard input, with the file's limits: at most MAX_FILE_BYTES, UTF-8, no binary."""
+    import sys
+
+    stream = sys.stdin.buffer if sys.stdin is not None and hasattr(sys.stdin, "buffer") else None
+    if stream is None:
+        raise FileProblem("there is no standard input to read the spec from", hint="give a spec file or a bundled name instead of -")
+    data = stream.read(MAX_FILE_BYTES + 1)
+    return _decode(data)
+
+
 def read_spec_file(path: str | Path) -> str:
     """The text of a spec file, refusing huge or binary files before parsing them."""
     path = Path(path)
@@ -51,6 +62,11 @@ def read_spec_file(path: str | Path) -> str:
         raise FileProblem("no such file", hint="check the path, or run `cnncalc models` for the bundled names") from None
     except OSError as exc:
         raise FileProblem(f"cannot read the file: {exc.strerror}", hint="check the path and its permissions") from None
+    return _decode(data)
+
+
+def _decode(data: bytes) -> str:
+    """The text of a spec's bytes, refusing what is too large, binary or not UTF-8."""
     if len(data) > MAX_FILE_BYTES:
         raise _too_large(len(data), "bytes or more")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):

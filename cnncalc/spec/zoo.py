@@ -26,14 +26,24 @@ def bundled_names() -> list[str]:
 
 
 def bundled_path(name: str) -> Path | None:
+    if not 0 < len(name) <= 100 or "/" in name or "\\" in name or "\0" in name:
+        return None  # no bundled name is like that, and the file system may refuse to look (too long, a NUL)
     path = specs_dir() / f"{name}.yaml"
     return path if path.is_file() else None
 
 
+STDIN = "-"  # as SPEC: the spec's text from standard input (`cnncalc show vgg16 | cnncalc table -`)
+
+
 def load(spec: str, input_shape: Shape | None = None) -> Network:
-    """A spec file's network, or a bundled one by name (a file of that name wins), on `input_shape` if given."""
+    """A spec file's network, a bundled one by name (a file of that name wins), or `-` for standard input,
+    on `input_shape` if given."""
     from cnncalc.spec.parse import parse_file, parse_spec, read_spec_file
 
+    if spec == STDIN:
+        from cnncalc.spec.files import read_stdin
+
+        return parse_spec(read_stdin(), file="<stdin>", default_name="stdin", input_shape=input_shape)
     path = Path(spec)
     try:
         exists = path.exists()
@@ -53,3 +63,17 @@ def load(spec: str, input_shape: Shape | None = None) -> Network:
         f"{quote(spec, 80)} is neither a spec file nor a bundled model{suggestion}",
         hint=f"give the path of a .yaml spec, or a bundled name ({len(names)} of them: `cnncalc models` lists them)",
     )
+
+
+def bundled_text(name: str) -> str:
+    """The YAML of a bundled spec, as shipped (`cnncalc show NAME`)."""
+    from cnncalc.spec.files import read_spec_file
+
+    path = bundled_path(name)
+    if path is None:
+        close = difflib.get_close_matches(name, bundled_names(), n=1, cutoff=0.6)
+        raise FileProblem(
+            f"{quote(name, 80)} is not a bundled model" + (f"; did you mean `{close[0]}`?" if close else ""),
+            hint="`cnncalc models` lists the bundled names",
+        )
+    return read_spec_file(path)
