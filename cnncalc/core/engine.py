@@ -68,7 +68,6 @@ class Totals:
     non_trainable_params: int
     macs: int
     activations: int  # every leaf's output, one sample
-    input_elements: int
     running_stats: int
     side_macs: int = 0  # MACs of side outputs (auxiliary heads), included in `macs`
 
@@ -374,7 +373,6 @@ def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
         non_trainable_params=sums.non_trainable,
         macs=sums.macs,
         activations=sums.activations,
-        input_elements=shape.elements,
         running_stats=walk.running_stats,
         side_macs=walk.side_macs,
     )
