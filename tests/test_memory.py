@@ -92,8 +92,10 @@ def _random_networks(count: int, seed: int):
             continue
         if analysis.input.elements > 10_000:
             continue
-        if any(r.kind == "instancenorm" and r.input.positions == 1 for r in analysis.leaves()):
-            continue  # with running statistics cnncalc takes it (torch does at inference), but torch refuses to train it
+        if any(r.kind in ("instancenorm", "batchnorm") and getattr(r.input, "positions", 2) == 1 for r in analysis.leaves()):
+            # one value per channel: torch refuses batch statistics of one sample (the reference probes with one)
+            # and instance statistics of one position, so there is nothing to measure; cnncalc takes a batch of several
+            continue
 
         found += 1
         yield text

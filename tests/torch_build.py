@@ -202,7 +202,7 @@ def _build_node(node: Node, x: torch.Tensor, device: str, index: dict, store: di
         for branch, source in zip(node.branches, node.sources):
             module, _ = _build_sequence(branch, x if source is None else store[source], device, index, store)
             branches.append(module)
-        merge = MergeModule(node.path, node.merge, branches, node.sources, store)
+        merge = MergeModule(node.path, node.merge, branches, node.sources, store).eval()  # as every layer while probing
         index[node.path] = merge
         with torch.no_grad():
             return merge, merge(x)

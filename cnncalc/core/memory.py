@@ -25,9 +25,11 @@ from typing import NamedTuple
 from cnncalc.core.engine import Analysis, Row, references
 from cnncalc.enums import Dtype, MergeKind, Optimizer
 from cnncalc.kinds.base import GRAD, INDEX, NEW, STATISTIC, VALUE, Extra, MemoryContext
+from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse
 from cnncalc.model.layers import Merge, Node, Sequential, Side
+from cnncalc.model.shapes import Shape
 
 INDEX_BYTES = 8  # torch.int64
 
@@ -54,6 +56,7 @@ class _Walk:
     batch: int
     itemsize: int
     referenced: dict[str, int]
+    shapes: dict[str, Shape]  # path -> output shape, for the branches that read `from:` it
     alive: int = 0
     peak: int = 0
     saved: set[_Storage] = field(default_factory=set)  # the objects, not their ids: ids of freed objects recur
@@ -171,20 +174,50 @@ def _merge(node: Merge, tensor: _Tensor, walk: _Walk) -> _Tensor:
         outputs.append(_sequence(branch, start, walk))
         if source:
             walk.done_reading(source, start)
-    out_elements = row.output.elements
-    # a sum or product of more than two branches is taken two at a time: the last step holds the one before
-    chained = node.merge is not MergeKind.CONCAT and len(outputs) > 2
-    walk.moment((Extra(out_elements),) * (2 if chained else 1))
-    out = _Tensor(_Storage(out_elements), any(o.grad for o in outputs), outputs[0].channels_last)
+    if node.merge is MergeKind.CONCAT:
+        walk.moment((Extra(row.output.elements),))
+        out = _Tensor(_Storage(row.output.elements), any(o.grad for o in outputs), outputs[0].channels_last)
+    else:
+        out = _chain(node, row, outputs, walk)
     walk.hold(out.storage)
-    if walk.training and node.merge is MergeKind.MULTIPLY:
-        # a · b keeps b for a's gradient and a for b's: each branch's output, when another branch needs a gradient
-        for i, operand in enumerate(outputs):
-            if any(other.grad for j, other in enumerate(outputs) if j != i):
-                walk.keep(row, operand.storage)
     for operand in outputs:
         walk.release(operand.storage)
     return out
+
+
+def _chain(node: Merge, row: Row, outputs: list[_Tensor], walk: _Walk) -> _Tensor:
+    """A sum or product taken two branches at a time, as torch's `a + b + c` is: each step makes a new tensor
+    (of the broadcast size so far) and frees the one before it. `a · b` keeps b for a's gradient and a for b's."""
+    rule = MERGES[node.merge]
+    product, shapes = outputs[0], _branch_shapes(node, row, walk)
+    for k, operand in enumerate(outputs[1:], start=1):
+        shape = row.output if k == len(outputs) - 1 else rule.combine(node, shapes[: k + 1])
+        step = _Tensor(_Storage(shape.elements), product.grad or operand.grad, product.channels_last)
+        walk.moment((Extra(shape.elements),))
+        if walk.training and node.merge is MergeKind.MULTIPLY:
+            if operand.grad:
+                walk.keep(row, product.storage)
+            if product.grad:
+                walk.keep(row, operand.storage)
+        walk.hold(step.storage)
+        if k > 1:
+            walk.release(product.storage)  # the previous step's tensor, a temporary
+        product = step
+    walk.release(product.storage)  # the caller holds the result
+    return product
+
+
+def _branch_shapes(node: Merge, row: Row, walk: _Walk) -> list:
+    """Each branch's output shape: from the merge's input or its `from:` tensor, through its layers (a side
+    output hands its input on)."""
+    shapes = []
+    for branch, source in zip(node.branches, node.sources):
+        shape = walk.shapes[source] if source else row.input
+        for child in branch:
+            if not isinstance(child, Side):
+                shape = walk.rows[id(child)].output
+        shapes.append(shape)
+    return shapes
 
 
 def saved_by(row: Row, saved_by_row: dict[str, int]) -> int:
@@ -210,6 +243,7 @@ def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype) -> _Walk
         batch=batch,
         itemsize=dtype.bytes,
         referenced=references(analysis.network.layers, {}),
+        shapes={r.path: r.output for r in analysis.rows},
     )
     network_input = _Tensor(_Storage(analysis.input.elements), False, False)
     walk.hold(network_input.storage)  # the caller holds the input throughout

@@ -93,9 +93,9 @@ class FcKind(Kind):
         # flattened map) as rows of a matrix: a map not laid out that way in memory is copied first (a
         # reshape), and the copy is what it keeps.
         x = use.input
-        # (a map of one position reads the same either way); a slice of the channels is copied too
+        # (a map of one position or one channel reads the same either way); a slice of the channels is copied too
         copied = isinstance(x, Spatial) and (
-            (x.positions > 1 and context.channels_last != layer.per_position) or not context.contiguous
+            (x.positions > 1 and x.channels > 1 and context.channels_last != layer.per_position) or not context.contiguous
         )
         out = Extra(use.output.elements)
         layout = "last" if layer.per_position and isinstance(x, Spatial) else "first"
@@ -174,7 +174,7 @@ class FlattenKind(Kind):
     def memory(self, layer: Flatten, use: LayerUse, context: MemoryContext) -> Memory:
         # a view of a map laid out channels-first; a channels-last map with more than one position is copied
         x = use.input
-        if isinstance(x, Spatial) and ((context.channels_last and x.positions > 1) or not context.contiguous):
+        if isinstance(x, Spatial) and ((context.channels_last and x.positions > 1 and x.channels > 1) or not context.contiguous):
             return Memory(working=working_output(use.output), layout="first")
         return Memory(output=VIEW, layout="first")
 

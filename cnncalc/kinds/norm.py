@@ -229,7 +229,7 @@ class NormalizationKind(Kind):
         stats = Extra(2 * per, 0, VALUE if layer.kind == LayerKind.GROUPNORM else STATISTIC)
         at_inference = (stats,)  # made at inference too (instance norm's even with running statistics)
         layout = "last" if layer.kind == LayerKind.LAYERNORM and isinstance(x, Spatial) else "keep"
-        channels_first = context.contiguous and not (context.channels_last and isinstance(x, Spatial) and x.positions > 1)
+        channels_first = context.contiguous and not (context.channels_last and isinstance(x, Spatial) and x.positions > 1 and x.channels > 1)
         if layer.kind != LayerKind.LAYERNORM and not channels_first:
             # group and instance norm make a channels-first contiguous copy of a channel slice or a channels-last
             # map first, and keep the copy
