@@ -87,6 +87,30 @@ def and_list(words: list[str] | tuple[str, ...]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
+def or_list(words: list[str] | tuple[str, ...]) -> str:
+    """`a`, `a or b`, `a, b or c`."""
+    words = list(words)
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def suggest_paths(wanted: str, paths: list[str], n: int = 3) -> list[str]:
+    """The layer paths a wrong `--layer` may mean: those ending in what was written (`conv2` → `layer1.0.conv2`,
+    `0.conv2` → `layer1.0.conv2`), else the closest spellings of whole paths, else of their last names."""
+    found = [p for p in paths if p.endswith("." + wanted)]
+    if found:
+        return found[:n]  # the name is right, the path is short: every layer of that name may be meant
+    # a misspelt path: the closest spellings, several only when they are all close (`features.3O`: 30 or 3?)
+    close = difflib.get_close_matches(wanted, paths, n=n, cutoff=0.6)
+    if close:
+        ratio = [difflib.SequenceMatcher(None, wanted, c).ratio() for c in close]
+        return [c for c, r in zip(close, ratio) if r >= ratio[0] - 0.05]
+    by_name: dict[str, list[str]] = {}
+    for p in paths:
+        by_name.setdefault(p.rsplit(".", 1)[-1], []).append(p)
+    names = difflib.get_close_matches(wanted.rsplit(".", 1)[-1], list(by_name), n=1, cutoff=0.6)
+    return by_name[names[0]][:n] if names else []
+
+
 def norm(text: str) -> str:
     return text.lower().replace("_", "").replace("-", "").replace(" ", "")
 

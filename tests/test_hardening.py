@@ -37,7 +37,7 @@ def test_receptive_field_layer_on_a_spec_whose_blocks_hold_no_layers(cli, tmp_pa
     path = write(tmp_path, "name: x\ninput: 8x8x1\nblocks:\n  b:\n    layers: []\nlayers:\n  - b\n")
     missing = cli("receptive-field", path, "--layer", "X")
     assert missing.exit_code == 2
-    assert missing.stderr == f"error: x has no layer `X`\n  hint: the paths are those of `cnncalc table {path}`, e.g. 0\n"
+    assert missing.stderr == "error: x has no layer `X`\n  hint: `cnncalc table SPEC --paths` lists every path (e.g. `0`)\n"
     block = cli("receptive-field", path, "--layer", "0")
     assert block.exit_code == 0 and block.stdout.startswith("x: input 8x8x1")
 

@@ -96,3 +96,30 @@ def test_misspelt_orders_are_clear_errors(text, message):
     with pytest.raises(CnnCalcError) as caught:
         parse_spec(f"name: c\n{text}\nlayers: [relu]\n", file="c.yaml")
     assert caught.value.message.startswith(message)
+
+
+# --------------------------------------------------------------------------- paths (issue 13, point 2)
+
+
+def test_table_paths_shows_what_layer_takes(cli):
+    lines = cli("table", "resnet18", "--paths", "--depth", "3").stdout.splitlines()
+    assert any(line.split()[:2] == ["layer1.0.conv1", "conv"] for line in lines)
+    assert not any(line.startswith(" ") for line in lines[3:20])  # full paths, not indented names
+
+
+@pytest.mark.parametrize(
+    "spec, wanted, meant",
+    [
+        ("resnet50", "conv2", "did you mean `layer1.0.conv2`, `layer1.1.conv2` or `layer1.2.conv2`?"),
+        ("resnet50", "0.conv2", "did you mean `layer1.0.conv2`, `layer2.0.conv2` or `layer3.0.conv2`?"),
+        ("unet", "cat", "did you mean `dec4.cat`, `dec3.cat` or `dec2.cat`?"),
+        ("resnet50", "layer1.0.cnv2", "did you mean `layer1.0.conv2`?"),
+    ],
+)
+def test_a_short_or_misspelt_layer_suggests_the_full_paths(cli, spec, wanted, meant):
+    for command in ("explain", "receptive-field"):
+        result = cli(command, spec, "--layer", wanted)
+        assert result.exit_code == 2
+        first, hint = result.stderr.splitlines()[:2]
+        assert first == f"error: {spec} has no layer `{wanted}`; {meant}"
+        assert hint.startswith("  hint: `cnncalc table SPEC --paths` lists every path")

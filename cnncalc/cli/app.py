@@ -191,6 +191,7 @@ def table_command(
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the memory figures.", case_sensitive=False)] = Dtype.FLOAT32,
     format: FormatOption = OutputFormat.TABLE,
     chw: Annotated[bool, typer.Option("--chw", help="PyTorch's order: read --input as C×H×W (3x224x224) and show shapes as C×H×W.")] = False,
+    paths: Annotated[bool, typer.Option("--paths", help="Show each layer's full dotted path (what --layer takes, e.g. layer1.0.conv2) instead of its name in its block.")] = False,
     optimizer: Annotated[
         Optimizer,
         typer.Option("--optimizer", help="For the training footprint: none, sgd, momentum (1 buffer), adam or adamw (2 moments).", case_sensitive=False),
@@ -224,10 +225,10 @@ def table_command(
 
         network, analysis = analysed(spec, parse_input_option(input, channels_first=chw, offers_chw=True))
         memory = footprint(analysis, batch, dtype, optimizer, master_weights)
-        _emit_analysis(analysis, memory, format=format, depth=depth, chw=chw)
+        _emit_analysis(analysis, memory, format=format, depth=depth, chw=chw, paths=paths)
 
 
-def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None, chw: bool) -> None:
+def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None, chw: bool, paths: bool = False) -> None:
     from cnncalc.render import table as render
 
     if format is OutputFormat.JSON:
@@ -238,7 +239,7 @@ def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None,
         sys.stdout.write(render.to_markdown(analysis, depth=depth, memory=memory, chw=chw))
     else:
         out = console()
-        out.print(render.rich_table(analysis, depth=depth, memory=memory, chw=chw, width=out.width))
+        out.print(render.rich_table(analysis, depth=depth, memory=memory, chw=chw, width=out.width, paths=paths))
 
 
 @app.command("models")
@@ -794,17 +795,9 @@ def _emit_receptive(report, network, spec: str, *, layer: str | None, format: Ou
     if layer is not None:
         target = report.find(layer)
         if target is None:
-            import difflib
+            from cnncalc.work.explain import no_such_layer
 
-            from cnncalc.words import printable, word
-
-            paths = [f.path for f in report.layers]
-            close = difflib.get_close_matches(layer, paths, n=3, cutoff=0.5)
-            example = f", e.g. {paths[-1]}" if paths else ""  # a spec whose blocks hold no layers has no leaves
-            raise OptionProblem(
-                f"{report.name} has no layer `{word(layer, 80)}`" + (f"; did you mean {', '.join(f'`{c}`' for c in close)}?" if close else ""),
-                hint=f"the paths are those of `cnncalc table {printable(spec)}`{example}",
-            )
+            raise no_such_layer(report.name, layer, [f.path for f in report.layers])
         fields = (target,)
     if format is OutputFormat.JSON:
         sys.stdout.write(rr.to_json(report, fields, explain=explain) + "\n")

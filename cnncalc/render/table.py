@@ -187,9 +187,12 @@ def footer_lines(analysis: Analysis, memory: Footprint, width: int, chw: bool = 
     return out
 
 
-def display_rows(analysis: Analysis, depth: int | None) -> list[tuple[Row, str]]:
+def display_rows(analysis: Analysis, depth: int | None, paths: bool = False) -> list[tuple[Row, str]]:
     """Rows for people: blocks (with their sums) above their contents, down to `depth` levels,
-    each with its label: the path relative to the enclosing block, indented two spaces a level."""
+    each with its label: the path relative to the enclosing block, indented two spaces a level
+    (with `paths`, the full dotted path, not indented)."""
+    if paths:
+        return [(r, r.path) for r in analysis.rows if depth is None or r.depth <= depth]
     out: list[tuple[Row, str]] = []
     parents: list[str] = []  # path of the open block at each depth
     for r in analysis.rows:
@@ -248,14 +251,14 @@ def _layout(columns: dict[str, list[str]], headers: dict[str, str], width: int) 
     return choices[-1]
 
 
-def rich_table(analysis: Analysis, *, depth: int | None, memory: Footprint, chw: bool, width: int) -> Any:
+def rich_table(analysis: Analysis, *, depth: int | None, memory: Footprint, chw: bool, width: int, paths: bool = False) -> Any:
     """A rich renderable: the layer table (blocks bold, with their sums), then the totals."""
     from rich import box
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    rows = display_rows(analysis, depth)
+    rows = display_rows(analysis, depth, paths)
     columns: dict[str, list[str]] = {
         "layer": [label for _, label in rows],
         "kind": [r.kind for r, _ in rows],

@@ -8,7 +8,6 @@ Pure: builds dataclasses and strings, prints nothing.
 
 from __future__ import annotations
 
-import difflib
 import textwrap
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -21,6 +20,7 @@ from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse, Section, Step, flatten_factors, num, product
 from cnncalc.model.layers import Flatten, Layer, Merge, Network, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial
+from cnncalc.words import or_list, suggest_paths, word
 
 
 @dataclass(frozen=True)
@@ -156,12 +156,17 @@ def find_row(analysis: Analysis, path: str) -> tuple[int, Row]:
     for i, row in enumerate(analysis.rows):
         if row.path == path:
             return i, row
-    paths = [r.path for r in analysis.rows]
-    close = difflib.get_close_matches(path, paths, n=1, cutoff=0.6)
-    suggestion = f"; did you mean `{close[0]}`?" if close else ""
-    raise OptionProblem(
-        f"{analysis.network.name} has no layer `{path}`{suggestion}",
-        hint=f"`cnncalc table` lists every path (e.g. `{next((p for p in paths if '.' in p), paths[0])}`)",
+    raise no_such_layer(analysis.network.name, path, [r.path for r in analysis.rows])
+
+
+def no_such_layer(name: str, wanted: str, paths: list[str]) -> OptionProblem:
+    """`--layer` names no layer: what it may have meant, and where the paths are listed."""
+    close = suggest_paths(wanted, paths)
+    suggestion = f"; did you mean {or_list([f'`{p}`' for p in close])}?" if close else ""
+    example = max(paths[:60], key=lambda p: p.count("."), default=None)  # a path inside blocks shows the form
+    return OptionProblem(
+        f"{name} has no layer `{word(wanted, 80)}`{suggestion}",
+        hint="`cnncalc table SPEC --paths` lists every path" + (f" (e.g. `{example}`)" if example else ""),
     )
 
 
@@ -234,8 +239,6 @@ def block_derivation(analysis: Analysis, index: int, source: str | None = None) 
 
 def explain(analysis: Analysis, path: str, dtype: Dtype = Dtype.FLOAT32) -> Worked:
     """`cnncalc explain`: the derivation of the row at `path`, its input taken from the rows before it."""
-    from dataclasses import replace
-
     from cnncalc.core.memory import memory, saved_by
 
     index, row = find_row(analysis, path)
