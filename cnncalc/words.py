@@ -81,16 +81,10 @@ def listing(names: Any, limit: int = 12) -> str:
     return shown + (f", … ({len(names) - limit:,} more)" if len(names) > limit else "")
 
 
-def and_list(words: list[str] | tuple[str, ...]) -> str:
-    """`a`, `a and b`, `a, b and c`: how a message joins a few words."""
+def and_list(words: list[str] | tuple[str, ...], conjunction: str = "and") -> str:
+    """`a`, `a and b`, `a, b and c` (or `a, b or c`): how a message joins a few words."""
     words = list(words)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def or_list(words: list[str] | tuple[str, ...]) -> str:
-    """`a`, `a or b`, `a, b or c`."""
-    words = list(words)
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + f" {conjunction} " + words[-1]
 
 
 def suggest_paths(wanted: str, paths: list[str], n: int = 3) -> list[str]:

@@ -220,12 +220,27 @@ def _branch_shapes(node: Merge, row: Row, walk: _Walk) -> list:
     return shapes
 
 
-def saved_by(row: Row, saved_by_row: dict[str, int]) -> int:
-    """What a row keeps for the backward pass; a block, what its contents keep."""
+def saved_by(row: Row, saved_by_row: dict[str, int], within: dict[str, int] | None = None) -> int:
+    """What a row keeps for the backward pass; a block, what its contents keep (`within`, from `saved_within`,
+    answers that for many blocks without going through every path for each)."""
+    own = saved_by_row.get(row.path, 0)
     if not row.is_block:
-        return saved_by_row.get(row.path, 0)
-    inside = row.path + "."
-    return sum(b for path, b in saved_by_row.items() if path.startswith(inside) or path == row.path)
+        return own
+    if within is None:
+        inside = row.path + "."
+        return own + sum(b for path, b in saved_by_row.items() if path.startswith(inside))
+    return own + within.get(row.path, 0)
+
+
+def saved_within(saved_by_row: dict[str, int]) -> dict[str, int]:
+    """For every enclosing path, what the layers inside it keep: one pass over the paths and their prefixes."""
+    within: dict[str, int] = {}
+    for path, kept in saved_by_row.items():
+        parts = path.split(".")
+        for end in range(1, len(parts)):
+            prefix = ".".join(parts[:end])
+            within[prefix] = within.get(prefix, 0) + kept
+    return within
 
 
 class MemoryReport(NamedTuple):
@@ -252,10 +267,14 @@ def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype) -> _Walk
     return walk
 
 
+def kept_for_backward(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32) -> dict[str, int]:
+    """Path -> bytes first kept for the backward pass by that layer or merge (the training walk alone)."""
+    return _walk(analysis, True, batch, dtype).saved_by_row
+
+
 def memory(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32) -> MemoryReport:
-    inference = _walk(analysis, False, batch, dtype)
-    training = _walk(analysis, True, batch, dtype)
-    return MemoryReport(inference.peak, sum(training.saved_by_row.values()), training.saved_by_row)
+    saved = kept_for_backward(analysis, batch, dtype)
+    return MemoryReport(_walk(analysis, False, batch, dtype).peak, sum(saved.values()), saved)
 
 
 class Footprint(NamedTuple):
@@ -302,4 +321,4 @@ def footprint(
     )
 
 
-__all__ = ["Footprint", "MemoryReport", "footprint", "memory", "saved_by"]
+__all__ = ["Footprint", "MemoryReport", "footprint", "kept_for_backward", "memory", "saved_by", "saved_within"]

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from cnncalc.core.engine import Analysis, Row
-from cnncalc.core.memory import Footprint, saved_by
+from cnncalc.core.memory import Footprint, saved_by, saved_within
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge
 from cnncalc.model.shapes import Shape, order_text
@@ -68,8 +68,9 @@ def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
     if rows:
         lines.append('  "layers": [')
         last = len(rows) - 1
+        within = saved_within(memory.saved_by_row)
         lines.extend(
-            f"    {dumps({**r.as_json(), 'activation_bytes_saved': saved_by(r, memory.saved_by_row)})}{',' if i < last else ''}"
+            f"    {dumps({**r.as_json(), 'activation_bytes_saved': saved_by(r, memory.saved_by_row, within)})}{',' if i < last else ''}"
             for i, r in enumerate(rows)
         )
         lines.append("  ],")
@@ -103,6 +104,7 @@ def to_csv(analysis: Analysis, *, depth: int | None, chw: bool, memory: Footprin
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+    within = saved_within(memory.saved_by_row)
     for r in analysis.rows_to_depth(depth):
         writer.writerow(
             [
@@ -116,7 +118,7 @@ def to_csv(analysis: Analysis, *, depth: int | None, chw: bool, memory: Footprin
                 r.non_trainable_params,
                 r.macs,
                 r.activations,
-                saved_by(r, memory.saved_by_row),
+                saved_by(r, memory.saved_by_row, within),
                 geometry(r),
             ]
         )

@@ -20,7 +20,7 @@ from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse, Section, Step, flatten_factors, num, product
 from cnncalc.model.layers import Flatten, Layer, Merge, Network, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial
-from cnncalc.words import or_list, suggest_paths, word
+from cnncalc.words import and_list, suggest_paths, word
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def find_row(analysis: Analysis, path: str) -> tuple[int, Row]:
 def no_such_layer(name: str, wanted: str, paths: list[str]) -> OptionProblem:
     """`--layer` names no layer: what it may have meant, and where the paths are listed."""
     close = suggest_paths(wanted, paths)
-    suggestion = f"; did you mean {or_list([f'`{p}`' for p in close])}?" if close else ""
+    suggestion = f"; did you mean {and_list([f'`{p}`' for p in close], 'or')}?" if close else ""
     example = max(paths[:60], key=lambda p: p.count("."), default=None)  # a path inside blocks shows the form
     return OptionProblem(
         f"{name} has no layer `{word(wanted, 80)}`{suggestion}",
@@ -239,7 +239,7 @@ def block_derivation(analysis: Analysis, index: int, source: str | None = None) 
 
 def explain(analysis: Analysis, path: str, dtype: Dtype = Dtype.FLOAT32) -> Worked:
     """`cnncalc explain`: the derivation of the row at `path`, its input taken from the rows before it."""
-    from cnncalc.core.memory import memory, saved_by
+    from cnncalc.core.memory import kept_for_backward, saved_by
 
     index, row = find_row(analysis, path)
     source = input_sources(analysis.network).get(path)
@@ -250,7 +250,7 @@ def explain(analysis: Analysis, path: str, dtype: Dtype = Dtype.FLOAT32) -> Work
     else:
         worked = leaf_derivation(row, dtype, source=source)
     # the table's JSON entry for the row has what it keeps for backward (one sample of `dtype`): so does this
-    saved = saved_by(row, memory(analysis, 1, dtype).saved_by_row)
+    saved = saved_by(row, kept_for_backward(analysis, 1, dtype))
     return replace(worked, data={**worked.data, "activation_bytes_saved": saved})
 
 
