@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
+import unicodedata
 from typing import Any
 
 MAX_INT = 2**63 - 1  # torch sizes are int64
@@ -150,3 +152,64 @@ def suggest(text: Any, choices: list[str] | tuple[str, ...]) -> str:
     return f"did you mean `{close[0]}`?" if close else ""
 
 
+# --------------------------------------------------------------------------- text on a screen
+
+ELLIPSIS = "…"
+
+
+def cell_width(text: str) -> int:
+    """Terminal columns of `text`: two for wide East Asian characters (Hangul, CJK), one otherwise."""
+    if text.isascii():
+        return len(text)
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def cut(text: str, width: int) -> str:
+    """`text` in at most `width` columns, ending in … when it had to be shortened."""
+    if cell_width(text) <= width:
+        return text
+    out, used = [], 0
+    for ch in text:
+        w = cell_width(ch)
+        if used + w > width - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + ELLIPSIS
+
+
+def wrap(text: str, width: int, indent: str = "") -> list[str]:
+    """One paragraph in lines of at most `width` columns, broken at spaces (runs of spaces inside a
+    line are kept, so aligned columns stay aligned); a word longer than a line starts a line of its
+    own and is folded there (as rich wraps). Lines after the first start with `indent` (a hanging
+    indent). No line ends in a space."""
+    text = text.rstrip()
+    if cell_width(text) <= width:
+        return [text]
+    if cell_width(indent) > width // 2:
+        indent = ""  # an indent that leaves no room for the text is dropped
+    lines: list[str] = []
+    line, used = "", 0
+    for token in re.findall(r"\s*\S+", text):
+        word = token.lstrip()
+        w, t = cell_width(word), cell_width(token)
+        room = width - (cell_width(indent) if lines else 0)
+        if line and used + t <= room:
+            line, used = line + token, used + t
+            continue
+        if line:
+            lines.append(line)
+            line, used = "", 0
+            room = width - cell_width(indent)
+        elif not lines and token != word:  # leading spaces of the paragraph stay
+            word, w = token, t
+        while w > room > 0:
+            head = cut(word, room + 1)[:-1]  # the widest prefix that fits
+            lines.append(head)
+            word = word[len(head) :]
+            w = cell_width(word)
+            room = width - cell_width(indent)
+        line, used = word, w
+    if line or not lines:
+        lines.append(line)
+    return [lines[0], *(indent + rest for rest in lines[1:])]

@@ -144,6 +144,32 @@ def parse_input_option(text: str | None, channels_first: bool = False, offers_ch
     return shape
 
 
+def screen() -> tuple[int, bool]:
+    """Width to lay tables out in, and whether to style them (a terminal without NO_COLOR).
+
+    The width is rich's: COLUMNS when set, the terminal's size, 80 when piped; narrower than
+    MIN_WIDTH is laid out at MIN_WIDTH (COLUMNS=0 once printed nothing). Decided here without
+    building a rich Console, which the plain (piped) path never needs."""
+    import os
+
+    stream = sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError, OSError):
+        terminal = False
+    styled = (terminal or bool(os.environ.get("FORCE_COLOR"))) and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    width = 0
+    columns = os.environ.get("COLUMNS", "")
+    if columns.strip().isdigit():
+        width = int(columns)
+    elif terminal:
+        try:
+            width = os.get_terminal_size(stream.fileno()).columns
+        except (AttributeError, ValueError, OSError):
+            width = 0
+    return max(width or 80, MIN_WIDTH), styled
+
+
 def console(stderr: bool = False):
     import os
 
@@ -238,8 +264,10 @@ def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None,
     elif format is OutputFormat.MARKDOWN:
         sys.stdout.write(render.to_markdown(analysis, depth=depth, memory=memory, chw=chw))
     else:
-        out = console()
-        out.print(render.rich_table(analysis, depth=depth, memory=memory, chw=chw, width=out.width, paths=paths))
+        from cnncalc.render.layout import write
+
+        width, styled = screen()
+        write(render.table_lines(analysis, depth=depth, memory=memory, chw=chw, width=width, paths=paths), sys.stdout, styled)
 
 
 @app.command("models")
@@ -298,35 +326,14 @@ def models_command(
                 lines += [f"| {e['name']} | {e['input_text']} | {e['params']:,} | {e['macs']:,} | {e['description']} |" for e in entries]
                 sys.stdout.write("\n".join(lines) + "\n")
             return
-        from rich import box
-        from rich.table import Table
-
-        rows = [(e["name"], e["input_text"], f"{e['params']:,}", f"{e['macs']:,}") for e in entries]
-        headers = ("Name", "Input", "Params", "MACs")
-        out = console()
-        # The numbers keep their full width; the description gets what is left of the line and
-        # wraps there, so nothing is cut.
-        # rich puts three spaces between columns (padding and an invisible divider) and one at each edge.
-        used = sum(max(len(h), *(len(r[i]) for r in rows)) + 3 for i, h in enumerate(headers)) + 2 if rows else 0
-        # Too narrow for a readable description beside the numbers: the numbers stay whole and the
-        # descriptions are left to the wider formats.
-        describe = out.width - used >= 20
-        table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-        table.add_column("Name", no_wrap=True)
-        table.add_column("Input", no_wrap=True)
-        table.add_column("Params", justify="right", no_wrap=True)
-        table.add_column("MACs", justify="right", no_wrap=True)
-        if describe:
-            table.add_column("Description", overflow="fold", min_width=11, max_width=max(out.width - used, 11))
-        for i, (row, e) in enumerate(zip(rows, entries)):
-            last_of_family = i + 1 == len(entries) or entries[i + 1]["family"] != e["family"] or entries[i + 1]["task"] != e["task"]
-            table.add_row(*row, *([e["description"]] if describe else []), end_section=last_of_family)
         if not entries:
             sys.stderr.write(f"no bundled model matches{f' {prefix!r}' if prefix else ''}{f' for the task {task}' if task else ''}\n")
             return
-        out.print(table)
-        if not describe:
-            out.print("(descriptions: on a wider terminal, or with --format markdown)")
+        from cnncalc.render import listing
+        from cnncalc.render.layout import write
+
+        width, styled = screen()
+        write(listing.models_lines(entries, width), sys.stdout, styled)
 
 
 @app.command("show")
@@ -442,10 +449,8 @@ def _emit_worked(worked, format: WorkFormat) -> None:
 
         sys.stdout.write(json.dumps(worked.as_json(), indent=2, ensure_ascii=False) + "\n")
     else:
-        import shutil
-
-        # Notes wrap at the terminal's width (formulas never wrap); never narrower than 60 columns.
-        sys.stdout.write(explain.to_text(worked, width=max(60, shutil.get_terminal_size((100, 24)).columns)))
+        # Lines wrap at the screen's width (80 when piped, as every table), with a hanging indent.
+        sys.stdout.write(explain.to_text(worked, width=screen()[0]))
 
 
 WorkFormatOption = Annotated[
@@ -808,14 +813,16 @@ def _emit_receptive(report, network, spec: str, *, layer: str | None, format: Ou
     if format is OutputFormat.MARKDOWN:
         sys.stdout.write(rr.to_markdown(report, fields))
         return
-    out = console()
-    out.print(rr.rich_table(report, fields, width=out.width))
+    from cnncalc.render.layout import write
+
+    width, styled = screen()
+    write(rr.table_lines(report, fields, width=width), sys.stdout, styled)
     if explain or layer is not None:
-        out.print()
-        out.print(rr.explain_text(report, fields, width=out.width), end="", markup=False, soft_wrap=True)
+        sys.stdout.write("\n" + rr.explain_text(report, fields, width=width))
     if (draw or layer is not None) and target is not None:
+        out = console()  # the picture is coloured on a terminal
         out.print()
-        out.print(rr.picture(report, network, target, width=min(out.width, 100)))
+        out.print(rr.picture(report, network, target, width=min(width, 100)))
 
 
 @app.command("quiz")

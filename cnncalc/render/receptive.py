@@ -9,12 +9,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
 from cnncalc.core.receptive import VECTOR_NOTE, AxisField, LayerField, ReceptiveAnalysis, Span
 from cnncalc.render.table import geometry, shape_text
 from cnncalc.model.shapes import Spatial
+from cnncalc.words import wrap
+from cnncalc.render.layout import Column, Frame, Line, cut, first_fit, fit, wrap_lines
 
 DASH = "—"
 
@@ -89,41 +92,34 @@ def _exceeds_line(analysis: ReceptiveAnalysis) -> str:
 # --------------------------------------------------------------------------- table / csv / markdown / json
 
 
-def rich_table(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, width: int) -> Any:
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
+def table_lines(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, width: int) -> list[Line]:
+    """The field table, then the footnotes and the legend wrapped at `width`. Full paths, one row
+    per layer: a path too long for the screen is shortened with … (csv/json keep it whole), never
+    folded onto a second line, which broke grep and awk."""
     numbers, notes = _notes_index(fields)
-    # the title as Text: a name is never read as rich markup (`[link=…]`, `[/x]`)
-    table = Table(title=Text(_header(analysis)), box=box.SIMPLE_HEAD, title_justify="left", pad_edge=False)
-    table.add_column("Layer", overflow="fold", ratio=3)
-    show_kind = width >= 70
-    if show_kind:
-        table.add_column("Kind", overflow="ellipsis", no_wrap=True, max_width=14)
-    table.add_column("Output", no_wrap=True)
-    for label in ("r", "S", "P"):
-        table.add_column(label, justify="right", no_wrap=True)
-    if notes:
-        table.add_column("Note", no_wrap=True)
-    for f in fields:
-        cells = [f.path]
-        if show_kind:
-            cells.append(f.kind)
-        cells.append(shape_text(f.output))
-        cells.extend([pair_text(f, "size") + _exceeds_text(f), pair_text(f, "stride"), pair_text(f, "padding")])
-        if notes:
-            cells.append(_note_refs(f, numbers))
-        table.add_row(*cells, style="bold" if f.is_block else None)
-    parts: list[Any] = [table]
+    layer = Column("Layer", [f.path for f in fields], cut=True)
+    kind = Column("Kind", [cut(f.kind, 14) for f in fields])
+    rest = [
+        Column("Output", [shape_text(f.output) for f in fields]),
+        Column("r", [pair_text(f, "size") + _exceeds_text(f) for f in fields], right=True),
+        Column("S", [pair_text(f, "stride") for f in fields], right=True),
+        Column("P", [pair_text(f, "padding") for f in fields], right=True),
+        *([Column("Note", [_note_refs(f, numbers) for f in fields])] if notes else []),
+    ]
+    frame = Frame(gap=3, edge=1, open=True)
+    # the kind goes before a path is cut (and below 70 columns, always)
+    whole = fit([replace(layer, cut=False), kind, *rest], width, frame) if width >= 70 else None
+    # then the output shape, when even cut paths leave no room for 3-D fields (1×7×7)
+    grid = whole or first_fit([[layer, *rest], [layer, *rest[1:]]], width, frame)
+    grid = replace(grid, bold_rows=frozenset(i for i, f in enumerate(fields) if f.is_block))
+    lines = grid.lines(_header(analysis))
     footer = []
     if any(any(f.exceeds_input) for f in fields):
         footer.append(_exceeds_line(analysis))
     footer.extend(f"[{i}] {note}" for i, note in enumerate(notes, start=1))
     footer.append(legend(analysis))
-    parts.append(Text("\n".join(footer)))
-    return Group(*parts)
+    lines.extend(Line(text) for text in wrap_lines("\n".join(footer), width))
+    return lines
 
 
 CSV_COLUMNS = (
@@ -333,15 +329,10 @@ def explain_text(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], wi
         out.extend(f"  {run['text']}" for run in runs)
     if width is None:
         return "\n".join(out) + "\n"
-    import textwrap
-
     wrapped = []
     for line in out:
         indent = " " * (len(line) - len(line.lstrip()))
-        wrapped.extend(
-            textwrap.wrap(line, width=width, subsequent_indent=indent + "    ", break_long_words=False, break_on_hyphens=False)
-            or [""]
-        )
+        wrapped.extend(wrap(line, width, indent + "    "))
     return "\n".join(wrapped) + "\n"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from typing import Any
 
 from cnncalc.core.engine import Analysis, Row
@@ -12,6 +13,7 @@ from cnncalc.core.memory import Footprint, saved_by, saved_within
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge
 from cnncalc.model.shapes import Shape, order_text
+from cnncalc.render.layout import Column, Line, fit, first_fit
 
 
 def shape_text(shape: Shape, chw: bool = False) -> str:
@@ -228,76 +230,33 @@ def to_markdown(analysis: Analysis, *, depth: int | None, memory: Footprint, chw
     return "\n".join(out) + "\n"
 
 
-_GAP = 2  # SIMPLE_HEAD without edges and with padding only on the right: 2 characters between columns
+def table_lines(analysis: Analysis, *, depth: int | None, memory: Footprint, chw: bool, width: int, paths: bool = False) -> list[Line]:
+    """The layer table (blocks bold, with their sums), then the totals, as lines of at most `width`.
 
-
-def _layout(columns: dict[str, list[str]], headers: dict[str, str], width: int) -> list[str]:
-    """The first column set, in order of preference, whose natural width fits the terminal.
-
-    Geometry goes first, then the kind, then exact numbers give way to 3-digit ones: a row
-    must never wrap into a second line.
+    Geometry goes first when the screen is narrow, then the kind, then exact numbers give way to
+    3-digit ones (25.6M): a row never wraps and a number is never cut; a long layer name is.
     """
-    choices = [
-        ["layer", "kind", "output", "geometry", "params", "macs"],
-        ["layer", "kind", "output", "params", "macs"],
-        ["layer", "output", "params", "macs"],
-        ["layer", "output", "params_c", "macs_c"],
-    ]
-
-    def natural(names: list[str]) -> int:
-        return sum(max(len(headers[n]), *(len(c) for c in columns[n])) for n in names) + _GAP * (len(names) - 1)
-
-    for names in choices:
-        if natural(names) <= width:
-            return names
-    return choices[-1]
-
-
-def rich_table(analysis: Analysis, *, depth: int | None, memory: Footprint, chw: bool, width: int, paths: bool = False) -> Any:
-    """A rich renderable: the layer table (blocks bold, with their sums), then the totals."""
-    from rich import box
-    from rich.console import Group
-    from rich.table import Table
-    from rich.text import Text
-
     rows = display_rows(analysis, depth, paths)
-    columns: dict[str, list[str]] = {
-        "layer": [label for _, label in rows],
-        "kind": [r.kind for r, _ in rows],
-        "output": [shape_text(r.output, chw) for r, _ in rows],
-        "geometry": [geometry(r) for r, _ in rows],
-        "params": [f"{r.params:,}" for r, _ in rows],
-        "macs": [f"{r.macs:,}" for r, _ in rows],
-        "params_c": [compact(r.params) if r.params else "0" for r, _ in rows],
-        "macs_c": [compact(r.macs) if r.macs else "0" for r, _ in rows],
-    }
-    headers = {
-        "layer": "Layer",
-        "kind": "Kind",
-        "output": "Output",
-        "geometry": "k/s/p",
-        "params": "Params",
-        "macs": "MACs",
-        "params_c": "Params",
-        "macs_c": "MACs",
-    }
-    names = _layout(columns, headers, width)
-    order = order_text(analysis.input, chw)
-    table = Table(
-        title=Text(f"{analysis.network.name}: input {shape_text(analysis.input, chw)} ({order})", style="bold"),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        padding=(0, 1, 0, 0),
-    )
-    for name in names:
-        numeric = name.startswith(("params", "macs"))
-        if name == "layer":
-            table.add_column(headers[name], overflow="ellipsis", no_wrap=True, min_width=8)
-        else:
-            table.add_column(headers[name], justify="right" if numeric else "left", no_wrap=True)
-    for i, (r, _) in enumerate(rows):
-        table.add_row(*(columns[name][i] for name in names), style="bold" if r.is_block else None)
-
-    return Group(table, Text("\n".join(footer_lines(analysis, memory, width, chw))))
+    labels = [label for _, label in rows]
+    layer = Column("Layer", labels, cut=True, min_width=8)
+    kind = Column("Kind", [r.kind for r, _ in rows])
+    output = Column("Output", [shape_text(r.output, chw) for r, _ in rows])
+    k_s_p = Column("k/s/p", [geometry(r) for r, _ in rows])
+    params = Column("Params", [f"{r.params:,}" for r, _ in rows], right=True)
+    macs = Column("MACs", [f"{r.macs:,}" for r, _ in rows], right=True)
+    params_c = Column("Params", [compact(r.params) if r.params else "0" for r, _ in rows], right=True)
+    macs_c = Column("MACs", [compact(r.macs) if r.macs else "0" for r, _ in rows], right=True)
+    choices = [
+        [layer, kind, output, k_s_p, params, macs],
+        [layer, kind, output, params, macs],
+        [layer, output, params, macs],
+        [layer, output, params_c, macs_c],
+    ]
+    # a choice fits when the names fit whole; only the last one may cut names to make room
+    grid = next((g for g in (fit([replace(c[0], cut=False), *c[1:]], width) for c in choices[:-1]) if g), None)
+    grid = grid or first_fit([choices[-1]], width)
+    grid = replace(grid, bold_rows=frozenset(i for i, (r, _) in enumerate(rows) if r.is_block))
+    title = f"{analysis.network.name}: input {shape_text(analysis.input, chw)} ({order_text(analysis.input, chw)})"
+    lines = grid.lines(title)
+    lines.extend(Line(text) for text in footer_lines(analysis, memory, width, chw))
+    return lines

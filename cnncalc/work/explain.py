@@ -8,7 +8,6 @@ Pure: builds dataclasses and strings, prints nothing.
 
 from __future__ import annotations
 
-import textwrap
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,7 +19,7 @@ from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse, Section, Step, flatten_factors, num, product
 from cnncalc.model.layers import Flatten, Layer, Merge, Network, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial
-from cnncalc.words import and_list, suggest_paths, word
+from cnncalc.words import and_list, suggest_paths, word, wrap
 
 
 @dataclass(frozen=True)
@@ -257,29 +256,33 @@ def explain(analysis: Analysis, path: str, dtype: Dtype = Dtype.FLOAT32) -> Work
 # --------------------------------------------------------------------------- text
 
 
-def _wrap(text: str, first: str, rest: str, width: int) -> list[str]:
-    return textwrap.wrap(text, width=width, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False) or [first]
+def _lines(text: str, first: str, rest: str, width: int) -> list[str]:
+    """`first` + text wrapped at `width`, continuation lines indented by `rest` (a hanging indent)."""
+    return wrap(first + text, width, rest)
 
 
-def to_text(worked: Worked, width: int = 100) -> str:
-    """Plain text; long notes are wrapped at `width` columns, formulas never are."""
-    lines = [worked.title, ""]
-    lines.extend(f"  {s}" for s in worked.summary)
+def to_text(worked: Worked, width: int = 80) -> str:
+    """Plain text in lines of at most `width` columns: a long formula or note continues on the next
+    line under its own start (a hanging indent), so the label column stays clear."""
+    lines = _lines(worked.title, "", "    ", width) + [""]
+    for s in worked.summary:
+        lines.extend(_lines(s, "  ", "      ", width))
     for section in worked.sections:
         lines.append("")
-        lines.append(f"{section.title}: {section.rule}" if section.rule else section.title)
+        lines.extend(_lines(f"{section.title}: {section.rule}" if section.rule else section.title, "", "    ", width))
         column = max((len(s.label) for s in section.steps), default=0)
         for step in section.steps:
-            lines.append(f"  {step.label.ljust(column)}  {step.text()}")
+            lead = f"  {step.label.ljust(column)}  "
+            lines.extend(_lines(step.text(), lead, " " * (len(lead) + 2), width))
             if step.note:
-                lines.append(f"  {' ' * column}    ({step.note})")
+                lines.extend(_lines(f"({step.note})", " " * (len(lead) + 2), " " * (len(lead) + 3), width))
         for note in section.notes:
-            lines.extend(_wrap(note, "  note: ", "        ", width))
+            lines.extend(_lines(note, "  note: ", "        ", width))
     if worked.notes:
         lines.append("")
         for note in worked.notes:
-            lines.extend(_wrap(note, "note: ", "      ", width))
-    return "\n".join(lines) + "\n"
+            lines.extend(_lines(note, "note: ", "      ", width))
+    return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
 __all__ = [
