@@ -129,6 +129,10 @@ SYNONYMS = {
     "kernelsize": "kernel", "poolsize": "kernel", "ksize": "kernel", "strides": "stride",
     "outfeatures": "units", "features": "units", "outputs": "units", "rate": "p",
     "scalefactor": "scale", "outputsize": "output_size", "usebias": "bias",
+    # option values: torch's and numpy's names for the dtypes, the usual short forms
+    "float": "float32", "single": "float32", "fp32": "float32", "half": "float16", "fp16": "float16",
+    "bf16": "bfloat16", "double": "float64", "fp64": "float64",
+    "kr": "ko", "korean": "ko", "english": "en", "md": "markdown", "text": "table",
 }
 # Options other tools need but cnncalc works out from the layer before.
 INFERRED = {"inchannels": "input channels", "infeatures": "input features", "inputshape": "input shape"}

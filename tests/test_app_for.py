@@ -33,4 +33,4 @@ def test_the_installed_entry_point_runs_a_command_and_lists_all_commands_in_help
     for name in _names(app):
         assert name in helped.stdout
     unknown = subprocess.run([*run, "tabel", "lenet5"], capture_output=True, text=True, timeout=60)
-    assert unknown.returncode == 2 and "No such command" in unknown.stderr
+    assert unknown.returncode == 2 and unknown.stderr == "error: no command `tabel`\n  hint: Did you mean `table`? `cnncalc --help` lists the commands\n"

@@ -13,6 +13,7 @@ from typing import Annotated, Iterator, NoReturn, Optional
 import typer
 
 from cnncalc import __version__
+from cnncalc.cli.usage import CnnCalcGroup
 from cnncalc.enums import Difficulty, Dtype, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, Task, WorkFormat
 
 # Every whole number an option takes is bounded by torch's int64 sizes: a product of a few of them still
@@ -25,6 +26,7 @@ REPORT_URL = "the project's issue tracker"
 
 app = typer.Typer(
     name="cnncalc",
+    cls=CnnCalcGroup,  # command-line mistakes in cnncalc's error/hint form
     no_args_is_help=True,
     rich_markup_mode=None,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -942,7 +944,7 @@ def main() -> None:
     streams.install()
     try:
         try:
-            app_for(sys.argv[1:])()
+            app_for(sys.argv[1:])(prog_name="cnncalc")  # not `python -m cnncalc` in usage lines
             code: int | str | None = 0
         except SystemExit as done:  # typer ends every run this way
             code = done.code
