@@ -13,6 +13,7 @@ from typing import Annotated, Iterator, NoReturn, Optional
 import typer
 
 from cnncalc import __version__
+from cnncalc.cli import complete
 from cnncalc.cli.usage import CnnCalcGroup
 from cnncalc.enums import Difficulty, Dtype, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, Task, WorkFormat
 
@@ -195,6 +196,7 @@ SpecArgument = Annotated[
         show_default=False,
         # Without it some typer/click versions print the parameter's name or type ({spec}, spec <str>) in usage lines.
         metavar="SPEC",
+        autocompletion=complete.specs,
     ),
 ]
 FormatOption = Annotated[
@@ -340,7 +342,7 @@ def models_command(
 
 @app.command("show")
 def show_command(
-    name: Annotated[str, typer.Argument(help="A bundled model's name (see `cnncalc models`).", show_default=False, metavar="NAME")],
+    name: Annotated[str, typer.Argument(help="A bundled model's name (see `cnncalc models`).", show_default=False, metavar="NAME", autocompletion=complete.bundled)],
 ) -> None:
     """Print a bundled spec's YAML, to read it or to start your own from it.
 
@@ -362,7 +364,7 @@ def show_command(
 
 @app.command("check")
 def check_command(
-    specs: Annotated[list[str], typer.Argument(help="One or more spec files or bundled names.", show_default=False, metavar="SPECS...")],
+    specs: Annotated[list[str], typer.Argument(help="One or more spec files or bundled names.", show_default=False, metavar="SPECS...", autocompletion=complete.specs)],
     input: InputOption = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print nothing when every spec is fine (the exit code says it).")
@@ -465,7 +467,7 @@ def _geometry(help: str) -> object:
 
 @app.command("layer")
 def layer_command(
-    kind: Annotated[str, typer.Argument(help="The layer kind, as in a spec: conv, conv_transpose, maxpool, avgpool, fc, batchnorm, …", show_default=False, metavar="KIND")],
+    kind: Annotated[str, typer.Argument(help="The layer kind, as in a spec: conv, conv_transpose, maxpool, avgpool, fc, batchnorm, …", show_default=False, metavar="KIND", autocompletion=complete.kinds)],
     input: Annotated[str, typer.Option("--input", "-i", help="The input, HxWxC (e.g. 63x63x16), LxC for a 1-D signal (8000x1), DxHxWxC for a volume, or a number of features.", show_default=False)],
     filters: Annotated[Optional[str], _geometry("conv, conv_transpose: number of filters k (output channels).")] = None,
     kernel: Annotated[Optional[str], _geometry("Kernel size f: a number, or HxW / h,w.")] = None,
@@ -545,7 +547,7 @@ def layer_command(
 @app.command("explain")
 def explain_command(
     spec: SpecArgument,
-    layer: Annotated[str, typer.Option("--layer", "-l", help="The layer's path, as `cnncalc table` shows it (e.g. layer1.0.conv2).", show_default=False, metavar="PATH")],
+    layer: Annotated[str, typer.Option("--layer", "-l", help="The layer's path, as `cnncalc table` shows it (e.g. layer1.0.conv2).", show_default=False, metavar="PATH", autocompletion=complete.layer_paths)],
     input: InputOption = None,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the activation bytes.", case_sensitive=False)] = Dtype.FLOAT32,
     format: WorkFormatOption = WorkFormat.TABLE,
@@ -753,7 +755,7 @@ def receptive_field_command(
     spec: SpecArgument,
     layer: Annotated[
         Optional[str],
-        typer.Option("--layer", "-l", help="Only this layer (its path, as in the table), with its recurrence and a picture.", show_default=False, metavar="PATH"),
+        typer.Option("--layer", "-l", help="Only this layer (its path, as in the table), with its recurrence and a picture.", show_default=False, metavar="PATH", autocompletion=complete.layer_paths),
     ] = None,
     input: InputOption = None,
     format: FormatOption = OutputFormat.TABLE,
