@@ -26,6 +26,7 @@ BASES: dict[tuple[str, ...], list[list[str]]] = {
     ("table",): [["lenet5"]],
     ("models",): [[]],
     ("show",): [["vgg16"]],
+    ("schema",): [[]],
     ("check",): [["lenet5"]],
     ("receptive-field",): [["lenet5"]],
     ("explain",): [["lenet5", "--layer", "conv1"]],

@@ -34,7 +34,7 @@ def _runnable(command: str) -> bool:
     words = command.split()
     return (
         words[0] == "cnncalc"
-        and not any(w.endswith(".yaml") or w in ("|", "&&", ";") for w in words)
+        and not any(w.endswith(".yaml") or w in ("|", "&&", ";", ">") for w in words)
         and not (words[1:2] == ["quiz"] and "--seed" not in words)
     )
 

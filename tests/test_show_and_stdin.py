@@ -23,7 +23,9 @@ def test_show_piped_into_table_equals_the_bundled_table(name):
     shown = cnncalc("show", name)
     assert shown.returncode == 0 and shown.stderr == b""
     assert shown.stdout.startswith(f"# cnncalc show {name}: the bundled spec".encode())
-    assert shown.stdout.split(b"\n", 1)[1] == (zoo.specs_dir() / f"{name}.yaml").read_bytes()
+    header, modeline, body = shown.stdout.split(b"\n", 2)
+    assert modeline == b"# yaml-language-server: $schema=cnncalc.schema.json"  # editors check it against `cnncalc schema`
+    assert body == (zoo.specs_dir() / f"{name}.yaml").read_bytes()
     piped = cnncalc("table", "-", "--format", "json", input=shown.stdout)
     direct = cnncalc("table", name, "--format", "json")
     assert piped.returncode == 0 and piped.stdout == direct.stdout

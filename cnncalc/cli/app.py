@@ -357,9 +357,34 @@ def show_command(
     with guarded():
         from cnncalc.spec import zoo
 
+        from cnncalc.spec.schema import MODELINE
+
         text = zoo.bundled_text(name)
         sys.stdout.write(f"# cnncalc show {name}: the bundled spec, to edit and run with `cnncalc table FILE`\n")
+        sys.stdout.write(MODELINE + "\n")
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of spec files, for completion and checking in editors.
+
+    Draft-07, as the YAML extension of VS Code and JetBrains' editors read it (yaml-language-server).
+    Save it next to your specs and start each spec with the line that `cnncalc show` prints:
+    # yaml-language-server: $schema=cnncalc.schema.json
+    The schema is generated from the layer kinds themselves; what it cannot say (sizes that do not
+    fit, names of your own blocks) `cnncalc check` still checks.
+
+    Examples:
+
+      cnncalc schema > cnncalc.schema.json
+    """
+    with guarded():
+        import json
+
+        from cnncalc.spec.schema import spec_schema
+
+        sys.stdout.write(json.dumps(spec_schema(), indent=2, ensure_ascii=False) + "\n")
 
 
 @app.command("check")

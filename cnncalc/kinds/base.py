@@ -146,6 +146,7 @@ class Kind:
     options: ClassVar[dict[str, dict[str, tuple[Any, Any]]]] = {}  # per name: option -> (converter, default)
     option_aliases: ClassVar[dict[str, dict[str, str]]] = {}  # per name: short form -> option
     examples: ClassVar[dict[str, str]] = {}  # per name: options for a hint, `filters: 6, kernel: 5`
+    exactly_one: ClassVar[dict[str, tuple[str, ...]]] = {}  # per name: options of which one, and one only, is given (for the schema; `build` words the error)
 
     def flattens_maps(self, layer: Any) -> bool:
         """`cnncalc layer` flattens a feature map given to this layer first, as nn.Flatten before nn.Linear would."""

@@ -269,6 +269,14 @@ class PixelShuffleKind(Kind):
         return (nn.PixelShuffle if layer.kind == LayerKind.PIXEL_SHUFFLE else nn.PixelUnshuffle)(layer.factor)
 
 
+@o.with_schema(
+    {
+        "anyOf": [
+            {"type": "string", "pattern": r"^\s*[0-9]+(\s*[x×X* ]\s*[0-9]+){1,4}\s*$"},
+            {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 2, "maxItems": 5},
+        ]
+    }
+)
 def _map_shape(value: Any, rank: int) -> Spatial:
     """`7x7x64` or [7, 7, 64]: the map a vector is unflattened into (channels last, as every shape here)."""
     text = "x".join(str(v) for v in value) if isinstance(value, list) else str(value)

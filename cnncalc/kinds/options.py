@@ -3,6 +3,10 @@
 A converter takes the value and the rank (number of spatial axes) of the layer's input, so that
 `kernel: 3` becomes (3,), (3, 3) or (3, 3, 3) once, here. It raises `Bad` with what was expected
 and a hint; the spec reader adds the option's name, the layer and the position.
+
+Each converter also carries `schema`: the JSON Schema (draft-07) of the values it takes, which
+`cnncalc schema` assembles for editors. It sits beside the check so the two cannot drift apart;
+what a schema cannot say (arithmetic between options, the input's rank) stays with the check.
 """
 
 from __future__ import annotations
@@ -17,6 +21,29 @@ from cnncalc.model.shapes import AXIS_NAMES
 from cnncalc.words import MAX_INT, and_list, suggest
 
 Converter = Callable[[Any, int], Any]
+
+# `$width * 4`, `$in.channels // 2`: inside blocks any value may be an expression, checked once evaluated
+EXPRESSION_SCHEMA = {"type": "string", "pattern": r"^\s*\$", "description": "an expression over the block's arguments, e.g. $width * 4"}
+_MAX_INT_SCHEMA = 2**63 - 1
+
+
+def with_schema(schema: dict[str, Any]) -> Callable[[Converter], Converter]:
+    """Attach the JSON Schema of the values a converter takes (see the module's docstring)."""
+
+    def attach(convert: Converter) -> Converter:
+        convert.schema = schema  # type: ignore[attr-defined]
+        return convert
+
+    return attach
+
+
+def _whole_schema(minimum: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": minimum, "maximum": _MAX_INT_SCHEMA}
+
+
+def _axes_schema(minimum: int) -> dict[str, Any]:
+    item = {"anyOf": [_whole_schema(minimum), EXPRESSION_SCHEMA]}
+    return {"anyOf": [_whole_schema(minimum), {"type": "array", "items": item, "minItems": 1, "maxItems": 3}]}
 
 
 class Bad(Exception):
@@ -95,15 +122,18 @@ def _int(value: Any, minimum: int) -> int:
     return value
 
 
+@with_schema(_whole_schema(1))
 def positive(value: Any, rank: int = 2) -> int:
     return _int(value, 1)
 
 
+@with_schema(_whole_schema(0))
 def non_negative(value: Any, rank: int = 2) -> int:
     return _int(value, 0)
 
 
-def _axes_of(check: Callable[[Any], int], word: str, plural: str) -> Converter:
+def _axes_of(check: Callable[[Any], int], word: str, plural: str, minimum: int) -> Converter:
+    @with_schema(_axes_schema(minimum))
     def convert(value: Any, rank: int) -> tuple[int, ...]:
         names = axis_list(rank)
         if isinstance(value, list):
@@ -125,12 +155,21 @@ def _axes_of(check: Callable[[Any], int], word: str, plural: str) -> Converter:
     return convert
 
 
-positive_axes = _axes_of(lambda v: _int(v, 1), "a positive whole number", "positive whole numbers")
-non_negative_axes = _axes_of(lambda v: _int(v, 0), "a whole number ≥ 0", "whole numbers ≥ 0")
+positive_axes = _axes_of(lambda v: _int(v, 1), "a positive whole number", "positive whole numbers", 1)
+non_negative_axes = _axes_of(lambda v: _int(v, 0), "a whole number ≥ 0", "whole numbers ≥ 0", 0)
 
 _SIDES = {1: "[left, right]", 2: "[top, bottom, left, right]", 3: "[front, back, top, bottom, left, right]"}
 
 
+@with_schema(
+    {
+        "anyOf": [
+            _whole_schema(0),
+            {"enum": [str(PaddingMode.SAME), str(PaddingMode.VALID)]},
+            {"type": "array", "items": {"anyOf": [_whole_schema(0), EXPRESSION_SCHEMA]}, "minItems": 1, "maxItems": 6},
+        ]
+    }
+)
 def padding(value: Any, rank: int = 2) -> Padding:
     sides = _SIDES.get(rank, _SIDES[2])
     per_axis = f"{axis_list(rank)}, " if rank > 1 else ""
@@ -155,6 +194,7 @@ def padding(value: Any, rank: int = 2) -> Padding:
         raise Bad(expected, bad.hint) from None
 
 
+@with_schema({"type": "boolean"})
 def boolean(value: Any, rank: int = 2) -> bool:
     if not isinstance(value, bool):
         hint = None
@@ -168,7 +208,13 @@ def boolean(value: Any, rank: int = 2) -> bool:
 
 def number(minimum: float, maximum: float | None = None, *, open_min: bool = False) -> Converter:
     bound = (f"> {minimum}" if open_min else f"≥ {minimum}") + (f" and ≤ {maximum}" if maximum is not None else "")
+    numeric: dict[str, Any] = {"type": "number", ("exclusiveMinimum" if open_min else "minimum"): minimum}
+    if maximum is not None:
+        numeric["maximum"] = maximum
+    # 1e-5 without a dot: YAML 1.1 (PyYAML) reads it as text, and the check reads it as the number
+    exponent = {"type": "string", "pattern": r"^\s*[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)[eE][-+]?[0-9]+\s*$"}
 
+    @with_schema({"anyOf": [numeric, exponent]})
     def convert(value: Any, rank: int = 2) -> float:
         if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()) and "e" in value.lower():
             value = float(value)  # YAML 1.1 reads 1e-5 as text; YAML 1.2 and every user read a number
@@ -187,6 +233,14 @@ def number(minimum: float, maximum: float | None = None, *, open_min: bool = Fal
     return convert
 
 
+@with_schema(
+    {
+        "anyOf": [
+            {"type": "number", "exclusiveMinimum": 0},
+            {"type": "array", "items": {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, EXPRESSION_SCHEMA]}, "minItems": 1, "maxItems": 3},
+        ]
+    }
+)
 def scale(value: Any, rank: int = 2) -> tuple[float, ...]:
     check = number(0, open_min=True)
     if isinstance(value, list):
@@ -198,6 +252,7 @@ def scale(value: Any, rank: int = 2) -> tuple[float, ...]:
 
 
 def choice(options: type) -> Converter:
+    @with_schema({"enum": [str(o) for o in options]})  # type: ignore[attr-defined]
     def convert(value: Any, rank: int = 2) -> Any:
         names = [str(o) for o in options]  # type: ignore[attr-defined]
         if value not in names:
@@ -207,6 +262,7 @@ def choice(options: type) -> Converter:
     return convert
 
 
+@with_schema({"type": "array", "items": {"anyOf": [_whole_schema(0), EXPRESSION_SCHEMA]}, "minItems": 1, "maxItems": 8})
 def non_negative_list(value: Any, rank: int = 2) -> tuple[int, ...]:
     """A list of whole numbers ≥ 0 (permute's order)."""
     if not isinstance(value, list) or not value or len(value) > 8:
@@ -217,6 +273,7 @@ def non_negative_list(value: Any, rank: int = 2) -> tuple[int, ...]:
         raise Bad("a list of whole numbers ≥ 0, e.g. [0, 2, 3, 1]", bad.hint) from None
 
 
+@with_schema({"type": "string", "minLength": 1})
 def text(value: Any, rank: int = 2) -> str:
     """A word or a dotted path (`size_of: layer1.0`)."""
     if not isinstance(value, str) or not value.strip():

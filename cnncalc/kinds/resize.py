@@ -89,6 +89,7 @@ class UpsampleKind(Kind):
         }
     }
     examples = {LayerKind.UPSAMPLE: "scale: 2"}
+    exactly_one = {LayerKind.UPSAMPLE: ("scale", "size", "size_of")}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Upsample:
         # with `size_of`, the spec reader has filled in `size` from that layer
@@ -192,6 +193,7 @@ class CropKind(Kind):
     options = {LayerKind.CROP: {"size": (o.positive_axes, None), "amounts": (o.padding, None)}}
     option_aliases = {LayerKind.CROP: {"cropping": "amounts"}}  # Keras's Cropping2D name
     examples = {LayerKind.CROP: "size: 392"}
+    exactly_one = {LayerKind.CROP: ("size", "amounts", "cropping")}
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Crop:
         size, amounts = values["size"], values["amounts"]
