@@ -294,7 +294,7 @@ CASES = [
                 - [conv: {filters: 8, kernel: 3}]
                 - [conv: {filters: 8, kernel: 1}]
         """,
-        'error: bad.yaml:3:5: layer 2: concat joins channels, so every branch must have the same height and width; branch 1 (layer 0) gives 6x6x8 but branch 2 (layer 1) gives 8x8x8 (height and width 6×6 vs 8×8)',
+        'error: bad.yaml:3:5: layer 0: concat joins channels, so every branch must have the same height and width; branch 1 (layer 0.branch0) gives 6x6x8 but branch 2 (layer 0.branch1) gives 8x8x8 (height and width 6×6 vs 8×8)',
         '  hint: give the branches the same strides and padding so their feature maps line up',
     ),
     case(

@@ -272,3 +272,42 @@ def test_terminal_gets_bold_block_rows_but_not_with_no_color():
     plain = _on_a_terminal(clean_env(TERM="xterm-256color", COLUMNS="100", NO_COLOR="1"))
     assert not ANSI.search(plain)
     assert "layer1" in plain
+
+
+INCEPTION_MODULE = """\
+input: 28x28x192
+layers:
+  - concat:
+      branches:
+        - [conv: {filters: 64, kernel: 1}]
+        - [conv: {filters: 96, kernel: 1}, relu, conv: {filters: 128, kernel: 3, padding: 1}]
+        - [maxpool: {kernel: 3, stride: 1, padding: 1}, conv: {filters: 32, kernel: 1}]
+  - conv: {filters: 8, kernel: 3}
+"""
+
+
+def test_unnamed_branches_are_groups_under_the_merge_and_keep_the_lists_positions(tmp_path):
+    spec = tmp_path / "inception_module.yaml"
+    spec.write_text(INCEPTION_MODULE)
+    rows = [(r["path"], r["kind"]) for r in json_doc(str(spec))["layers"]]
+    assert rows == [  # the layers; the groups are rows of the table (below) and of --depth
+        ("0.branch0.0", "conv"),
+        ("0.branch1.0", "conv"), ("0.branch1.1", "relu"), ("0.branch1.2", "conv"),
+        ("0.branch2.0", "maxpool"), ("0.branch2.1", "conv"),
+        ("0", "concat"), ("1", "conv"),
+    ]
+    assert [r["path"] for r in json_doc(str(spec), "--depth", "1")["layers"]] == ["0.branch0", "0.branch1", "0.branch2", "0", "1"]
+    table = run("table", str(spec), columns=100).stdout.split("\n")
+    assert table[3].startswith("0.branch0  branch") and table[4].startswith("  0        conv")
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("$ cnncalc table inception_module.yaml\n", 1)[1].split("\n…\n", 1)[0].split("\n")
+    assert [line.rstrip() for line in table[1 : 1 + len(shown)]] == shown, "the README shows this table"
+    spec.write_text(INCEPTION_MODULE.replace("kernel: 3}\n", "kernel: 99}\n"))
+    failed = run("table", str(spec))
+    assert failed.exit_code == 2 and failed.stderr.startswith(f"error: {spec}:8:5: layer 1: the kernel must fit")
+
+
+def test_a_branch_whose_layers_are_all_named_keeps_them_beside_the_merge(tmp_path):
+    spec = tmp_path / "residual.yaml"
+    spec.write_text("input: 8x8x4\nlayers:\n  - add:\n      branches:\n        - [conv: {name: conv1, filters: 4, kernel: 3, padding: 1}, relu: {name: relu1}]\n        - []\n")
+    assert [r["path"] for r in json_doc(str(spec))["layers"]] == ["conv1", "relu1", "2"]

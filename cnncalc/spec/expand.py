@@ -50,6 +50,18 @@ class Block:
     pos: SourcePos
 
 
+def _names_itself(item: Any) -> bool:
+    """Whether a list item gives itself a name (`- conv: {name: conv1, …}`, a named `repeat`)."""
+    if not isinstance(item, YMap):
+        return False
+    if "repeat" in item:
+        return "name" in item
+    if len(item) != 1:
+        return False
+    (options,) = item.values()
+    return isinstance(options, YMap) and "name" in options
+
+
 class Namespace:
     """Hands out path segments inside one container: a name if given, else the position, as nn.Sequential."""
 
@@ -523,13 +535,23 @@ class Expander:
         sources: list[str | None] = []
         start, start_error = self.shape, self.shape_error
         outputs: list[Shape | None] = []
-        for branch, branch_pos in zip(branches, branches.item_pos):
+        # A branch written as a list with an unnamed layer in it becomes a group of its own, `branchN`
+        # under the merge's path (torchvision's Inception: Mixed_5b.branch1x1.conv): the table shows the
+        # branches side by side, and their layers take no positions of the enclosing list. A branch whose
+        # layers are all named keeps them beside the merge (ResNet's conv1, bn1, … in layer1.0).
+        grouped = [isinstance(b, list) and len(b) > 0 and not all(_names_itself(item) for item in b) for b in branches]
+        path = ns.place(name, pos, in_repeat) if any(grouped) else None
+        for index, (branch, branch_pos) in enumerate(zip(branches, branches.item_pos)):
             self.shape, self.shape_error = start, start_error
-            nodes, source = self.branch(branch, branch_pos, scope, ns, depth, in_repeat)
+            if grouped[index]:
+                nodes, source = self.numbered_branch(branch, branch_pos, f"{path}.branch{index}", scope, depth, in_repeat), None
+            else:
+                nodes, source = self.branch(branch, branch_pos, scope, ns, depth, in_repeat)
             result.append(tuple(nodes))
             sources.append(source)
             outputs.append(self.shape)
-        path = ns.place(name, pos, in_repeat)
+        if path is None:
+            path = ns.place(name, pos, in_repeat)
         node = Merge(path=path, name=name, pos=pos, merge=merge, branches=tuple(result), sources=tuple(sources))
         if any(o is None for o in outputs):
             self.shape = None
@@ -538,6 +560,13 @@ class Expander:
             self._track(lambda _: MERGES[merge].combine(node, outputs))  # type: ignore[arg-type]
         self._finished(path)
         return [node]
+
+    def numbered_branch(self, layers: Any, pos: SourcePos, path: str, scope: dict[str, Any], depth: int, in_repeat: bool) -> list[Node]:
+        """An unnamed list branch as the group `path` (…`.branchN`), its layers numbered from 0 inside it."""
+        self._count(Namespace(path), pos)
+        children = self.items(layers, pos, scope, Namespace(path), depth + 1, "branches", in_repeat=in_repeat)
+        self._finished(path)
+        return [Sequential(path=path, name=path.rsplit(".", 1)[-1], pos=pos, label="branch", children=tuple(children))]
 
     def branch(
         self, branch: Any, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool
