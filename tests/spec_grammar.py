@@ -145,7 +145,7 @@ class Grammar:
             options: dict[str, Any] = {"layers": self.items(depth + 1, scope_args)}
             if self.rng.random() < 0.5:
                 options["name"] = self.name()
-            return {"sequential": options}
+            return {"sequential": self.freeze(options)}
         if structure == "repeat":
             count: Any = self.rng.choice((0, 1, 2, 3)) if not self.is_odd() else self.odd_value()
             if scope_args and self.rng.random() < 0.3:
@@ -153,7 +153,7 @@ class Grammar:
             out: dict[str, Any] = {"repeat": count, "layers": self.items(depth + 1, scope_args)}
             if self.rng.random() < 0.5:
                 out["name"] = self.name()
-            return out
+            return self.freeze(out)
         if structure == "merge":
             merge = self.rng.choice(MERGES)
             branches: list[Any] = []
@@ -170,13 +170,21 @@ class Grammar:
             options = {"branches": branches if not self.is_odd() else self.odd_value()}
             if self.rng.random() < 0.5:
                 options["name"] = self.name()
-            return {merge: options}
+            return {merge: self.freeze(options)}
         if structure == "side":
             side: dict[str, Any] = {"name": self.name(), "layers": self.items(depth + 1, scope_args)}
             if self.names and self.rng.random() < 0.4:
                 side["from"] = self.rng.choice(self.names)
             return {"side": side}
         return self.block_use()
+
+    def freeze(self, options: dict[str, Any]) -> dict[str, Any]:
+        """Every fourth group says `trainable:` (false, or now and then true inside a frozen one). Decided
+        by a counter rather than the random stream, so that the specs of every seed stay what they were."""
+        self._groups = getattr(self, "_groups", 0) + 1
+        if self._groups % 4 == 0:
+            options["trainable"] = self._groups % 12 == 0
+        return options
 
     def items(self, depth: int, scope_args: tuple[str, ...] = ()) -> list[Any]:
         return [self.item(depth, scope_args) for _ in range(self.rng.choice((0, 1, 1, 2, 2, 3)) if depth else self.rng.randint(1, 6))]

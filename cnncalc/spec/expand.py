@@ -9,19 +9,21 @@ and bounds the work (layers, steps, nesting) so that no spec can make it run awa
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, replace
+from typing import Any, Iterator
 
 from cnncalc.enums import MergeKind, StructureKind
 from cnncalc.errors import CnnCalcError, LimitProblem, MergeProblem, SourcePos, SpecProblem
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.options import REQUIRED, Bad, non_negative
-from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS, kinds_hint
+from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS, kind_of, kinds_hint
 from cnncalc.model.layers import DEFAULT_RANK, Merge, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial
 from cnncalc.spec import expressions
 from cnncalc.spec.safe_yaml import YList, YMap
-from cnncalc.words import listing, quote, show, suggest, word
+from cnncalc.words import and_list, listing, quote, show, suggest, suggest_paths, word
 
 # Limits on what one spec may ask for, so that any file, however hostile, is answered within about
 # a second and little memory (README "When something is wrong"; tests/test_hostile.py measures them).
@@ -32,6 +34,10 @@ MAX_NESTING = 64
 
 TOP_LEVEL_KEYS = ("name", "description", "reference", "task", "input", "layout", "blocks", "layers")
 COMMON_OPTIONS = ("name", "when")
+INCLUDE = "include"  # `- include: {spec: vgg16, path: features, name: backbone}`
+INCLUDE_OPTIONS = ("spec", "path")
+MAX_INCLUDE_DEPTH = 8  # specs including specs including …: far more than any real reuse, and no cycle gets past it
+_INCLUDING: ContextVar[tuple[str, ...]] = ContextVar("including", default=())  # the specs being read, outermost first
 # Layer names: what torch accepts as a module name and a path segment can show (RegNet's `block1-0`,
 # digits first as nn.Sequential's own). A dot would split the path; spaces and symbols break --layer.
 _LAYER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
@@ -48,6 +54,31 @@ class Block:
     args: dict[str, Any]  # default values; REQUIRED where the use must give one
     layers: YList
     pos: SourcePos
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, (Sequential, Side)):
+        return node.children
+    if isinstance(node, Merge):
+        return tuple(child for branch in node.branches for child in branch)
+    return ()
+
+
+def _find(nodes: tuple[Node, ...], path: str) -> Node | None:
+    for node in nodes:
+        if node.path == path:
+            return node
+        if path.startswith(node.path + ".") or isinstance(node, Merge):
+            found = _find(_children(node), path)
+            if found is not None:
+                return found
+    return None
+
+
+def _paths(nodes: tuple[Node, ...]) -> Iterator[str]:
+    for node in nodes:
+        yield from _paths(_children(node))
+        yield node.path
 
 
 def _names_itself(item: Any) -> bool:
@@ -98,8 +129,9 @@ class Namespace:
 
 
 class Expander:
-    def __init__(self, blocks: dict[str, Block], input_shape: Shape | None = None, track_shapes: bool = True) -> None:
+    def __init__(self, blocks: dict[str, Block], input_shape: Shape | None = None, track_shapes: bool = True, origin: str | None = None) -> None:
         self.blocks = blocks
+        self.origin = origin  # the spec file being read: `include:` finds files relative to it
         self.layer_count = 0
         self.steps = 0  # entries and repeat copies visited: bounds the work even where nothing is produced
         self.stack: list[str] = []
@@ -111,6 +143,7 @@ class Expander:
         self.default_rank = input_shape.rank if isinstance(input_shape, Spatial) else DEFAULT_RANK
         self.input_shape = input_shape
         self.outputs: dict[str, Shape | None] = {}  # finished paths, for `from:`
+        self.trainable: list[bool] = []  # `trainable:` of the enclosing groups that say it; the innermost holds
 
     # -- shapes while expanding
 
@@ -182,13 +215,19 @@ class Expander:
             return self.kinded(item, YMap(), pos, pos, scope, ns, depth, in_repeat)
         if isinstance(item, YMap):
             if "repeat" in item:
-                return self.repeat(item, scope, ns, depth, in_repeat)
+                item, trainable = self._group_trainable(item, scope, ns)
+                with self._freezing(trainable):
+                    return self.repeat(item, scope, ns, depth, in_repeat)
             if len(item) != 1:
                 return self._several_keys(item, ns)
             (kind, options), = item.items()
             kind_pos = item.key_pos[kind]
             if options is None:
                 options = YMap()
+            if isinstance(options, YMap) and "trainable" in options and self._is_group(kind):
+                options, trainable = self._group_trainable(options, scope, ns)
+                with self._freezing(trainable):
+                    return self.kinded(kind, options, kind_pos, item.pos, scope, ns, depth, in_repeat)
             if not isinstance(options, YMap):
                 raise SpecProblem(
                     f"the options of `{kind}` are a mapping of names to values; got {_show(options)}",
@@ -230,6 +269,45 @@ class Expander:
             pos=item.pos,
         )
 
+    def _is_group(self, kind: Any) -> bool:
+        """Items that hold layers rather than compute: `trainable: false` on them freezes all they hold.
+        (A block that declares an argument `trainable` gets it as that argument.)"""
+        if kind in self.blocks:
+            return "trainable" not in self.blocks[kind].args
+        return kind in (StructureKind.SEQUENTIAL, StructureKind.SIDE, *MERGES, INCLUDE)
+
+    def _group_trainable(self, options: YMap, scope: dict[str, Any], ns: Namespace) -> tuple[YMap, bool | None]:
+        """A group's options without `trainable`, and its value (None when not given)."""
+        if "trainable" not in options:
+            return options, None
+        pos = options.key_pos["trainable"]
+        value = self.value(options["trainable"], scope, ns, pos)
+        if not isinstance(value, bool):
+            raise SpecProblem(
+                f"`trainable` of a group is true or false; got {_show(value)}",
+                hint="`trainable: false` freezes every layer inside (transfer learning: a pretrained backbone)",
+                layer=ns.peek(None),
+                pos=pos,
+            )
+        rest = YMap((k, v) for k, v in options.items() if k != "trainable")
+        rest.pos = options.pos
+        rest.key_pos = {k: p for k, p in options.key_pos.items() if k != "trainable"}
+        return rest, value
+
+    @contextmanager
+    def _freezing(self, trainable: bool | None) -> Iterator[None]:
+        """Inside, layers that do not say `trainable` themselves take the group's: `false` freezes a
+        pretrained backbone, a `true` inside it unfreezes a part again (fine-tuning the last stage), as
+        torch's `backbone.requires_grad_(False)` then `backbone.layer4.requires_grad_(True)`."""
+        if trainable is None:
+            yield
+            return
+        self.trainable.append(trainable)
+        try:
+            yield
+        finally:
+            self.trainable.pop()
+
     def kinded(
         self,
         kind: str,
@@ -245,6 +323,8 @@ class Expander:
             return self.layer(kind, options, kind_pos, scope, ns, in_repeat)
         if kind == StructureKind.SEQUENTIAL:
             return self.sequential(options, kind_pos, scope, ns, depth, in_repeat)
+        if kind == INCLUDE:
+            return self.include(options, kind_pos, scope, ns, in_repeat)
         if kind == StructureKind.SIDE:
             return self.side(options, kind_pos, scope, ns, depth, in_repeat)
         if kind in MERGES:
@@ -398,6 +478,8 @@ class Expander:
                         pos=pos,
                     )
                 values[key] = default
+        if self.trainable and "trainable" in values and "trainable" not in options:
+            values["trainable"] = self.trainable[-1]  # the innermost enclosing group's `trainable:`
         if values.get("size_of") is not None:
             values["size"] = self._size_of(values["size_of"], ns, options.key_pos["size_of"])
         base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
@@ -572,6 +654,10 @@ class Expander:
         self, branch: Any, pos: SourcePos, scope: dict[str, Any], ns: Namespace, depth: int, in_repeat: bool
     ) -> tuple[list[Node], str | None]:
         """A branch's layers and the path it reads (`from:`), None for the merge's input."""
+        if isinstance(branch, YMap) and "trainable" in branch:
+            branch, trainable = self._group_trainable(branch, scope, ns)
+            with self._freezing(trainable):
+                return self.branch(branch, pos, scope, ns, depth, in_repeat)
         if isinstance(branch, YMap):
             if "layers" not in branch and "from" not in branch:
                 raise SpecProblem(
@@ -713,6 +799,155 @@ class Expander:
             self.stack.pop()
         self._finished(path)
         return [Sequential(path=path, name=name, pos=pos, label=block.name, children=tuple(children))]
+
+    # -- include
+
+    def include(self, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, in_repeat: bool) -> list[Node]:
+        """`- include: {spec: vgg16, path: features, name: backbone}`: a group of another spec (a bundled
+        name or a file, relative to this one), as that spec builds it, under this spec's path `name`.
+        Without `path`, all of its layers. Paths inside are renamed (features.0 → backbone.0), `from:`
+        edges inside move with them, and errors about its layers point at the `include` line."""
+        self._only(options, (*INCLUDE_OPTIONS, *COMMON_OPTIONS), INCLUDE, ns, pos)
+        when, name = self._common(options, scope, ns, INCLUDE)
+        if not when:
+            return []
+        if "spec" not in options:
+            raise SpecProblem(
+                "include needs `spec`, a bundled model's name or a spec file",
+                hint="e.g. `- include: {spec: vgg16, path: features, name: backbone}`",
+                layer=ns.peek(name),
+                pos=pos,
+            )
+        source = self.value(options["spec"], scope, ns, options.key_pos["spec"])
+        wanted = self.value(options["path"], scope, ns, options.key_pos["path"]) if "path" in options else None
+        for key, value in (("spec", source), ("path", wanted)):
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise SpecProblem(
+                    f"`{key}` of include is {'a bundled name or a file' if key == 'spec' else 'a dotted path in that spec'}; got {_show(value)}",
+                    hint="e.g. `- include: {spec: vgg16, path: features, name: backbone}`",
+                    layer=ns.peek(name),
+                    pos=options.key_pos[key],
+                )
+        network = self._included_network(source.strip(), ns.peek(name), options.key_pos["spec"])
+        if wanted is None:
+            found: tuple[Node, ...] = network.layers
+            old_prefix = ""
+        else:
+            wanted = wanted.strip()
+            node = _find(network.layers, wanted)
+            if node is None:
+                paths = list(_paths(network.layers))
+                close = suggest_paths(wanted, paths)
+                meant = and_list([f"`{c}`" for c in close], "or")
+                raise SpecProblem(
+                    f"{_word(source)} has no path `{_word(wanted)}`" + (f"; did you mean {meant}?" if close else ""),
+                    hint=f"`cnncalc table {_word(source)} --paths` lists its paths",
+                    layer=ns.peek(name),
+                    pos=options.key_pos["path"],
+                )
+            found = node.children if isinstance(node, Sequential) else (node,)
+            old_prefix = wanted if isinstance(node, Sequential) else wanted.rsplit(".", 1)[0] if "." in wanted else ""
+        self._count(ns, pos)
+        path = ns.place(name, pos, in_repeat)
+        children = tuple(self._moved(node, old_prefix, path, pos, source) for node in found)
+        group = Sequential(path=path, name=path.rsplit(".", 1)[-1], pos=pos, label=INCLUDE, children=children)
+        for child in children:
+            self._replay(child)
+        self._finished(path)
+        return [group]
+
+    def _included_network(self, source: str, layer: str, pos: SourcePos) -> Any:
+        from pathlib import Path
+
+        from cnncalc.spec import zoo
+
+        here = Path(self.origin).parent if self.origin and Path(self.origin).is_file() else None
+        beside = here / source if here is not None else None
+        target = str(beside) if beside is not None and beside.is_file() else source
+        identity = str(Path(target).resolve()) if Path(target).is_file() else f"bundled:{source}"
+        chain = _INCLUDING.get()
+        if identity in chain or len(chain) >= MAX_INCLUDE_DEPTH:
+            raise SpecProblem(
+                f"`include: {_word(source)}` would read a spec that is already being read (an include cycle)"
+                if identity in chain
+                else f"includes nest more than {MAX_INCLUDE_DEPTH} specs deep",
+                hint="a spec may include others, but never itself, directly or through others",
+                layer=layer,
+                pos=pos,
+            )
+        token = _INCLUDING.set((*chain, identity))
+        try:
+            return zoo.load(target)
+        except CnnCalcError as exc:
+            raise exc.replaced(uses=(*exc.uses, f"in the spec included by `{layer}` at line {pos.line}" if pos else "in an included spec")) from None
+        finally:
+            _INCLUDING.reset(token)
+
+    def _moved(self, node: Node, old: str, new: str, pos: SourcePos, source: str) -> Node:
+        """`node` of the included spec with its paths under `new` instead of `old`, placed at the include."""
+
+        def move(path: str) -> str:
+            if not old:
+                return f"{new}.{path}"
+            return new + path[len(old) :]
+
+        def inside(path: str | None) -> str | None:
+            if path is None:
+                return None
+            if old and path != old and not path.startswith(old + "."):
+                raise SpecProblem(
+                    f"the included group reads `{_word(path)}` of {_word(source)} through `from:`, which is outside it",
+                    hint="include a group that holds what it reads (a larger `path`, or none for the whole spec)",
+                    layer=new,
+                    pos=pos,
+                )
+            return move(path)
+
+        self._count(Namespace(new), pos)
+        changes: dict[str, Any] = {"path": move(node.path), "pos": pos}
+        if isinstance(node, Sequential):
+            changes["children"] = tuple(self._moved(c, old, new, pos, source) for c in node.children)
+        elif isinstance(node, Side):
+            changes["children"] = tuple(self._moved(c, old, new, pos, source) for c in node.children)
+            changes["source"] = inside(node.source)
+        elif isinstance(node, Merge):
+            changes["branches"] = tuple(tuple(self._moved(c, old, new, pos, source) for c in b) for b in node.branches)
+            changes["sources"] = tuple(inside(s) for s in node.sources)
+        elif self.trainable and hasattr(node, "trainable"):
+            changes["trainable"] = self.trainable[-1]  # `trainable:` of the include or a group around it
+        return replace(node, **changes)
+
+    def _replay(self, node: Node) -> None:
+        """Carry the tracked shape through an included node and record its outputs, for `from:` and `$in`."""
+        if isinstance(node, Sequential):
+            for child in node.children:
+                self._replay(child)
+        elif isinstance(node, Side):
+            shape, error = self.shape, self.shape_error
+            if node.source is not None:
+                self.shape = self.outputs.get(node.source)
+            for child in node.children:
+                self._replay(child)
+            self._finished(node.path)
+            self.shape, self.shape_error = shape, error
+            return
+        elif isinstance(node, Merge):
+            start, error = self.shape, self.shape_error
+            outputs = []
+            for branch, source in zip(node.branches, node.sources):
+                self.shape, self.shape_error = (start if source is None else self.outputs.get(source)), error
+                for child in branch:
+                    self._replay(child)
+                outputs.append(self.shape)
+            self.shape, self.shape_error = start, error
+            if any(o is None for o in outputs):
+                self.shape = None
+            else:
+                self._track(lambda _: MERGES[node.merge].combine(node, outputs))
+        else:
+            owner = kind_of(node)
+            self._track(lambda shape: owner.forward(node, shape).output)
+        self._finished(node.path)
 
     def _only(self, options: YMap, allowed: tuple[str, ...], what: str, ns: Namespace, pos: SourcePos) -> None:
         for key in options:

@@ -226,7 +226,7 @@ def build_network(
     if "layers" not in doc:
         raise SpecProblem("a spec needs `layers`, the list of layers", hint="e.g. `layers:` followed by `- conv: {filters: 6, kernel: 5}`", pos=doc.pos)
     blocks = _blocks(doc.get("blocks"), doc.key_pos.get("blocks", doc.pos))
-    expander = Expander(blocks, input_shape, track_shapes)
+    expander = Expander(blocks, input_shape, track_shapes, origin=file)
     nodes = expander.items(doc["layers"], doc.key_pos["layers"], {}, Namespace(""), 1)
     if not nodes:
         raise SpecProblem(

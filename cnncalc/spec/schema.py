@@ -19,7 +19,7 @@ from cnncalc.enums import MergeKind, StructureKind, Task
 from cnncalc.kinds.options import EXPRESSION_SCHEMA, REQUIRED
 from cnncalc.kinds.registry import ALIASES, KINDS
 from cnncalc.model.shapes import MAX_RANK
-from cnncalc.spec.expand import COMMON_OPTIONS, TOP_LEVEL_KEYS
+from cnncalc.spec.expand import COMMON_OPTIONS, INCLUDE, TOP_LEVEL_KEYS
 from cnncalc.spec.parse import BLOCK_KEYS
 
 DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -85,14 +85,21 @@ def _one_key(word: str, options: dict[str, Any], *, bare: bool = True) -> dict[s
     return {"type": "object", "properties": {word: value}, "required": [word], "additionalProperties": False}
 
 
+_TRAINABLE = {
+    "anyOf": [{"type": "boolean"}, EXPRESSION_SCHEMA],
+    "description": "false freezes every layer inside (a layer or group inside that says true is trained again)",
+}
+
+
 def _structures() -> list[dict[str, Any]]:
     layers = {"$ref": "#/definitions/layers"}
+    group_keys = {**_COMMON, "trainable": _TRAINABLE}
     branch = {
         "anyOf": [
             layers,
             {
                 "type": "object",
-                "properties": {**_COMMON, "layers": layers, "from": _value({"type": "string", "minLength": 1})},
+                "properties": {**group_keys, "layers": layers, "from": _value({"type": "string", "minLength": 1})},
                 "additionalProperties": False,
                 "anyOf": [{"required": ["layers"]}, {"required": ["from"]}],
             },
@@ -100,15 +107,26 @@ def _structures() -> list[dict[str, Any]]:
     }
     merge = {
         "type": "object",
-        "properties": {**_COMMON, "branches": {"type": "array", "items": branch, "minItems": 2}},
+        "properties": {**group_keys, "branches": {"type": "array", "items": branch, "minItems": 2}},
         "required": ["branches"],
         "additionalProperties": False,
     }
-    group = {"type": "object", "properties": {**_COMMON, "layers": layers}, "required": ["layers"], "additionalProperties": False}
+    group = {"type": "object", "properties": {**group_keys, "layers": layers}, "required": ["layers"], "additionalProperties": False}
+    include = {
+        "type": "object",
+        "properties": {
+            **group_keys,
+            "spec": _value({"type": "string", "minLength": 1, "description": "a bundled model's name or a spec file (relative to this one)"}),
+            "path": _value({"type": "string", "minLength": 1, "description": "the group of that spec to take (default: all its layers)"}),
+        },
+        "required": ["spec"],
+        "additionalProperties": False,
+        "description": "a group of another spec, as that spec builds it, under this spec's `name`",
+    }
     side = {**group, "properties": {**group["properties"], "from": _value({"type": "string", "minLength": 1})}}
     repeat = {
         "type": "object",
-        "properties": {"repeat": _value({"type": "integer", "minimum": 0}), "layers": layers, **_COMMON},
+        "properties": {"repeat": _value({"type": "integer", "minimum": 0}), "layers": layers, **group_keys},
         "required": ["repeat", "layers"],
         "additionalProperties": False,
         "description": "copies of `layers`, spliced in place ($index is the copy's number)",
@@ -117,12 +135,13 @@ def _structures() -> list[dict[str, Any]]:
         _one_key(str(StructureKind.SEQUENTIAL), group, bare=False),
         _one_key(str(StructureKind.SIDE), side, bare=False),
         *(_one_key(str(m), merge, bare=False) for m in MergeKind),
+        _one_key(INCLUDE, include, bare=False),
         repeat,
     ]
 
 
 def _reserved_words() -> list[str]:
-    return sorted({*KINDS, *ALIASES, *(str(s) for s in StructureKind), *TOP_LEVEL_KEYS} - {"name"})
+    return sorted({*KINDS, *ALIASES, *(str(s) for s in StructureKind), INCLUDE, *TOP_LEVEL_KEYS} - {"name"})
 
 
 def spec_schema() -> dict[str, Any]:
