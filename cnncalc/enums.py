@@ -130,6 +130,30 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
+class TableColumn(StrEnum):
+    """What `cnncalc table --columns` can show besides the layer's name (always first)."""
+
+    KIND = "kind"
+    INPUT = "input"
+    OUTPUT = "output"
+    KSP = "ksp"  # kernel, stride, padding: k3 s2 p1
+    WEIGHTS = "weights"  # the weight tensor's shape
+    PARAMS = "params"
+    MACS = "macs"
+    ACTIVATIONS = "activations"  # output elements, one sample (Ng's LeNet-5 table)
+    MEMORY = "memory"  # bytes autograd saves for backward, at --batch and --dtype
+
+
+DEFAULT_COLUMNS = (TableColumn.KIND, TableColumn.OUTPUT, TableColumn.KSP, TableColumn.PARAMS, TableColumn.MACS)
+
+
+class WeightOrder(StrEnum):
+    """The order of a weight shape: torch's (filters × channels × kH × kW) or the course notes' (kH × kW × channels × filters)."""
+
+    TORCH = "torch"
+    COURSE = "course"
+
+
 class WorkFormat(StrEnum):
     """Formats of the worked derivations (layer, explain, solve, compare): text or JSON."""
 

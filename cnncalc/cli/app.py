@@ -15,7 +15,7 @@ import typer
 from cnncalc import __version__
 from cnncalc.cli import complete
 from cnncalc.cli.usage import CnnCalcGroup
-from cnncalc.enums import Difficulty, Dtype, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, Task, WorkFormat
+from cnncalc.enums import Difficulty, Dtype, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, TableColumn, Task, WeightOrder, WorkFormat
 
 # Every whole number an option takes is bounded by torch's int64 sizes: a product of a few of them still
 # prints (Python refuses str() of ints past 4,300 digits) and converts to a float for the memory figures.
@@ -229,6 +229,18 @@ def table_command(
     master_weights: Annotated[
         bool, typer.Option("--master-weights", help="Mixed precision: add a float32 copy of the trainable parameters, and keep the optimizer state in float32.")
     ] = False,
+    columns: Annotated[
+        Optional[str],
+        typer.Option(
+            "--columns", "-c", show_default=False, metavar="LIST",
+            help="The columns after the layer's name, in this order, from: kind, input, output, ksp (k/s/p), weights (the weight tensor's shape), params, macs, activations (output elements), memory (bytes saved for backward). Default: kind,output,ksp,params,macs. E.g. --columns input,output,weights,params,activations",
+        ),
+    ] = None,
+    weights: Annotated[
+        WeightOrder,
+        typer.Option("--weights", help="Order of the weights column: torch (filters×channels×kH×kW, 6×3×5×5) or course (kH×kW×channels×filters, 5×5×3×6).", case_sensitive=False),
+    ] = WeightOrder.TORCH,
+    show_batch: Annotated[bool, typer.Option("--show-batch", help="Show shapes with the batch dimension first (--batch N: Nx28x28x6).")] = False,
 ) -> None:
     """Layer by layer: output shape, parameters, MACs; totals and memory.
 
@@ -253,12 +265,38 @@ def table_command(
     with guarded():
         from cnncalc.core.memory import footprint
 
+        chosen = parse_columns(columns)
         network, analysis = analysed(spec, parse_input_option(input, channels_first=chw, offers_chw=True))
         memory = footprint(analysis, batch, dtype, optimizer, master_weights)
-        _emit_analysis(analysis, memory, format=format, depth=depth, chw=chw, paths=paths)
+        _emit_analysis(analysis, memory, format=format, depth=depth, chw=chw, paths=paths, columns=chosen, weights=weights, show_batch=show_batch)
 
 
-def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None, chw: bool, paths: bool = False) -> None:
+def parse_columns(text: str | None):  # -> tuple[TableColumn, ...]
+    """`--columns input,output,weights`: the table's columns in that order (each once)."""
+    from cnncalc.enums import DEFAULT_COLUMNS
+    from cnncalc.errors import OptionProblem
+    from cnncalc.words import printable, suggest
+
+    if text is None:
+        return DEFAULT_COLUMNS
+    names = [part.strip().lower() for part in text.replace(" ", ",").split(",") if part.strip()]
+    known = [str(c) for c in TableColumn]
+    chosen: list[TableColumn] = []
+    for name in names:
+        if name not in known:
+            mean = suggest(name, known)
+            raise OptionProblem(
+                f"--columns: `{printable(name)}` is not a column" + (f"; {mean}" if mean else ""),
+                hint=f"the columns are {', '.join(known)}, e.g. --columns input,output,weights,params",
+            )
+        if TableColumn(name) not in chosen:
+            chosen.append(TableColumn(name))
+    if not chosen:
+        raise OptionProblem("--columns names no column", hint=f"the columns are {', '.join(known)}, e.g. --columns input,output,params")
+    return tuple(chosen)
+
+
+def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None, chw: bool, paths: bool = False, columns=None, weights=None, show_batch: bool = False) -> None:
     from cnncalc.render import table as render
 
     if format is OutputFormat.JSON:
@@ -271,7 +309,10 @@ def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None,
         from cnncalc.render.layout import write
 
         width, styled = screen()
-        write(render.table_lines(analysis, depth=depth, memory=memory, chw=chw, width=width, paths=paths), sys.stdout, styled)
+        layout = {"columns": columns} if columns else {}
+        if weights is not None:
+            layout["weights"] = weights
+        write(render.table_lines(analysis, depth=depth, memory=memory, chw=chw, width=width, paths=paths, show_batch=show_batch, **layout), sys.stdout, styled)
 
 
 @app.command("models")
@@ -311,7 +352,7 @@ def models_command(
         if format is OutputFormat.JSON:
             import json
 
-            fields = ("name", "family", "task", "input", "params", "macs", "description", "reference")
+            fields = ("name", "family", "task", "input", "params", "macs", "weight_layers", "layers", "description", "reference")
             sys.stdout.write(json.dumps([{k: e[k] for k in fields} for e in entries], indent=2, ensure_ascii=False) + "\n")
             return
         if format in (OutputFormat.CSV, OutputFormat.MARKDOWN):
@@ -321,13 +362,13 @@ def models_command(
 
                 buffer = io.StringIO()
                 writer = csv.writer(buffer, lineterminator="\n")
-                writer.writerow(["name", "family", "task", "input", "params", "macs", "description"])
+                writer.writerow(["name", "family", "task", "input", "params", "macs", "weight_layers", "layers", "description"])
                 for e in entries:
-                    writer.writerow([e["name"], e["family"], e["task"], e["input_text"], e["params"], e["macs"], e["description"]])
+                    writer.writerow([e["name"], e["family"], e["task"], e["input_text"], e["params"], e["macs"], e["weight_layers"], e["layers"], e["description"]])
                 sys.stdout.write(buffer.getvalue())
             else:
-                lines = ["| name | input | params | MACs | description |", "|---|---|---:|---:|---|"]
-                lines += [f"| {e['name']} | {e['input_text']} | {e['params']:,} | {e['macs']:,} | {e['description']} |" for e in entries]
+                lines = ["| name | input | weight layers | params | MACs | description |", "|---|---|---:|---:|---:|---|"]
+                lines += [f"| {e['name']} | {e['input_text']} | {e['weight_layers']} | {e['params']:,} | {e['macs']:,} | {e['description']} |" for e in entries]
                 sys.stdout.write("\n".join(lines) + "\n")
             return
         if not entries:
@@ -422,8 +463,11 @@ def check_command(
                 continue
             count = len(analysis.warnings)
             warned = f", {count} warning{'s' if count != 1 else ''}" if count else ""
-            layers = len(analysis.leaves())
-            lines.append(f"{printable(spec)}: ok ({layers:,} layer{'s' if layers != 1 else ''}, {analysis.totals.params:,} params{warned})")
+            layers, weighted = len(analysis.leaves()), analysis.weight_layers
+            lines.append(
+                f"{printable(spec)}: ok ({weighted:,} weight layer{'s' if weighted != 1 else ''} (conv, fc), "
+                f"{layers:,} layer{'s' if layers != 1 else ''} in all, {analysis.totals.params:,} params{warned})"
+            )
         if failed:
             if len(specs) > 1:
                 print(f"{failed} of {len(specs)} specs have errors", file=sys.stderr)

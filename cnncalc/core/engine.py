@@ -98,6 +98,12 @@ class Analysis:
     def leaves(self) -> tuple[Row, ...]:
         return tuple(r for r in self.rows if not r.is_block)
 
+    @property
+    def weight_layers(self) -> int:
+        """Conv and fc layers of the main path: how learners count a network's depth (VGG-16 has 16,
+        LeNet-5 5, AlexNet 8; ResNet-50 54, its 50 and 4 downsample projections). Side heads are not counted."""
+        return sum(1 for r in self.leaves() if r.node is not None and not r.side and not isinstance(r.node, Merge) and kind_of(r.node).weight_layer)
+
     def rows_to_depth(self, depth: int | None) -> tuple[Row, ...]:
         """Rows down to `depth` nesting levels (1 = top level); a block at the limit stands for its contents."""
         if depth is None:

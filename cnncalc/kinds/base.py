@@ -146,6 +146,7 @@ class Kind:
     options: ClassVar[dict[str, dict[str, tuple[Any, Any]]]] = {}  # per name: option -> (converter, default)
     option_aliases: ClassVar[dict[str, dict[str, str]]] = {}  # per name: short form -> option
     examples: ClassVar[dict[str, str]] = {}  # per name: options for a hint, `filters: 6, kernel: 5`
+    weight_layer: ClassVar[bool] = False  # a conv or fc: what learners count as a network's layers ("VGG-16")
     exactly_one: ClassVar[dict[str, tuple[str, ...]]] = {}  # per name: options of which one, and one only, is given (for the schema; `build` words the error)
 
     def flattens_maps(self, layer: Any) -> bool:
@@ -171,6 +172,11 @@ class Kind:
     def summary(self, layer: Any, padding: tuple[int, ...] | None) -> str:
         """The table's `k3 s2 p1` column: the window geometry, empty for layers without one."""
         return ""
+
+    def weight_shape(self, layer: Any, shape: Shape) -> tuple[int, ...] | None:
+        """The shape of the layer's `weight` parameter on an input of `shape`, in torch's order
+        (Conv2d: filters × in-channels/groups × kH × kW), None for layers without one."""
+        return None
 
     def summary_json(self, layer: Any, padding: tuple[int, ...] | None) -> dict[str, Any]:
         """The same geometry as JSON fields (kernel, stride, dilation, padding, groups, …)."""

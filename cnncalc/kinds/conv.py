@@ -138,6 +138,10 @@ class ConvKind(Kind):
     aliases = {"conv1d": (LayerKind.CONV, 1), "conv2d": (LayerKind.CONV, 2), "conv3d": (LayerKind.CONV, 3)}
     options = {LayerKind.CONV: _CONV_OPTIONS}
     examples = {LayerKind.CONV: "filters: 6, kernel: 5"}
+    weight_layer = True
+
+    def weight_shape(self, layer: Conv, shape: Shape) -> tuple[int, ...]:
+        return (layer.filters, shape.channels // layer.groups, *layer.kernel)  # nn.Conv2d.weight
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Conv:
         values = _rank_values(values, rank, "stride", "dilation")
@@ -212,6 +216,10 @@ class ConvTransposeKind(Kind):
         }
     }
     examples = {LayerKind.CONV_TRANSPOSE: "filters: 6, kernel: 2, stride: 2"}
+    weight_layer = True
+
+    def weight_shape(self, layer: ConvTranspose, shape: Shape) -> tuple[int, ...]:
+        return (shape.channels, layer.filters // layer.groups, *layer.kernel)  # nn.ConvTranspose2d.weight: in first
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> ConvTranspose:
         return ConvTranspose(**base, **_rank_values(values, rank, "stride", "dilation", "padding", "output_padding"))

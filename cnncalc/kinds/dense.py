@@ -49,6 +49,11 @@ class FcKind(Kind):
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Fc:
         return Fc(**base, **values)
 
+    weight_layer = True
+
+    def weight_shape(self, layer: Fc, shape: Shape) -> tuple[int, ...]:
+        return (layer.units, shape.channels)  # nn.Linear.weight: out × in (a vector's channels are its features)
+
     def forward(self, layer: Fc, shape: Shape) -> LayerMath:
         if layer.per_position and isinstance(shape, Spatial):
             # nn.Linear on a channels-last map: the same weights at every position (ConvNeXt's MLP)

@@ -142,6 +142,9 @@ class PReluKind(Kind):
             )
         return LayerMath(shape, params=n, trainable_params=n)
 
+    def weight_shape(self, layer: Activation, shape: Shape) -> tuple[int, ...]:
+        return (dict(layer.options)["num_parameters"],)  # nn.PReLU.weight: the slopes
+
     def field(self, layer: Activation, axis: AxisContext) -> Geometry:
         return Passed()
 

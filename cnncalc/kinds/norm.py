@@ -42,6 +42,9 @@ class BatchNormKind(Kind):
         }
     }
 
+    def weight_shape(self, layer: BatchNorm, shape: Shape) -> tuple[int, ...] | None:
+        return (shape.channels,) if layer.affine else None  # γ, one per channel
+
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> BatchNorm:
         return BatchNorm(
             affine=values["affine"], track_running_stats=values["track_running_stats"], trainable=values["trainable"], **base
@@ -166,6 +169,9 @@ class NormalizationKind(Kind):
         },
     }
     examples = {LayerKind.GROUPNORM: "groups: 32"}
+
+    def weight_shape(self, layer: Normalization, shape: Shape) -> tuple[int, ...] | None:
+        return (shape.channels,) if layer.affine else None  # γ, one per channel
 
     def build(self, kind: str, values: dict[str, Any], base: dict[str, Any], rank: int) -> Normalization:
         if kind == LayerKind.LAYERNORM:

@@ -168,10 +168,11 @@ Shape = Spatial | Vector
 _AXIS_LETTERS = {"length": "L", "height": "H", "width": "W", "depth": "D"}
 
 
-def order_text(shape: Shape, chw: bool = False) -> str:
-    """`H×W×C` (`C×H×W` with --chw), `L×C` for a signal, `D×H×W×C` for a volume: how a shape is read."""
+def order_text(shape: Shape, chw: bool = False, batch: bool = False) -> str:
+    """`H×W×C` (`C×H×W` with --chw), `L×C` for a signal, `D×H×W×C` for a volume: how a shape is read
+    (`N×H×W×C` with the batch first)."""
     letters = [_AXIS_LETTERS[a] for a in shape.axes] if isinstance(shape, Spatial) else ["H", "W"]
-    return "×".join(["C", *letters] if chw else [*letters, "C"])
+    return "×".join([*(["N"] if batch else []), *(["C", *letters] if chw else [*letters, "C"])])
 
 _MAX_INT = 2**63 - 1  # torch's sizes and element counts are int64
 _SEPARATORS = re.compile(r"\s*[x×X*,]\s*|\s+")

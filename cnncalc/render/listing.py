@@ -13,9 +13,10 @@ NO_ROOM_NOTE = "(descriptions: on a wider terminal, or with --format markdown)"
 
 
 def models_lines(entries: Sequence[dict[str, Any]], width: int) -> list[Line]:
-    """Families separated by a blank line. Descriptions wrap in their own column when at least
-    DESCRIPTION_FLOOR columns are left for them; on a narrower screen the input size goes, then the
-    numbers take their three-digit form (25.6M): a name or a number is never cut."""
+    """Families separated by a blank line; Layers is the weight layers (conv and fc). Descriptions wrap in
+    their own column when at least DESCRIPTION_FLOOR columns are left for them; on a narrower screen the
+    layer count goes, then the input size, then the numbers take their three-digit form (25.6M): a name
+    or a number is never cut."""
     name = Column("Name", [e["name"] for e in entries])
     size = Column("Input", [e["input_text"] for e in entries])
     params = Column("Params", [f"{e['params']:,}" for e in entries], right=True)
@@ -23,7 +24,14 @@ def models_lines(entries: Sequence[dict[str, Any]], width: int) -> list[Line]:
     params_c = Column("Params", [compact(e["params"]) for e in entries], right=True)
     macs_c = Column("MACs", [compact(e["macs"]) for e in entries], right=True)
     described = Column("Description", [e["description"] for e in entries], wrap=True, min_width=11, floor=DESCRIPTION_FLOOR)
-    choices = [[name, size, params, macs, described], [name, size, params, macs], [name, params, macs], [name, params_c, macs_c]]
+    depth = Column("Layers", [str(e["weight_layers"]) for e in entries], right=True)  # conv + fc, as VGG-16's 16
+    choices = [
+        [name, size, depth, params, macs, described],
+        [name, size, depth, params, macs],
+        [name, size, params, macs],
+        [name, params, macs],
+        [name, params_c, macs_c],
+    ]
     grid = first_fit(choices, width, Frame(gap=3, edge=1, open=True))
     ends = frozenset(
         i for i, e in enumerate(entries)

@@ -12,12 +12,15 @@ from cnncalc.core.engine import Analysis, Row
 from cnncalc.core.memory import Footprint, saved_by, saved_within
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge
+from cnncalc.enums import DEFAULT_COLUMNS, TableColumn, WeightOrder
 from cnncalc.model.shapes import Shape, order_text
 from cnncalc.render.layout import Column, Line, fit, first_fit
 
 
-def shape_text(shape: Shape, chw: bool = False) -> str:
-    return shape.chw() if chw else shape.hwc()
+def shape_text(shape: Shape, chw: bool = False, batch: int | None = None) -> str:
+    """`28x28x6` (`6x28x28` with chw); with a batch, that many samples first: `32x28x28x6`."""
+    text = shape.chw() if chw else shape.hwc()
+    return text if batch is None else f"{batch}x{text}"
 
 
 def geometry(row: Row) -> str:
@@ -230,33 +233,71 @@ def to_markdown(analysis: Analysis, *, depth: int | None, memory: Footprint, chw
     return "\n".join(out) + "\n"
 
 
-def table_lines(analysis: Analysis, *, depth: int | None, memory: Footprint, chw: bool, width: int, paths: bool = False) -> list[Line]:
+def weight_text(row: Row, order: WeightOrder) -> str:
+    """The shape of the row's weight tensor, `6×3×5×5` in torch's order or `5×5×3×6` in the course's."""
+    node = row.node
+    if row.is_block or node is None or isinstance(node, Merge):
+        return ""
+    shape = kind_of(node).weight_shape(node, row.input)
+    if shape is None:
+        return ""
+    if order is WeightOrder.COURSE and len(shape) >= 2:
+        shape = (*shape[2:], shape[1], shape[0])  # kernel first, then in, then out: Ng's f×f×n_c×n_c'
+    return "×".join(map(str, shape))
+
+
+def table_lines(
+    analysis: Analysis,
+    *,
+    depth: int | None,
+    memory: Footprint,
+    chw: bool,
+    width: int,
+    paths: bool = False,
+    columns: tuple[TableColumn, ...] = DEFAULT_COLUMNS,
+    weights: WeightOrder = WeightOrder.TORCH,
+    show_batch: bool = False,
+) -> list[Line]:
     """The layer table (blocks bold, with their sums), then the totals, as lines of at most `width`.
 
-    Geometry goes first when the screen is narrow, then the kind, then exact numbers give way to
-    3-digit ones (25.6M): a row never wraps and a number is never cut; a long layer name is.
+    When the screen is narrow, the k/s/p column goes first, then the weight shapes, the kind and the
+    input, then exact numbers give way to 3-digit ones (25.6M): a row never wraps and a number is
+    never cut; a long layer name is.
     """
     rows = display_rows(analysis, depth, paths)
-    labels = [label for _, label in rows]
-    layer = Column("Layer", labels, cut=True, min_width=8)
-    kind = Column("Kind", [r.kind for r, _ in rows])
-    output = Column("Output", [shape_text(r.output, chw) for r, _ in rows])
-    k_s_p = Column("k/s/p", [geometry(r) for r, _ in rows])
-    params = Column("Params", [f"{r.params:,}" for r, _ in rows], right=True)
-    macs = Column("MACs", [f"{r.macs:,}" for r, _ in rows], right=True)
-    params_c = Column("Params", [compact(r.params) if r.params else "0" for r, _ in rows], right=True)
-    macs_c = Column("MACs", [compact(r.macs) if r.macs else "0" for r, _ in rows], right=True)
-    choices = [
-        [layer, kind, output, k_s_p, params, macs],
-        [layer, kind, output, params, macs],
-        [layer, output, params, macs],
-        [layer, output, params_c, macs_c],
-    ]
+    batch = memory.batch if show_batch else None
+    within = saved_within(memory.saved_by_row)
+    layer = Column("Layer", [label for _, label in rows], cut=True, min_width=8)
+    exact = {
+        TableColumn.KIND: Column("Kind", [r.kind for r, _ in rows]),
+        TableColumn.INPUT: Column("Input", [shape_text(r.input, chw, batch) for r, _ in rows]),
+        TableColumn.OUTPUT: Column("Output", [shape_text(r.output, chw, batch) for r, _ in rows]),
+        TableColumn.KSP: Column("k/s/p", [geometry(r) for r, _ in rows]),
+        TableColumn.WEIGHTS: Column("Weights", [weight_text(r, weights) for r, _ in rows], right=True),
+        TableColumn.PARAMS: Column("Params", [f"{r.params:,}" for r, _ in rows], right=True),
+        TableColumn.MACS: Column("MACs", [f"{r.macs:,}" for r, _ in rows], right=True),
+        TableColumn.ACTIVATIONS: Column("Activations", [f"{r.activations:,}" for r, _ in rows], right=True),
+        TableColumn.MEMORY: Column("Saved", [human_bytes(saved_by(r, memory.saved_by_row, within)) for r, _ in rows], right=True),
+    }
+    short = {
+        TableColumn.PARAMS: Column("Params", [compact(r.params) if r.params else "0" for r, _ in rows], right=True),
+        TableColumn.MACS: Column("MACs", [compact(r.macs) if r.macs else "0" for r, _ in rows], right=True),
+        TableColumn.ACTIVATIONS: Column("Activations", [compact(r.activations) if r.activations else "0" for r, _ in rows], right=True),
+    }
+    choices = []
+    shown = list(columns)
+    for gives_way in (None, TableColumn.KSP, TableColumn.WEIGHTS, TableColumn.KIND, TableColumn.INPUT):
+        if gives_way in shown:
+            shown.remove(gives_way)
+        elif gives_way is not None:
+            continue
+        choices.append([layer, *(exact[c] for c in shown)])
+    choices.append([layer, *(short.get(c, exact[c]) for c in shown)])
     # a choice fits when the names fit whole; only the last one may cut names to make room
     grid = next((g for g in (fit([replace(c[0], cut=False), *c[1:]], width) for c in choices[:-1]) if g), None)
     grid = grid or first_fit([choices[-1]], width)
     grid = replace(grid, bold_rows=frozenset(i for i, (r, _) in enumerate(rows) if r.is_block))
-    title = f"{analysis.network.name}: input {shape_text(analysis.input, chw)} ({order_text(analysis.input, chw)})"
+    title = f"{analysis.network.name}: input {shape_text(analysis.input, chw, batch)} ({order_text(analysis.input, chw, batch is not None)})"
     lines = grid.lines(title)
     lines.extend(Line(text) for text in footer_lines(analysis, memory, width, chw))
     return lines

@@ -18,6 +18,9 @@ FAMILIES = {
     "squeezenet": "SqueezeNet", "unet": "U-Net", "vgg": "VGG", "wide_resnet": "Wide ResNet",
 }
 INDEX = "index.json"  # the listing, computed once per spec text (`python -m cnncalc.work.catalog` rewrites it)
+# Part of each line's key with the spec's text: a line computed by an older cnncalc (without a field
+# this one lists) is computed afresh. Change it whenever `_entry` changes.
+INDEX_FORMAT = b"cnncalc-index-2\n"
 
 
 def family(name: str) -> str:
@@ -28,7 +31,7 @@ def family(name: str) -> str:
 def _digest(data: bytes) -> str:
     import hashlib
 
-    return hashlib.sha1(data).hexdigest()
+    return hashlib.sha1(INDEX_FORMAT + data).hexdigest()
 
 
 def _entry(name: str, data: bytes) -> dict:
@@ -37,7 +40,8 @@ def _entry(name: str, data: bytes) -> dict:
     from cnncalc.spec.parse import parse_spec
 
     network = parse_spec(data.decode("utf-8-sig"), file=f"{name} (bundled)", default_name=name)
-    totals = analyse(network).totals
+    analysis = analyse(network)
+    totals = analysis.totals
     return {
         "name": name,
         "family": family(name),
@@ -46,6 +50,8 @@ def _entry(name: str, data: bytes) -> dict:
         "input_text": network.input.hwc(),
         "params": totals.params,
         "macs": totals.macs,
+        "weight_layers": analysis.weight_layers,
+        "layers": len(analysis.leaves()),
         "description": network.description,
         "reference": network.reference,
         "sha1": _digest(data),
