@@ -123,3 +123,20 @@ def test_a_short_or_misspelt_layer_suggests_the_full_paths(cli, spec, wanted, me
         first, hint = result.stderr.splitlines()[:2]
         assert first == f"error: {spec} has no layer `{wanted}`; {meant}"
         assert hint.startswith("  hint: `cnncalc table SPEC --paths` lists every path")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["layer", "conv", "--input", "3x32x32", "--filters", "6", "--kernel", "5", "--format", "json"],
+        ["explain", "resnet18", "--layer", "conv1", "--input", "3x64x64", "--format", "json"],
+        ["receptive-field", "resnet18", "--layer", "conv1", "--input", "3x64x64", "--format", "json"],
+    ],
+    ids=["layer", "explain", "receptive-field"],
+)
+def test_layer_explain_and_receptive_field_read_the_input_channels_first_with_chw(cli, args):
+    plain = cli(*args)
+    assert plain.exit_code in (0, 2) and "add --chw to read --input as channels first" in plain.stderr
+    read = cli(*args, "--chw")
+    assert read.exit_code == 0 and read.stderr == ""
+    assert json.loads(cli(*[a if a not in ("3x32x32", "3x64x64") else ("32x32x3" if a == "3x32x32" else "64x64x3") for a in args]).stdout) == json.loads(read.stdout)

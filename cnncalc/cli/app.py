@@ -203,6 +203,10 @@ FormatOption = Annotated[
     OutputFormat,
     typer.Option("--format", "-f", help="table (for people), json, csv or markdown.", case_sensitive=False),
 ]
+ReadChwOption = Annotated[
+    bool,
+    typer.Option("--chw", help="Read --input in PyTorch's order, C×H×W (3x224x224); the worked sizes stay H×W×C, as the course notes write them."),
+]
 InputOption = Annotated[
     Optional[str],
     typer.Option("--input", "-i", help="Override the spec's input size, as HxWxC, e.g. 512x512x3 (table --chw: CxHxW, 3x512x512).", show_default=False, metavar="HxWxC"),
@@ -556,6 +560,7 @@ def layer_command(
     affine: Annotated[Optional[bool], typer.Option("--affine/--no-affine", help="batchnorm: learn γ and β (default: yes).", show_default=False)] = None,
     track_running_stats: Annotated[Optional[bool], typer.Option("--track-running-stats/--no-track-running-stats", help="batchnorm: keep running mean and variance.", show_default=False)] = None,
     trainable: Annotated[Optional[bool], typer.Option("--trainable/--frozen", help="Count the weights as trainable (default) or frozen.", show_default=False)] = None,
+    chw: ReadChwOption = False,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the activation bytes.", case_sensitive=False)] = Dtype.FLOAT32,
     format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
@@ -580,7 +585,7 @@ def layer_command(
         from cnncalc.errors import CnnCalcError
         from cnncalc.spec.parse import parse_layer
 
-        shape = parse_input_option(input)
+        shape = parse_input_option(input, channels_first=chw, offers_chw=True)
         given = {
             "filters": filters,
             "kernel": kernel,
@@ -618,6 +623,7 @@ def explain_command(
     spec: SpecArgument,
     layer: Annotated[str, typer.Option("--layer", "-l", help="The layer's path, as `cnncalc table` shows it (e.g. layer1.0.conv2).", show_default=False, metavar="PATH", autocompletion=complete.layer_paths)],
     input: InputOption = None,
+    chw: ReadChwOption = False,
     dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the activation bytes.", case_sensitive=False)] = Dtype.FLOAT32,
     format: WorkFormatOption = WorkFormat.TABLE,
 ) -> None:
@@ -636,7 +642,7 @@ def explain_command(
     with guarded():
         from cnncalc.work import explain
 
-        network, analysis = analysed(spec, parse_input_option(input))
+        network, analysis = analysed(spec, parse_input_option(input, channels_first=chw, offers_chw=True))
         _emit_worked(explain.explain(analysis, layer, dtype), format)
 
 
@@ -827,6 +833,7 @@ def receptive_field_command(
         typer.Option("--layer", "-l", help="Only this layer (its path, as in the table), with its recurrence and a picture.", show_default=False, metavar="PATH", autocompletion=complete.layer_paths),
     ] = None,
     input: InputOption = None,
+    chw: ReadChwOption = False,
     format: FormatOption = OutputFormat.TABLE,
     explain: Annotated[
         bool, typer.Option("--explain", "-e", help="Show each layer's recurrence with its numbers, and the closed form 1 + L(k − 1) of stride-1 stacks.")
@@ -854,7 +861,7 @@ def receptive_field_command(
     with guarded():
         from cnncalc.core.receptive import receptive_fields
 
-        network, analysis = analysed(spec, parse_input_option(input))
+        network, analysis = analysed(spec, parse_input_option(input, channels_first=chw, offers_chw=True))
         fields_report = receptive_fields(network, analysis=analysis)
         _emit_receptive(fields_report, network, spec, layer=layer, format=format, explain=explain, draw=draw)
 
