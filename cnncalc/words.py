@@ -205,7 +205,7 @@ def wrap(text: str, width: int, indent: str = "") -> list[str]:
             lines.append(line)
             line, used = "", 0
             room = width - cell_width(indent)
-        elif not lines and token != word:  # leading spaces of the paragraph stay
+        elif not lines and token != word and t <= room:  # leading spaces of the paragraph stay, if the word fits after them
             word, w = token, t
         while w > room > 0:
             head = cut(word, room + 1)[:-1]  # the widest prefix that fits

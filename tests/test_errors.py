@@ -805,7 +805,7 @@ def test_an_unusually_large_layer_is_a_warning(cli, tmp_path, monkeypatch):
     )
     (tmp_path / "wide.yaml").write_text("input: 8x8x3\nlayers:\n  - flatten\n  - fc: {units: 100000000}\n", encoding="utf-8")
     big = cli("check", "big.yaml")
-    assert big.exit_code == 0 and big.stdout == "big.yaml: ok (1 layer, 14,336 params, 1 warning)\n"
+    assert big.exit_code == 0 and big.stdout == "big.yaml: ok (1 conv/fc of 1 layer, 14,336 params, 1 warning)\n"
     assert big.stderr == (
         "warning: big.yaml:3:5: layer 0: an unusually large layer: its output holds 5,120,000,000,000 values per sample "
         "(19,073.5 GiB in float32), more than 2^31 = 2,147,483,648\n"
@@ -833,7 +833,7 @@ def test_check_prints_one_line_per_spec_on_success(cli, tmp_path, monkeypatch):
     result = cli("check", "a.yaml", "lenet5")
     assert result.exit_code == 0
     # (5*5*3 + 1) * 6 = 456 params; two layers
-    assert result.stdout.splitlines()[0] == "a.yaml: ok (2 layers, 456 params)"
+    assert result.stdout.splitlines()[0] == "a.yaml: ok (1 conv/fc of 2 layers, 456 params)"
     assert result.stdout.splitlines()[1].startswith("lenet5: ok (")
     assert result.stderr == ""
     quiet = cli("check", "--quiet", "a.yaml")

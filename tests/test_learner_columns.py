@@ -114,7 +114,7 @@ def test_an_unknown_column_is_a_clear_error(value, message):
 @pytest.mark.parametrize("name, weight_layers", [("lenet5", 5), ("alexnet", 8), ("vgg16", 16), ("vgg19_bn", 19), ("resnet50", 54)])
 def test_check_and_models_count_the_weight_layers_learners_count(name, weight_layers):
     assert analyse(zoo.load(name)).weight_layers == weight_layers
-    assert f"{name}: ok ({weight_layers} weight layers (conv, fc), " in run("check", name).stdout
+    assert f"{name}: ok ({weight_layers} conv/fc of " in run("check", name).stdout
     listed = json.loads(run("models", name, "-f", "json").stdout)
     assert next(e for e in listed if e["name"] == name)["weight_layers"] == weight_layers
 

@@ -42,6 +42,8 @@ COMMANDS = [
     ("explain", "resnet50", "--layer", "layer1.0.conv2"),
     ("explain", "inception_v3", "--layer", "Mixed_5b.branch_pool.conv"),
     ("solve", "output-padding", "--input", "8", "--kernel", "3", "--stride", "2", "--padding", "1"),
+    ("quiz", "-n", "20", "--seed", "3", "-f", "text", "-d", "hard"),
+    ("quiz", "-n", "10", "--seed", "5", "-f", "text", "--lang", "ko"),
     ("compare", "bottleneck", "--input", "28x28x192", "--filters", "32", "--kernel", "5", "--via", "16"),
 ]
 

@@ -39,7 +39,7 @@ def test_a_spec_from_stdin_is_named_stdin_in_errors(cli):
 
 def test_check_reads_stdin_too(cli):
     result = cli("check", "-", input="input: 8x8x3\nlayers: [relu]\n")
-    assert result.exit_code == 0 and result.stdout == "-: ok (1 layer, 0 params)\n"
+    assert result.exit_code == 0 and result.stdout == "-: ok (0 conv/fc of 1 layer, 0 params)\n"
 
 
 def test_show_of_a_name_that_is_not_bundled_suggests_one(cli):

@@ -469,15 +469,15 @@ def check_command(
             warned = f", {count} warning{'s' if count != 1 else ''}" if count else ""
             layers, weighted = len(analysis.leaves()), analysis.weight_layers
             lines.append(
-                f"{printable(spec)}: ok ({weighted:,} weight layer{'s' if weighted != 1 else ''} (conv, fc), "
-                f"{layers:,} layer{'s' if layers != 1 else ''} in all, {analysis.totals.params:,} params{warned})"
+                f"{printable(spec)}: ok ({weighted:,} conv/fc of {layers:,} layer{'s' if layers != 1 else ''}, "
+                f"{analysis.totals.params:,} params{warned})"
             )
         if failed:
             if len(specs) > 1:
                 print(f"{failed} of {len(specs)} specs have errors", file=sys.stderr)
             raise typer.Exit(EXIT_USER_ERROR)
         if not quiet:
-            print("\n".join(lines))
+            print("\n".join(lines))  # one line per spec, however long its path: scripts read them as records
 
 
 # --------------------------------------------------------------------------- show your work: layer, explain, solve, compare
@@ -974,7 +974,9 @@ def quiz_command(
         elif format is QuizFormat.MARKDOWN:
             sys.stdout.write(quiz_render.to_markdown(problems, lang, difficulty, used_seed))
         else:
-            sys.stdout.write(quiz_render.to_text(problems, lang, difficulty, used_seed))
+            from cnncalc.render.layout import fold
+
+            sys.stdout.write(fold(quiz_render.to_text(problems, lang, difficulty, used_seed), screen()[0]))
 
 
 def _quiz_session(problems, lang: Lang, difficulty: Difficulty, seed: int, echo: bool) -> None:

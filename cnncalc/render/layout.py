@@ -140,6 +140,16 @@ def wrap_lines(text: str, width: int) -> list[str]:
     return [line for paragraph in text.split("\n") for line in wrap(paragraph, width)]
 
 
+def fold(text: str, width: int) -> str:
+    """Text for people with every line longer than `width` continued under a hanging indent (its own
+    indent and three more: under a question's text after `12. `); lines that fit stay as they are."""
+    out = []
+    for line in text.split("\n"):
+        lead = line[: len(line) - len(line.lstrip(" "))]
+        out.extend(wrap(line, width, lead + "   "))
+    return "\n".join(out)
+
+
 def write(lines: Sequence[Line], stream, styled: bool) -> None:
     """Plain lines as they are; on a terminal through rich, only to make blocks and headers bold."""
     if not styled:
