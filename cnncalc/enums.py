@@ -177,6 +177,7 @@ class QuizTopic(StrEnum):
     RECEPTIVE_FIELD = "receptive-field"  # stacked layers; two 3x3 versus one 5x5
     POOL_FACTS = "pool-facts"  # pooling has no parameters and keeps the channels
     NETWORK = "network"  # tracing a layer of a bundled network
+    MEMORY = "memory"  # bytes a layer keeps for the backward pass, at a batch size and dtype
 
 
 class Difficulty(StrEnum):
@@ -221,6 +222,7 @@ class Ask(StrEnum):
     LAYERS = "layers"
     TRUE_FALSE = "true_false"
     WRONG_STATEMENT = "wrong_statement"
+    SAVED_BYTES = "saved_bytes"  # bytes kept for the backward pass
 
 
 class AnswerKind(StrEnum):

@@ -181,6 +181,17 @@ def check(p: Problem) -> None:
     """Assert that `p.answer` is right, by torch and by the formulas written out in this file."""
     a = p.answer.value
     g = p.given
+    if p.ask is Ask.SAVED_BYTES:
+        # torch's own saved tensors for the second layer (tests/torch_memory.py), not the engine's rules
+        from torch_build import build
+        from torch_memory import saved_bytes
+
+        from cnncalc.spec.parse import parse_spec
+
+        network = parse_spec(json.dumps({"input": g["input"], "layers": g["layers"]}), file="quiz.yaml")
+        dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[g["dtype"]]
+        assert a == saved_bytes(build(network, device="meta"), g["batch"], dtype)[1].get("1", 0)
+        return
     if p.topic is QuizTopic.NETWORK:
         traced = _network_trace(g["network"])[g["layer"]]
         assert g["input"] == zoo.load(g["network"]).input.hwc()

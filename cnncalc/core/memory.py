@@ -42,6 +42,17 @@ class _Storage:
     holds: int = 0
 
 
+class Kept(NamedTuple):
+    """One tensor a layer keeps for the backward pass: `what` is input, output, padded input, or an extra's
+    type (value: a mask or a copy in the activations' dtype; index: int64; statistic: float32 or wider)."""
+
+    what: str
+    elements: int  # per sample
+    fixed: int  # per batch
+    type: str
+    bytes: int  # at the walk's batch and dtype
+
+
 class _Tensor(NamedTuple):
     storage: _Storage
     grad: bool  # requires grad (training walk)
@@ -61,6 +72,7 @@ class _Walk:
     peak: int = 0
     saved: set[_Storage] = field(default_factory=set)  # the objects, not their ids: ids of freed objects recur
     saved_by_row: dict[str, int] = field(default_factory=dict)
+    kept: dict[str, list[Kept]] = field(default_factory=dict)  # path -> what it keeps, part by part
     stored: dict[str, _Tensor] = field(default_factory=dict)
 
     def bytes(self, elements: int, fixed: int = 0, type: str = VALUE) -> int:
@@ -89,12 +101,14 @@ class _Walk:
         """A layer runs: what is alive now plus what it holds at once besides its input."""
         self.peak = max(self.peak, self.alive + sum(self.bytes(*e) for e in extras))
 
-    def keep(self, row: Row, storage: _Storage) -> None:
+    def keep(self, row: Row, storage: _Storage, what: str) -> None:
         """Autograd keeps `storage` for the backward pass (once, for the first layer that keeps it)."""
         if storage not in self.saved:
             self.saved.add(storage)
             self.hold(storage)
-            self.saved_by_row[row.path] = self.saved_by_row.get(row.path, 0) + self.size(storage)
+            size = self.size(storage)
+            self.saved_by_row[row.path] = self.saved_by_row.get(row.path, 0) + size
+            self.kept.setdefault(row.path, []).append(Kept(what, storage.elements, storage.fixed, storage.type, size))
 
     def finished(self, path: str, tensor: _Tensor) -> None:
         """A tensor that a later `from:` reads stays alive until its last reader."""
@@ -158,11 +172,11 @@ def _leaf(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
     walk.hold(storage)
     if walk.training and (trains or (memory.when == GRAD and tensor.grad)):
         if memory.saves_input:
-            walk.keep(row, _Storage(memory.padded) if memory.padded else tensor.storage)
+            walk.keep(row, _Storage(memory.padded) if memory.padded else tensor.storage, "padded input" if memory.padded else "input")
         if memory.saves_output:
-            walk.keep(row, storage)
+            walk.keep(row, storage, "output")
         for extra in memory.saved:
-            walk.keep(row, _Storage(*extra))
+            walk.keep(row, _Storage(*extra), extra.type)
     return out
 
 
@@ -196,9 +210,9 @@ def _chain(node: Merge, row: Row, outputs: list[_Tensor], walk: _Walk) -> _Tenso
         walk.moment((Extra(shape.elements),))
         if walk.training and node.merge is MergeKind.MULTIPLY:
             if operand.grad:
-                walk.keep(row, product.storage)
+                walk.keep(row, product.storage, "input")  # a * b keeps each factor for the other's gradient
             if product.grad:
-                walk.keep(row, operand.storage)
+                walk.keep(row, operand.storage, "input")
         walk.hold(step.storage)
         if k > 1:
             walk.release(product.storage)  # the previous step's tensor, a temporary
@@ -270,6 +284,12 @@ def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype) -> _Walk
 def kept_for_backward(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32) -> dict[str, int]:
     """Path -> bytes first kept for the backward pass by that layer or merge (the training walk alone)."""
     return _walk(analysis, True, batch, dtype).saved_by_row
+
+
+def kept_parts(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32) -> dict[str, list[Kept]]:
+    """Path -> the tensors that layer is the first to keep for the backward pass, one by one (the quiz's
+    worked solutions add them up to `kept_for_backward`)."""
+    return _walk(analysis, True, batch, dtype).kept
 
 
 def memory(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32) -> MemoryReport:

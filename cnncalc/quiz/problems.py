@@ -25,7 +25,7 @@ from cnncalc.kinds.worked import LayerUse
 from cnncalc.core.engine import LayerMath, analyse, layer_math
 from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, QuizTopic
 from cnncalc.errors import CnnCalcError, OptionProblem
-from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Fc, Flatten, Layer, Network, Pool
+from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Dropout, Fc, Flatten, Layer, Network, Pool
 from cnncalc.model.shapes import Shape, Spatial, Vector
 
 LayerSpec = Any  # {"conv": {"filters": 32, "kernel": 7}} or "flatten": a layer as the spec format writes it
@@ -197,6 +197,7 @@ _LAYER_TYPES: dict[str, Callable[..., Layer]] = {
     "fc": Fc,
     "batchnorm": BatchNorm,
     "flatten": Flatten,
+    "dropout": Dropout,
     **{kind: partial(Pool, kind=value) for kind, value in _POOL_KINDS.items()},
     **{kind: partial(Activation, kind=kind) for kind in ("relu", "tanh", "sigmoid")},
 }
@@ -841,6 +842,44 @@ class _Generator:
             {"steps": [step(layer, shape, math)]},
         )
 
+    # -- memory kept for backward ------------------------------------------------------------
+    def memory(self) -> Problem:
+        """A layer in the middle of a network being trained (after a 3×3 conv, so a gradient flows into
+        it): how many bytes it keeps for the backward pass at a batch size and dtype. The answer and each
+        part of it come from the memory engine (`kept_parts`), which tests/ check against torch's saved tensors."""
+        from dataclasses import replace
+
+        from cnncalc.core.memory import kept_parts
+        from cnncalc.enums import Dtype
+
+        d = self.draw
+        n = d.choice((8, 14, 16, 28, 32) if d.easy else (7, 14, 16, 28, 32, 56, 64, 112))
+        shape = Spatial(n, n, d.choice((1, 3) if d.easy else (3, 16, 32, 64)))
+        first = spec("conv", filters=d.choice((8, 16, 32, 64)), kernel=3, padding=1)
+        options = [spec("relu"), spec("maxpool", kernel=2, stride=2), spec("conv", filters=d.choice((16, 32, 64)), kernel=3, padding=1)]
+        if not d.easy:
+            options += [spec("batchnorm"), spec("dropout", p=0.5), spec("avgpool", kernel=2, stride=2), spec("sigmoid")]
+        layer = d.choice(options)
+        if d.easy:
+            batch, dtype = 1, Dtype.FLOAT32
+        else:
+            batch = d.choice((8, 16, 32, 64, 128))
+            dtype = d.choice((Dtype.FLOAT32, Dtype.FLOAT16) if not d.hard else (Dtype.FLOAT32, Dtype.FLOAT16, Dtype.BFLOAT16))
+        nodes = tuple(replace(to_layer(item), path=str(i)) for i, item in enumerate((first, layer)))
+        analysis = analyse(Network(name="quiz", input=shape, layers=nodes))
+        parts = kept_parts(analysis, batch, dtype).get("1", [])
+        if not parts:
+            raise _Reject
+        row = analysis.rows[1]
+        facts = {
+            "parts": [[k.what, k.elements, k.fixed, k.type, k.bytes] for k in parts],
+            "in": row.input.hwc(),
+            "out": row.output.hwc(),
+            "itemsize": dtype.bytes,
+        }
+        given = _given(shape, [first, layer], batch=batch, dtype=str(dtype))
+        return Problem(QuizTopic.MEMORY, "memory_saved", QuestionForm.COMPUTE, Ask.SAVED_BYTES, given, Answer.number(sum(k.bytes for k in parts)), facts)
+
     # -- receptive field ------------------------------------------------------------------
     def receptive(self) -> Problem:
         form = self.form(stack=(3, 3, 3), compare=(1, 2, 2), missing=(0, 1, 1), claim=(1, 1, 1))
@@ -1026,6 +1065,7 @@ _TOPIC_METHOD = {
     QuizTopic.RECEPTIVE_FIELD: "receptive",
     QuizTopic.POOL_FACTS: "pool_facts",
     QuizTopic.NETWORK: "network",
+    QuizTopic.MEMORY: "memory",
 }
 
 _ATTEMPTS_PER_TOPIC = 80  # draws without a new problem before a topic counts as used up

@@ -53,6 +53,8 @@ _NOUN = {
     "flatten": ("flatten", "평탄화(flatten)"),
     "batchnorm": ("batch normalization", "배치 정규화 층"),
     "relu": ("ReLU", "ReLU"),
+    "sigmoid": ("a sigmoid", "시그모이드"),
+    "dropout": ("dropout", "드롭아웃 층"),
 }
 
 
@@ -92,6 +94,8 @@ def details(layer: Any, lang: Lang, hide: str | None = None) -> str:
         parts.append(("스트라이드 " if ko else "stride ") + stride)
         parts.append(("패딩 " if ko else "padding ") + _pad(o.get("padding", 0), ko))
         return ", ".join(parts)
+    if kind == "dropout":
+        return f"p = {o.get('p', 0.5)}"
     if kind == "fc":
         text = f"뉴런 {o['units']}개" if ko else f"{o['units']} units"
         return text + (", 편향 없음" if ko else ", no bias") * (o.get("bias", True) is False)
@@ -292,6 +296,16 @@ def question(p: Problem, lang: Lang) -> str:
         return f"{_one_layer(g, lang)} {ask}"
     if k in ("network_layer", "network_missing"):
         return _network_question(p, lang)
+    if k == "memory_saved":
+        first, layer = g["layers"]
+        batch, dtype = _n(g["batch"]), g["dtype"]
+        if ko:
+            return (f"학습 중인 신경망에서 {_input(g, lang)}에 {_eul(describe(first, lang))} 적용한 뒤 {_eul(describe(layer, lang))} 적용합니다. "
+                    f"배치 크기 {batch}, {dtype}일 때 두 번째 층이 역전파를 위해 저장하는 텐서는 모두 몇 바이트일까요? "
+                    "(PyTorch가 저장하는 텐서 기준, 파라미터는 제외)")
+        return (f"In a network being trained, {_input(g, lang)[0].lower() + _input(g, lang)[1:]} goes through {describe(first, lang)}, then {describe(layer, lang)}. "
+                f"At batch {batch} in {dtype}, how many bytes does the second layer keep for the backward pass "
+                "(the tensors PyTorch saves, parameters not counted)?")
     raise KeyError(k)  # pragma: no cover
 
 
@@ -509,6 +523,8 @@ def solution(p: Problem, lang: Lang) -> list[str]:
         terms = " + ".join("·".join(_x(st["output"]).split("×")) for st in f["steps"])
         lines.append(f"{'합계' if ko else 'sum'}: {terms} = {_n(p.answer.value)}")
         return lines
+    if k == "memory_saved":
+        return _memory_lines(p, lang)
     if k in ("rf_stack", "rf_missing", "rf_claim"):
         return _rf_lines(p, lang)
     if k == "rf_compare":
@@ -529,6 +545,59 @@ def solution(p: Problem, lang: Lang) -> list[str]:
     if k in ("network_layer", "network_missing"):
         return _network_lines(p, lang)
     raise KeyError(k)  # pragma: no cover
+
+
+_DIGIT_BATCHIM = {"0": True, "1": True, "2": False, "3": True, "4": False, "5": False, "6": True, "7": True, "8": True, "9": False}
+
+
+def _eul(text: str) -> str:
+    """`text` with the object particle it takes: 을 after a final consonant, 를 after a vowel (digits as read: 영, 일, 이 …)."""
+    last = text.rstrip()[-1:]
+    if "가" <= last <= "힣":
+        batchim = (ord(last) - 0xAC00) % 28 != 0
+    else:
+        batchim = _DIGIT_BATCHIM.get(last, last.lower() in "lmnr")  # ReLU → 렐루를; a word in letters by its sound
+    return f"{text}{'을' if batchim else '를'}"
+
+
+# What each kind keeps, in words (the README's table of memory rules, for the layers the quiz asks about).
+_KEEPS = {
+    "relu": ("ReLU keeps its output: its gradient passes where the output is positive", "ReLU는 출력을 저장합니다: 출력이 양수인 곳으로만 기울기가 흐릅니다"),
+    "sigmoid": ("a sigmoid keeps its output: σ′ = σ(1 − σ)", "시그모이드는 출력을 저장합니다: σ′ = σ(1 − σ)"),
+    "maxpool": ("max pooling keeps its input and the int64 index of each maximum", "최대 풀링은 입력과 각 최댓값의 위치(int64 인덱스)를 저장합니다"),
+    "avgpool": ("average pooling keeps its input", "평균 풀링은 입력을 저장합니다"),
+    "conv": ("a convolution keeps its input: the weights' gradient needs it", "합성곱 층은 입력을 저장합니다: 가중치의 기울기 계산에 필요합니다"),
+    "batchnorm": ("batch norm keeps its input and the batch's mean and 1/σ per channel", "배치 정규화는 입력과 채널별 배치 평균, 1/σ를 저장합니다"),
+    "dropout": ("dropout keeps its mask, one value per input value", "드롭아웃은 마스크(입력 값마다 하나)를 저장합니다"),
+}
+
+
+def _memory_lines(p: Problem, lang: Lang) -> list[str]:
+    ko = lang is Lang.KO
+    f, g = p.facts, p.given
+    kind, _ = _opts(g["layers"][1])
+    batch, size = g["batch"], f["itemsize"]
+    dims = {"input": f["in"], "output": f["out"], "index": f["out"], "value": f["in"]}
+    lines = [_KEEPS[kind][ko]]
+    for what, elements, fixed, kept_type, nbytes in f["parts"]:
+        if kept_type == "statistic":
+            item = max(size, 4)
+            expr = f"2·{fixed // 2} × {item}"
+            label = "채널별 평균과 1/σ (float32 이상)" if ko else "mean and 1/σ per channel (at least float32)"
+        else:
+            item = 8 if kept_type == "index" else size
+            expr = f"{batch}·{'·'.join(_x(dims.get(what if what in dims else kept_type, f['in'])).split('×'))} × {item}"
+            label = {
+                "input": ("입력", "its input"), "output": ("출력", "its output"), "padded input": ("패딩된 입력", "its padded input"),
+                "index": ("최댓값 인덱스 (int64, 8바이트)", "the indices (int64, 8 bytes)"), "value": ("마스크", "its mask"),
+            }[what if what in ("input", "output", "padded input") else kept_type][0 if ko else 1]
+        lines.append(f"  {label}: {expr} = {_n(nbytes)}")
+    if len(f["parts"]) > 1:
+        total = " + ".join(_n(part[4]) for part in f["parts"])
+        lines.append(f"  {'합계' if ko else 'in all'}: {total} = {_n(p.answer.value)}")
+    unit = f"{g['dtype']}: 값 하나에 {size}바이트" if ko else f"{g['dtype']}: {size} bytes per value"
+    lines.append(f"  ({unit})")
+    return lines
 
 
 def _pool_fact_lines(p: Problem, lang: Lang) -> list[str]:
@@ -591,7 +660,7 @@ def _topic_label(topic: QuizTopic, lang: Lang) -> str:
         QuizTopic.CONV: "합성곱 출력 크기", QuizTopic.POOL: "풀링 출력 크기", QuizTopic.TRANSPOSED: "전치 합성곱",
         QuizTopic.PADDING: "패딩", QuizTopic.PARAMS: "파라미터 수", QuizTopic.MACS: "곱셈 횟수",
         QuizTopic.ACTIVATIONS: "활성화 크기", QuizTopic.RECEPTIVE_FIELD: "수용 영역", QuizTopic.POOL_FACTS: "풀링의 성질",
-        QuizTopic.NETWORK: "유명한 신경망",
+        QuizTopic.NETWORK: "유명한 신경망", QuizTopic.MEMORY: "역전파 메모리",
     }
     return ko[topic] if lang is Lang.KO else str(topic)
 
