@@ -17,6 +17,7 @@ from cnncalc.core.receptive import VECTOR_NOTE, AxisField, LayerField, Receptive
 from cnncalc.render.table import geometry, shape_text
 from cnncalc.model.shapes import Spatial
 from cnncalc.words import wrap
+from cnncalc.render import jsonout
 from cnncalc.render.layout import Column, Frame, Line, cut, first_fit, fit, wrap_lines
 
 DASH = "—"
@@ -186,7 +187,7 @@ def to_json(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, expl
         doc["layers"].append(entry)
     if explain:
         doc["closed_forms"] = [c["text"] for c in closed_forms(fields)]
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return jsonout.document(doc)
 
 
 # --------------------------------------------------------------------------- explanations

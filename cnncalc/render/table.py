@@ -14,6 +14,7 @@ from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge
 from cnncalc.enums import DEFAULT_COLUMNS, TableColumn, WeightOrder
 from cnncalc.model.shapes import Shape, order_text
+from cnncalc.render import jsonout
 from cnncalc.render.layout import Column, Line, fit, first_fit
 
 
@@ -59,34 +60,20 @@ def totals_json(analysis: Analysis, memory: Footprint) -> dict[str, int]:
 
 
 def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
-    """One object; each layer on a line of its own.
-
-    Written by hand around json.dumps of each part because json's indenting encoder is
-    pure Python and took most of the run time on large networks; the compact encoder is C.
-    The result is ordinary JSON, the same document `json.dumps(doc, indent=...)` would give.
-    """
-    dumps = json.JSONEncoder(ensure_ascii=False).encode  # one encoder: json.dumps(..., ensure_ascii=False) builds one per call
-    head = {"name": analysis.network.name, "input": analysis.input.as_json(), "batch": memory.batch, "dtype": str(memory.dtype), "optimizer": str(memory.optimizer)}
-    lines = ["{"]
-    lines.extend(f"  {dumps(key)}: {dumps(value)}," for key, value in head.items())
-    rows = analysis.rows_to_depth(depth)
-    if rows:
-        lines.append('  "layers": [')
-        last = len(rows) - 1
-        within = saved_within(memory.saved_by_row)
-        lines.extend(
-            f"    {dumps({**r.as_json(), 'activation_bytes_saved': saved_by(r, memory.saved_by_row, within)})}{',' if i < last else ''}"
-            for i, r in enumerate(rows)
-        )
-        lines.append("  ],")
-    else:
-        lines.append('  "layers": [],')
+    """One object, each layer on a line of its own (render/jsonout.py)."""
+    within = saved_within(memory.saved_by_row)
+    doc: dict[str, Any] = {
+        "name": analysis.network.name,
+        "input": analysis.input.as_json(),
+        "batch": memory.batch,
+        "dtype": str(memory.dtype),
+        "optimizer": str(memory.optimizer),
+        "layers": [{**r.as_json(), "activation_bytes_saved": saved_by(r, memory.saved_by_row, within)} for r in analysis.rows_to_depth(depth)],
+    }
     if analysis.outputs:
-        side = [{"path": path, "output": shape.as_json()} for path, shape in analysis.outputs]
-        lines.append(f'  "side_outputs": {dumps(side)},')
-    lines.append(f'  "totals": {dumps(totals_json(analysis, memory))}')
-    lines.append("}")
-    return "\n".join(lines)
+        doc["side_outputs"] = [{"path": path, "output": shape.as_json()} for path, shape in analysis.outputs]
+    doc["totals"] = totals_json(analysis, memory)
+    return jsonout.document(doc)
 
 
 CSV_COLUMNS = (
