@@ -1,21 +1,29 @@
-"""Start-up and scaling benchmark for `cnncalc table` (run by hand, not a test).
+"""Start-up and scaling benchmark of cnncalc, fair on a shared machine (run by hand, not a test).
 
-    python bench/startup.py            # median of 15 runs each
-    python bench/startup.py --runs 31
+    python bench/startup.py                 # 15 pairs per command
+    python bench/startup.py --runs 31       # steadier
+    python bench/startup.py --only table    # the commands whose label contains `table`
 
-1. `cnncalc table resnet152 --format json` against `python -c "import typer, rich.table, yaml"`,
-   the floor set by our own dependencies: prints both medians and the ratio (target <= 1.3).
-2. Generated specs of 1,000 / 5,000 / 10,000 layers through the same command: prints the time
-   beyond start-up and the cost per layer (target: under 1 s beyond start-up at 10,000, linear).
+**Start-up.** Each command is timed against the floor set by cnncalc's own dependencies,
+`python -c "import typer, rich.table, yaml"`, in interleaved pairs (floor, command, floor, command, …),
+so that whatever else the machine does falls on both alike. The figure is the median of the paired
+ratios command/floor, with the spread of those ratios (first and third quartile): a target is met
+when the median is under it, and the spread says how far to trust that on this machine.
 
-Every figure is the median over separate processes, so it includes the interpreter's start-up
-exactly as a user sees it. CPU time (user + system) is measured by default, because it stays
-put when other work shares the machine; `--wall` measures wall-clock time instead.
+**Scaling.** Generated specs of 1,000 and 10,000 layers in four shapes (a written-out chain, a
+`repeat`, block uses, a wide `concat`) through `table --format json`, the default table and
+`receptive-field --format json`: the time beyond start-up (the command on resnet18's spec's floor)
+and t(10k)/t(1k), which is 10 for linear work.
+
+Every figure is CPU time (user + system) of separate processes, start-up included, as a user feels it;
+`--wall` measures wall-clock time instead. The machine, Python and package versions are printed first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import platform
 import resource
 import shutil
 import statistics
@@ -23,86 +31,111 @@ import subprocess
 import sys
 import tempfile
 import time
+from importlib import metadata
 from pathlib import Path
 
 WALL = False
+FLOOR = [sys.executable, "-c", "import typer, rich.table, yaml"]
 
 
-def median_seconds(command: list[str], runs: int) -> float:
-    """Median of the child's CPU time (user + system), or of wall time with --wall.
+def seconds(command: list[str], env: dict[str, str] | None = None) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{done.stderr.decode()}")
+    return wall if WALL else (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
-    CPU time is the default because it does not change when other processes share the
-    machine; on an idle machine the two agree to a few milliseconds.
-    """
-    times = []
+
+def paired(command: list[str], runs: int, env: dict[str, str] | None = None) -> tuple[float, float, float, float]:
+    """(median ratio, first quartile, third quartile, median seconds of the command) over interleaved pairs."""
+    ratios, times = [], []
     for _ in range(runs):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        start = time.perf_counter()
-        done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wall = time.perf_counter() - start
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        times.append(wall if WALL else cpu)
-        if done.returncode != 0:
-            sys.exit(f"{' '.join(command)} failed:\n{done.stderr.decode()}")
-    return statistics.median(times)
+        floor = seconds(FLOOR)
+        took = seconds(command, env)
+        ratios.append(took / floor)
+        times.append(took)
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return statistics.median(ratios), q1, q3, statistics.median(times)
 
 
-def generated_spec(layers: int) -> str:
-    """A plain chain of `layers` leaf layers: conv / batchnorm / relu triples at 8x8x16, written out
-    (no repeat), so that the parser and the engine see every layer."""
-    lines = ["name: chain", "input: 8x8x16", "layers:"]
-    pattern = ["  - conv: {filters: 16, kernel: 3, padding: 1, bias: false}", "  - batchnorm", "  - relu"]
-    lines.extend(pattern[i % 3] for i in range(layers))
-    return "\n".join(lines) + "\n"
+def machine() -> str:
+    versions = ", ".join(f"{name} {metadata.version(name)}" for name in ("cnncalc", "typer", "rich", "PyYAML"))
+    return f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.system()} {platform.release()}; Python {platform.python_version()}; {versions}"
+
+
+def spec(shape: str, layers: int) -> str:
+    """A spec of about `layers` leaf layers at 8x8x16 in one of four shapes."""
+    head = "name: generated\ninput: 8x8x16\n"
+    if shape == "chain":  # every layer written out: the parser sees each one
+        pattern = ["  - conv: {filters: 16, kernel: 3, padding: 1, bias: false}", "  - batchnorm", "  - relu"]
+        return head + "layers:\n" + "\n".join(pattern[i % 3] for i in range(layers)) + "\n"
+    if shape == "repeat":
+        return head + f"layers:\n  - repeat: {layers // 3}\n    layers: [conv: {{filters: 16, kernel: 3, padding: 1, bias: false}}, batchnorm, relu]\n"
+    if shape == "blocks":  # block uses with their own paths (resnet-like groups)
+        block = "blocks:\n  unit:\n    layers:\n      - conv: {name: conv, filters: 16, kernel: 3, padding: 1, bias: false}\n      - batchnorm: {name: bn}\n      - relu: {name: relu}\n"
+        return head + block + "layers:\n" + "\n".join("  - unit" for _ in range(layers // 3)) + "\n"
+    if shape == "concat":  # one merge with many branches
+        branches = "\n".join("        - [conv: {filters: 1, kernel: 1, bias: false}]" for _ in range(layers))
+        return head + f"layers:\n  - concat:\n      branches:\n{branches}\n"
+    raise ValueError(shape)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=15, help="processes per figure (the median is shown)")
-    parser.add_argument("--wall", action="store_true", help="time wall-clock instead of CPU (user + system)")
-    args = parser.parse_args()
     global WALL
-    WALL = args.wall
-    print(f"{'wall-clock' if WALL else 'CPU (user + system)'} time, median of separate processes")
-    python = sys.executable
-    cnncalc = shutil.which("cnncalc", path=str(Path(python).parent)) or shutil.which("cnncalc")
-    if cnncalc is None:
-        sys.exit("the `cnncalc` script is not installed next to this Python; run `pip install -e .` first")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
+    parser.add_argument("--only", default="", help="only the rows whose label contains this")
+    options = parser.parse_args()
+    WALL = options.wall
+    script = shutil.which("cnncalc")
+    if script is None:
+        sys.exit("cnncalc is not on PATH: pip install -e . first")
+    print(machine())
+    print(f"{'CPU' if not WALL else 'wall'} time, {options.runs} interleaved pairs each; ratio = command / floor (`{' '.join(FLOOR[1:])}`)\n")
 
-    import compileall
+    startup = [
+        ("table resnet152 (default, piped)", ["table", "resnet152"]),
+        ("table resnet152 --format json", ["table", "resnet152", "--format", "json"]),
+        ("receptive-field resnet152", ["receptive-field", "resnet152"]),
+        ("receptive-field resnet152 --format json", ["receptive-field", "resnet152", "--format", "json"]),
+        ("models", ["models"]),
+        ("check resnet152", ["check", "resnet152"]),
+        ("explain resnet152 --layer layer4.2.conv3", ["explain", "resnet152", "--layer", "layer4.2.conv3"]),
+        ("layer conv", ["layer", "conv", "--input", "56x56x64", "--filters", "64", "--kernel", "3"]),
+        ("quiz -n 10 -f json", ["quiz", "-n", "10", "--seed", "1", "-f", "json"]),
+        ("show resnet152", ["show", "resnet152"]),
+        ("--help", ["--help"]),
+    ]
+    print(f"{'start-up':45s} {'ratio':>6s} {'q1':>6s} {'q3':>6s} {'ms':>8s}")
+    for label, args in startup:
+        if options.only in label:
+            ratio, q1, q3, took = paired([script, *args], options.runs)
+            print(f"{label:45s} {ratio:6.2f} {q1:6.2f} {q3:6.2f} {took * 1000:8.1f}")
+    if options.only in "completion":
+        env = dict(os.environ, _CNNCALC_COMPLETE="complete_bash", COMP_WORDS="cnncalc table res", COMP_CWORD="2")
+        ratio, q1, q3, took = paired([script], options.runs, env)
+        print(f"{'completion (cnncalc table res<TAB>)':45s} {ratio:6.2f} {q1:6.2f} {q3:6.2f} {took * 1000:8.1f}")
 
-    from cnncalc.spec import zoo
-
-    # pip compiles an installed package's bytecode; an editable checkout run with
-    # PYTHONDONTWRITEBYTECODE set would recompile every cnncalc module on every run,
-    # which no user sees. Compile once, as an install would.
-    compileall.compile_dir(str(Path(zoo.__file__).parent), quiet=1)
-
-    model = "resnet152" if zoo.bundled_path("resnet152") else "resnet50"
-    if model != "resnet152":
-        print("note: resnet152 is not bundled yet; timing resnet50 instead")
-
-    floor = median_seconds([python, "-c", "import typer, rich.table, yaml"], args.runs)
-    ours = median_seconds([cnncalc, "table", model, "--format", "json"], args.runs)
-    print(f"python -c 'import typer, rich.table, yaml'   {floor * 1000:7.1f} ms  (median of {args.runs})")
-    print(f"cnncalc table {model} --format json       {ours * 1000:7.1f} ms")
-    print(f"ratio {ours / floor:.2f}  (target <= 1.3)")
-
-    print()
+    print(f"\n{'scaling (ms beyond start-up)':45s} {'1k':>8s} {'10k':>8s} {'10k/1k':>7s}")
+    base = statistics.median(seconds([script, "table", "lenet5", "--format", "json"]) for _ in range(options.runs))
+    runs = max(3, options.runs // 5)
     with tempfile.TemporaryDirectory() as tmp:
-        empty = Path(tmp) / "one.yaml"
-        empty.write_text(generated_spec(1))
-        base = median_seconds([cnncalc, "table", str(empty), "--format", "json"], args.runs)
-        print(f"{'layers':>7} {'total ms':>9} {'beyond 1-layer ms':>18} {'us/layer':>9}")
-        print(f"{1:>7} {base * 1000:9.1f} {0:18.1f} {'':>9}")
-        for n in (1_000, 5_000, 10_000):
-            path = Path(tmp) / f"chain{n}.yaml"
-            path.write_text(generated_spec(n))
-            total = median_seconds([cnncalc, "table", str(path), "--format", "json"], max(3, args.runs // 3))
-            beyond = total - base
-            print(f"{n:>7,} {total * 1000:9.1f} {beyond * 1000:18.1f} {beyond / n * 1e6:9.1f}")
-    print("target: under 1,000 ms beyond start-up at 10,000 layers, and a flat cost per layer")
+        for shape in ("chain", "repeat", "blocks", "concat"):
+            for what in (["table", "--format", "json"], ["table"], ["receptive-field", "--format", "json"]):
+                label = f"{shape}: {' '.join(what)}"
+                if options.only not in label:
+                    continue
+                beyond = []
+                for layers in (1_000, 10_000):
+                    path = Path(tmp) / f"{shape}{layers}.yaml"
+                    path.write_text(spec(shape, layers), encoding="utf-8")
+                    took = statistics.median(seconds([script, what[0], str(path), *what[1:]]) for _ in range(runs))
+                    beyond.append(max(took - base, 1e-6))
+                print(f"{label:45s} {beyond[0] * 1000:8.0f} {beyond[1] * 1000:8.0f} {beyond[1] / beyond[0]:7.1f}")
 
 
 if __name__ == "__main__":
