@@ -264,6 +264,8 @@ def table_command(
 
       cnncalc table resnet50 --batch 64 --dtype bfloat16 --optimizer sgd
 
+      cnncalc table lenet5 --columns input,output,weights,params,activations --weights course
+
       cnncalc table vgg16 --format json > vgg16.json
     """
     with guarded():
