@@ -302,7 +302,7 @@ def parse_columns(text: str | None):  # -> tuple[TableColumn, ...]
     return tuple(chosen)
 
 
-def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None, chw: bool, paths: bool = False, columns=None, weights=None, show_batch: bool = False) -> None:
+def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None, chw: bool, paths: bool, columns, weights: WeightOrder, show_batch: bool) -> None:
     from cnncalc.render import table as render
 
     if format is OutputFormat.JSON:
@@ -315,10 +315,8 @@ def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None,
         from cnncalc.render.layout import write
 
         width, styled = screen()
-        layout = {"columns": columns} if columns else {}
-        if weights is not None:
-            layout["weights"] = weights
-        write(render.table_lines(analysis, depth=depth, memory=memory, chw=chw, width=width, paths=paths, show_batch=show_batch, **layout), sys.stdout, styled)
+        lines = render.table_lines(analysis, depth=depth, memory=memory, chw=chw, width=width, paths=paths, columns=columns, weights=weights, show_batch=show_batch)
+        write(lines, sys.stdout, styled)
 
 
 @app.command("models")
