@@ -1017,6 +1017,7 @@ def main() -> None:
     # rows); the cyclic collector would rescan them again and again, which made a 10,000-layer
     # spec cost quadratic time (bench/startup.py). Reference counting still frees everything.
     import gc
+    import os
 
     from cnncalc.cli import streams
 
@@ -1032,7 +1033,11 @@ def main() -> None:
         sys.stderr.flush()
     except streams.OutputFault as fault:
         code = streams.exit_code_for(fault)
-    raise SystemExit(code)
+    if code is not None and not isinstance(code, int):
+        raise SystemExit(code)  # a message instead of a number: Python prints it and exits 1
+    # Everything is written and flushed: skip the interpreter's teardown, which freed every object of
+    # the run one by one (9–13 ms on ResNet-152, issue 14). Nothing else is left to flush or close.
+    os._exit(code or 0)
 
 
 def app_for(argv: list[str]) -> typer.Typer:
