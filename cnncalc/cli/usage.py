@@ -23,7 +23,7 @@ from cnncalc.words import printable, suggest
 EXIT_USAGE = 2
 
 
-def _command(problem: Any, argv: list[str] | None = None) -> str:
+def _command(problem: Any) -> str:
     ctx = getattr(problem, "ctx", None)
     if ctx is not None and ctx.command_path:
         return ctx.command_path
