@@ -30,12 +30,23 @@ ADDRESS_SPACE = 2 * 1024**3  # hard cap for the child: a runaway allocation fail
 DRIVER = """
 import os, resource, sys
 from cnncalc.cli.app import main
+
+def record():
+    with open(os.environ["RSS_FILE"], "w") as f:
+        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))  # KiB on Linux
+
+leave = os._exit  # main() ends with os._exit (no teardown): record the peak on the way out
+
+def record_and_leave(code):
+    record()
+    leave(code)
+
+os._exit = record_and_leave
 sys.argv = ["cnncalc", *sys.argv[1:]]
 try:
     main()
 finally:
-    with open(os.environ["RSS_FILE"], "w") as f:
-        f.write(str(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss))  # KiB on Linux
+    record()  # a run that ends by an exception instead
 """
 
 
