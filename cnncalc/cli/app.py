@@ -173,7 +173,8 @@ def screen() -> tuple[int, bool]:
     return max(width or 80, MIN_WIDTH), styled
 
 
-def console(stderr: bool = False):
+def console():
+    """A rich console on stdout for what rich draws itself (the receptive-field picture), at `screen()`'s width."""
     import os
 
     from rich.console import Console
@@ -181,12 +182,7 @@ def console(stderr: bool = False):
     # rich drops colours for NO_COLOR but still writes bold and other attributes; no-color.org
     # asks for no escape codes at all, so styling goes entirely (rich already does this when piped).
     plain = {"color_system": None} if os.environ.get("NO_COLOR") else {}
-    out = Console(stderr=stderr, highlight=False, soft_wrap=False, **plain)
-    # COLUMNS=0 made rich print nothing, and a few columns cut every number: narrower than MIN_WIDTH is
-    # drawn at MIN_WIDTH (the terminal wraps the lines; nothing is lost).
-    if out.width < MIN_WIDTH:
-        out.width = MIN_WIDTH
-    return out
+    return Console(highlight=False, soft_wrap=False, width=screen()[0], **plain)
 
 
 SpecArgument = Annotated[
