@@ -72,6 +72,7 @@ class _Walk:
     peak: int = 0
     saved: set[_Storage] = field(default_factory=set)  # the objects, not their ids: ids of freed objects recur
     saved_by_row: dict[str, int] = field(default_factory=dict)
+    parts: bool = False  # record `kept` (the quiz's worked solutions); the table's runs do not need it
     kept: dict[str, list[Kept]] = field(default_factory=dict)  # path -> what it keeps, part by part
     stored: dict[str, _Tensor] = field(default_factory=dict)
 
@@ -108,7 +109,8 @@ class _Walk:
             self.hold(storage)
             size = self.size(storage)
             self.saved_by_row[row.path] = self.saved_by_row.get(row.path, 0) + size
-            self.kept.setdefault(row.path, []).append(Kept(what, storage.elements, storage.fixed, storage.type, size))
+            if self.parts:
+                self.kept.setdefault(row.path, []).append(Kept(what, storage.elements, storage.fixed, storage.type, size))
 
     def finished(self, path: str, tensor: _Tensor) -> None:
         """A tensor that a later `from:` reads stays alive until its last reader."""
@@ -265,7 +267,7 @@ class MemoryReport(NamedTuple):
     saved_by_row: dict[str, int]  # path -> bytes first kept by that layer (merges included)
 
 
-def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype) -> _Walk:
+def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype, parts: bool = False) -> _Walk:
     walk = _Walk(
         rows={id(r.node): r for r in analysis.rows},
         training=training,
@@ -273,6 +275,7 @@ def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype) -> _Walk
         itemsize=dtype.bytes,
         referenced=references(analysis.network.layers, {}),
         shapes={r.path: r.output for r in analysis.rows},
+        parts=parts,
     )
     network_input = _Tensor(_Storage(analysis.input.elements), False, False)
     walk.hold(network_input.storage)  # the caller holds the input throughout
@@ -289,7 +292,7 @@ def kept_for_backward(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.F
 def kept_parts(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32) -> dict[str, list[Kept]]:
     """Path -> the tensors that layer is the first to keep for the backward pass, one by one (the quiz's
     worked solutions add them up to `kept_for_backward`)."""
-    return _walk(analysis, True, batch, dtype).kept
+    return _walk(analysis, True, batch, dtype, parts=True).kept
 
 
 def memory(analysis: Analysis, batch: int = 1, dtype: Dtype = Dtype.FLOAT32) -> MemoryReport:
