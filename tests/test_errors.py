@@ -588,7 +588,7 @@ CASES = [
           - repeat: 1000000
             layers: [relu]
         """,
-        'error: bad.yaml:3:5: layer 0: `repeat: 1,000,000` would make more than 50,000 layers',
+        'error: bad.yaml:3:5: layer 0: `repeat: 1,000,000` would make more than 250,000 layers',
         '  hint: check the count; the largest real networks have a few thousand layers',
     ),
     case(
@@ -942,7 +942,7 @@ CODE_CASES = [
     ("input: 8x8x3\nlayers: [{add: {branches: [[{conv: {filters: 5, kernel: 1}}], []]}}]\n", "merge"),
     ("input: 8x8x3\nlayers: [{add: {branches: [{from: nowhere}, []]}}]\n", "merge"),
     ("input: 8x8x3\nblocks: {b: {args: {w: 1}, layers: [{conv: {filters: $v, kernel: 1}}]}}\nlayers: [b]\n", "expression"),
-    ("input: 8x8x3\nlayers:\n  - repeat: 60000\n    layers: [relu]\n", "limit"),
+    ("input: 8x8x3\nlayers:\n  - repeat: 300000\n    layers: [relu]\n", "limit"),
 ]
 
 

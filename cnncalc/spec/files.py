@@ -9,12 +9,12 @@ from cnncalc.errors import CnnCalcError, FileProblem, SourcePos
 # Limits on what one spec may ask for, so that any file, however hostile, is answered within about
 # a second and little memory (README "When something is wrong"; tests/test_hostile.py measures them).
 # The YAML-level limits (values, nesting depth, key length, digits) live in cnncalc.spec.safe_yaml.
-MAX_FILE_BYTES = 2 * 1024 * 1024  # a 10,000-layer chain written out without `repeat` is ~330 KB
+MAX_FILE_BYTES = 16 * 1024 * 1024  # a 100,000-layer chain written out without `repeat` is ~4 MB
 
 
 def _too_large(size: int, unit: str) -> CnnCalcError:
     return FileProblem(
-        f"the spec is {size:,} {unit}; cnncalc reads specs of at most {MAX_FILE_BYTES:,} bytes (2 MiB)",
+        f"the spec is {size:,} {unit}; cnncalc reads specs of at most {MAX_FILE_BYTES:,} bytes (16 MiB)",
         hint="a spec of the largest networks takes a few kilobytes: use blocks and `repeat`",
     )
 

@@ -25,7 +25,8 @@ from typing import Any
 
 from cnncalc.errors import CnnCalcError, SourcePos, YamlProblem
 
-MAX_YAML_VALUES = 250_000
+MAX_YAML_VALUES = 1_000_000  # a 100,000-layer chain written out (a conv with its options every third layer) holds ~430,000
+MAX_MERGED_KEYS = 250_000  # keys copied by `<<` merges: real specs copy a few dozen; a merge bomb copies millions
 MAX_YAML_DEPTH = 200
 MAX_KEY_LENGTH = 100
 MAX_NUMBER_DIGITS = 100
@@ -85,6 +86,7 @@ class _Frame:
 
 
 _NO_KEY = object()
+_SCALAR_CACHE_SIZE = 10_000  # distinct scalars remembered: names and long texts need not fill memory
 _MERGE_KEY = object()
 
 
@@ -98,6 +100,11 @@ class _Builder:
         self.constructor = yaml.constructor.SafeConstructor()
         self.anchors: dict[str, Any] = {}
         self.budget = MAX_YAML_VALUES
+        self.merged = MAX_MERGED_KEYS
+        # (tag, text, implicit) -> (resolved tag, value): a written-out spec repeats the same few scalars
+        # (`16`, `3`, `false`, `relu`) hundreds of thousands of times, and PyYAML's resolver and
+        # constructor are pure Python. Every cached value is immutable (a number, text, a bool or null).
+        self.scalars: dict[tuple, Any] = {}
 
     def document(self) -> Any:
         events = self.yaml.events
@@ -119,11 +126,27 @@ class _Builder:
 
     def _root(self, get: Any) -> Any:
         events = self.yaml.events
+        scalar_event, ends = events.ScalarEvent, (events.MappingEndEvent, events.SequenceEndEvent)
         stack: list[_Frame] = []
         root: Any = _NO_KEY
         while True:
             event = get()
-            if isinstance(event, (events.MappingEndEvent, events.SequenceEndEvent)):
+            if type(event) is scalar_event and stack:  # the common case first, without the general path's tests
+                mark = event.start_mark
+                pos = SourcePos(mark.line + 1, mark.column + 1)
+                self.budget -= 1
+                if self.budget >= 0 and event.anchor is None:
+                    value = self._scalar(event, pos, stack)
+                    frame = stack[-1]
+                    target = frame.value
+                    if type(target) is YList:
+                        target.append(value)
+                        target.item_pos.append(pos)
+                    else:
+                        self._add(frame, value, pos, event)
+                    continue
+                self.budget += 1  # counted again below, where the refusal is
+            if isinstance(event, ends):
                 frame = stack.pop()
                 if frame.merges:
                     self._apply_merges(frame)
@@ -177,16 +200,26 @@ class _Builder:
                 return root
 
     def _scalar(self, event: Any, pos: SourcePos, stack: list[_Frame]) -> Any:
+        key = (event.tag, event.value, event.implicit)
+        value = self.scalars.get(key, _NO_KEY)
+        if value is not _NO_KEY:
+            return value
+        tag, value = self._new_scalar(event, pos, stack)
+        if tag != _MERGE and len(self.scalars) < _SCALAR_CACHE_SIZE:  # `<<` means a merge as a key only
+            self.scalars[key] = value
+        return value
+
+    def _new_scalar(self, event: Any, pos: SourcePos, stack: list[_Frame]) -> tuple[str, Any]:
         yaml = self.yaml
         text = event.value
         tag = event.tag
         if tag is None or tag == "!":
             tag = self.loader.resolve(yaml.ScalarNode, text, event.implicit)
         if tag == _MERGE and stack and isinstance(stack[-1].value, YMap) and stack[-1].key is None:
-            return _MERGE_KEY
+            return tag, _MERGE_KEY
         if tag not in _PLAIN_TAGS:
             if event.tag is None:
-                return text  # `2024-01-01`, `<<` or `=` as a value: text to cnncalc, no option takes a date
+                return tag, text  # `2024-01-01`, `<<` or `=` as a value: text to cnncalc, no option takes a date
             raise _tag_error(tag, pos)
         if tag in (_TAG + "int", _TAG + "float"):
             digits = sum(c.isalnum() for c in text)  # hexadecimal and octal digits count too (0xfff…)
@@ -208,7 +241,7 @@ class _Builder:
                 hint="sizes are whole numbers up to 9,223,372,036,854,775,807; rates like `p` lie between 0 and 1",
                 pos=pos,
             )
-        return value
+        return tag, value
 
     def _add(self, frame: _Frame, value: Any, pos: SourcePos, event: Any) -> None:
         target = frame.value
@@ -266,9 +299,12 @@ class _Builder:
                         pos=pos,
                     )
                 self.budget -= len(merged)
-                if self.budget < 0:
+                self.merged -= len(merged)
+                if self.budget < 0 or self.merged < 0:
                     raise YamlProblem(
-                        f"the YAML holds more than {MAX_YAML_VALUES:,} values once its `<<` merges are done",
+                        f"the YAML's `<<` merges copy more than {MAX_MERGED_KEYS:,} keys"
+                        if self.merged < 0
+                        else f"the YAML holds more than {MAX_YAML_VALUES:,} values once its `<<` merges are done",
                         hint="use blocks and `repeat` instead of YAML merges",
                         pos=pos,
                     )
