@@ -634,3 +634,33 @@ def test_wrapping_counts_hangul_as_two_columns():
     assert all(sum(2 if "가" <= ch <= "힣" else 1 for ch in line) <= 30 for line in lines)
     choice = wrap("  A) The output shape is 16×16×64 and this statement wraps", 30).split("\n")
     assert choice[1].startswith("     ") and not choice[1].startswith("      ")
+
+
+# ----------------------------------------------------------------------------- writing large sets
+
+
+@pytest.mark.parametrize("fmt", ["json", "markdown", "text"])
+def test_a_set_larger_than_the_spool_is_written_whole_and_the_same(cli, monkeypatch, fmt):
+    """Problems are written as they are drawn to a spool that moves to a temporary file past SPOOL_BYTES: the
+    output is the same, byte for byte, whether the set fits in memory or not."""
+    from cnncalc.cli import app as app_module
+
+    args = ("quiz", "-n", "300", "--seed", "8", "--format", fmt)
+    in_memory = cli(*args)
+    monkeypatch.setattr(app_module, "SPOOL_BYTES", 1000)  # rolls over after a few problems
+    on_disk = cli(*args)
+    assert in_memory.exit_code == on_disk.exit_code == 0
+    assert on_disk.stdout == in_memory.stdout
+    problems = generate(QuizOptions(count=300, seed=8))
+    expected = {"json": lambda: to_json(problems, Lang.EN), "markdown": lambda: to_markdown(problems, Lang.EN, Difficulty.MEDIUM, 8)}
+    if fmt in expected:
+        assert on_disk.stdout == expected[fmt]()
+    else:
+        assert on_disk.stdout.count("\n   Answer: ") == 300
+
+
+def test_a_set_that_cannot_be_completed_writes_nothing(cli):
+    result = cli("quiz", "--topic", "network", "-n", "5000", "--seed", "1", "--format", "json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "only 67 different problems could be drawn on network" in result.stderr

@@ -953,26 +953,45 @@ def quiz_command(
         import random
 
         from cnncalc.quiz import problems as quiz
-        from cnncalc.quiz import text as quiz_render
         from cnncalc.errors import OptionProblem
 
         if interactive and format is not None:
             raise OptionProblem("--interactive asks and grades, --format writes a worksheet: give one of them", hint="drop one of the two options")
         used_seed = seed if seed is not None else random.randrange(1_000_000)
         topics = tuple(topic) if topic else tuple(QuizTopic)
-        problems = quiz.generate(quiz.QuizOptions(topics=topics, count=count, difficulty=difficulty, seed=used_seed))
+        options = quiz.QuizOptions(topics=topics, count=count, difficulty=difficulty, seed=used_seed)
         stdin_is_terminal = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
         if format is None and (interactive or stdin_is_terminal):
-            _quiz_session(problems, lang, difficulty, used_seed, echo=not stdin_is_terminal)
+            _quiz_session(quiz.generate(options), lang, difficulty, used_seed, echo=not stdin_is_terminal)
             return
-        if format is QuizFormat.JSON:
-            sys.stdout.write(quiz_render.to_json(problems, lang))
-        elif format is QuizFormat.MARKDOWN:
-            sys.stdout.write(quiz_render.to_markdown(problems, lang, difficulty, used_seed))
-        else:
-            from cnncalc.render.layout import fold
+        _write_quiz(quiz.iter_problems(options), format or QuizFormat.TEXT, lang, difficulty, used_seed, count)
 
-            sys.stdout.write(fold(quiz_render.to_text(problems, lang, difficulty, used_seed), screen()[0]))
+
+def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty, seed: int, count: int) -> None:
+    """Each problem is written as it is drawn, to a spool that stays in memory while small and moves to a
+    temporary file beyond SPOOL_BYTES, and the spool is copied to stdout at the end: a set of 100,000 never
+    sits in memory whole, and a set that cannot be completed writes nothing."""
+    import shutil
+    import tempfile
+
+    from cnncalc.quiz import text as quiz_render
+
+    def spool():
+        return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")
+
+    with spool() as out:
+        if format is QuizFormat.JSON:
+            quiz_render.write_json(problems, lang, out)
+        elif format is QuizFormat.MARKDOWN:
+            with spool() as key:
+                quiz_render.write_markdown(problems, lang, difficulty, seed, count, out, key)
+        else:
+            quiz_render.write_text(problems, lang, difficulty, seed, count, out, width=screen()[0])
+        out.seek(0)
+        shutil.copyfileobj(out, sys.stdout)
+
+
+SPOOL_BYTES = 8 * 1024 * 1024
 
 
 def _quiz_session(problems, lang: Lang, difficulty: Difficulty, seed: int, echo: bool) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from cnncalc.kinds import formulas
 from cnncalc.kinds.conv import conv_mac_formula, conv_param_formula
@@ -1072,24 +1072,32 @@ _ATTEMPTS_PER_TOPIC = 80  # draws without a new problem before a topic counts as
 
 
 def generate(options: QuizOptions, networks: dict[str, Network] | None = None) -> list[Problem]:
-    """`options.count` distinct problems over `options.topics`, the same list for the same options and seed.
+    """`options.count` distinct problems over `options.topics`, the same list for the same options and seed
+    (`iter_problems`, all at once)."""
+    return list(iter_problems(options, networks))
+
+
+def iter_problems(options: QuizOptions, networks: dict[str, Network] | None = None) -> Iterator[Problem]:
+    """`options.count` distinct problems over `options.topics`, one at a time, so that a set of 100,000 is
+    written as it is drawn and never held whole (only each problem's identity is kept, to skip duplicates).
 
     Topics take turns (in a shuffled order each round) so every topic appears; a topic whose
     distinct problems run out (a small bundled network, say) leaves the rotation, and if all
-    run out before `count`, CnnCalcError says how many there are.
+    run out before `count`, CnnCalcError says how many there are (after the ones yielded: a caller
+    that must not write half a set writes to a spool first).
     `networks` replaces the bundled networks (name → Network) for `network` problems.
     """
     rng = random.Random(options.seed)
     generator = _Generator(rng, options.difficulty, networks)
     topics = [t for t in QuizTopic if t in options.topics]  # enum order: the CLI's order of --topic does not matter
-    problems: list[Problem] = []
+    drawn = 0
     seen: set[str] = set()
     live = list(topics)
-    while len(problems) < options.count and live:
+    while drawn < options.count and live:
         order = live[:]
         rng.shuffle(order)
         for topic in order:
-            if len(problems) >= options.count:
+            if drawn >= options.count:
                 break
             method = getattr(generator, _TOPIC_METHOD[topic])
             for _ in range(_ATTEMPTS_PER_TOPIC):
@@ -1100,17 +1108,17 @@ def generate(options: QuizOptions, networks: dict[str, Network] | None = None) -
                 key = problem.key()
                 if key not in seen:
                     seen.add(key)
-                    problems.append(problem)
+                    drawn += 1
+                    yield problem
                     break
             else:
                 live.remove(topic)
-    if len(problems) < options.count:
+    if drawn < options.count:
         names = ", ".join(str(t) for t in topics)
         raise OptionProblem(
-            f"only {len(problems)} different problems could be drawn on {names} at difficulty {options.difficulty}; asked for {options.count}",
+            f"only {drawn} different problems could be drawn on {names} at difficulty {options.difficulty}; asked for {options.count}",
             hint="ask for fewer (--count), add topics (--topic), or change the difficulty",
         )
-    return problems
 
 
-__all__ = ["Answer", "NETWORKS", "Problem", "QuizOptions", "Statement", "generate", "parse_answer", "receptive_field", "run", "spec", "to_layer"]
+__all__ = ["Answer", "NETWORKS", "Problem", "QuizOptions", "Statement", "generate", "iter_problems", "parse_answer", "receptive_field", "run", "spec", "to_layer"]

@@ -9,8 +9,10 @@ inflect by how the number is read.
 
 from __future__ import annotations
 
+import io
 import json
-from typing import Any
+import shutil
+from typing import Any, Iterable, TextIO
 
 from cnncalc.enums import AnswerKind, Ask, Difficulty, Lang, QuizTopic
 from cnncalc.quiz.problems import Problem, Statement, to_layer
@@ -678,11 +680,19 @@ def problem_json(p: Problem, lang: Lang) -> dict[str, Any]:
 
 
 def to_json(problems: list[Problem], lang: Lang) -> str:
-    """A JSON list, one problem per line: easy to diff and to split, and json's fast (C) encoder only runs without indent."""
-    if not problems:
-        return "[]\n"
-    lines = (json.dumps(problem_json(p, lang), ensure_ascii=False) for p in problems)
-    return "[\n  " + ",\n  ".join(lines) + "\n]\n"
+    out = io.StringIO()
+    write_json(problems, lang, out)
+    return out.getvalue()
+
+
+def write_json(problems: Iterable[Problem], lang: Lang, out: TextIO) -> None:
+    """A JSON list, one problem per line: easy to diff and to split, and json's fast (C) encoder only runs
+    without indent. Written problem by problem, as they come."""
+    first = True
+    for p in problems:
+        out.write(("[\n  " if first else ",\n  ") + json.dumps(problem_json(p, lang), ensure_ascii=False))
+        first = False
+    out.write("[]\n" if first else "\n]\n")
 
 
 def header(lang: Lang, difficulty: Difficulty, seed: int, count: int) -> str:
@@ -693,30 +703,48 @@ def header(lang: Lang, difficulty: Difficulty, seed: int, count: int) -> str:
 
 
 def to_markdown(problems: list[Problem], lang: Lang, difficulty: Difficulty, seed: int) -> str:
+    out = io.StringIO()
+    write_markdown(problems, lang, difficulty, seed, len(problems), out, io.StringIO())
+    return out.getvalue()
+
+
+def write_markdown(problems: Iterable[Problem], lang: Lang, difficulty: Difficulty, seed: int, count: int, out: TextIO, key: TextIO) -> None:
+    """The worksheet, then the answer key: the key is written to `key` as the problems come, and appended."""
     ko = lang is Lang.KO
-    out = ["# CNN 계산 연습 문제" if ko else "# CNN arithmetic worksheet", "", header(lang, difficulty, seed, len(problems)), ""]
+    out.write("\n".join(["# CNN 계산 연습 문제" if ko else "# CNN arithmetic worksheet", "", header(lang, difficulty, seed, count), ""]) + "\n")
     for i, p in enumerate(problems, 1):
         q = question(p, lang).replace("\n", "  \n")
-        out += [f"**{i}.** ({_topic_label(p.topic, lang)}) {q}", ""]
-    out += ["---", "", "## 정답과 풀이" if ko else "## Answer key", ""]
-    for i, p in enumerate(problems, 1):
-        out.append(f"**{i}.** {'정답' if ko else 'Answer'}: **{answer_text(p, lang)}**")
-        out.append("")
-        out += [f"    {line}" for line in solution(p, lang)]
-        out.append("")
-    return "\n".join(out)
+        out.write(f"**{i}.** ({_topic_label(p.topic, lang)}) {q}\n\n")
+        lines = [f"**{i}.** {'정답' if ko else 'Answer'}: **{answer_text(p, lang)}**", ""]
+        lines += [f"    {line}" for line in solution(p, lang)]
+        key.write(("\n" if i > 1 else "") + "\n".join(lines) + "\n")
+    out.write("---\n\n" + ("## 정답과 풀이" if ko else "## Answer key") + "\n\n")
+    key.seek(0)
+    shutil.copyfileobj(key, out)
 
 
 def to_text(problems: list[Problem], lang: Lang, difficulty: Difficulty, seed: int) -> str:
     """The worksheet with answers and solutions under each question: what a pipe gets by default."""
+    out = io.StringIO()
+    write_text(problems, lang, difficulty, seed, len(problems), out)
+    return out.getvalue()
+
+
+def write_text(problems: Iterable[Problem], lang: Lang, difficulty: Difficulty, seed: int, count: int, out: TextIO, width: int | None = None) -> None:
+    """`to_text` problem by problem; lines longer than `width` folded under a hanging indent."""
+    from cnncalc.render.layout import fold
+
     ko = lang is Lang.KO
-    out = [header(lang, difficulty, seed, len(problems)), ""]
+
+    def put(lines: list[str]) -> None:
+        text = "\n".join(lines)
+        out.write((fold(text, width) if width else text) + "\n")
+
+    put([header(lang, difficulty, seed, count)])
     for i, p in enumerate(problems, 1):
-        out.append(f"{i}. [{_topic_label(p.topic, lang)}] {question(p, lang)}")
-        out.append(f"   {'정답' if ko else 'Answer'}: {answer_text(p, lang)}")
-        out += [f"     {line}" for line in solution(p, lang)]
-        out.append("")
-    return "\n".join(out)
+        lines = ["", f"{i}. [{_topic_label(p.topic, lang)}] {question(p, lang)}", f"   {'정답' if ko else 'Answer'}: {answer_text(p, lang)}"]
+        lines += [f"     {line}" for line in solution(p, lang)]
+        put(lines)
 
 
-__all__ = ["answer_hint", "answer_text", "describe", "problem_json", "question", "solution", "to_json", "to_markdown", "to_text"]
+__all__ = ["answer_hint", "answer_text", "describe", "problem_json", "question", "solution", "to_json", "to_markdown", "to_text", "write_json", "write_markdown", "write_text"]
