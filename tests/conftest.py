@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 
 import pytest
@@ -10,6 +12,11 @@ from typer.testing import CliRunner
 from cnncalc.cli.app import app
 from cnncalc.core.engine import analyse
 from cnncalc.spec.parse import parse_spec
+
+
+# The bundled networks' cache (cnncalc.spec.cache) goes to a folder of this test run's own, for every test and
+# every cnncalc process the tests start, never to the user's ~/.cache.
+os.environ["CNNCALC_CACHE_DIR"] = tempfile.mkdtemp(prefix="cnncalc-test-cache-")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -40,13 +40,11 @@ STDIN = "-"  # as SPEC: the spec's text from standard input (`cnncalc show vgg16
 def load(spec: str, input_shape: Shape | None = None) -> Network:
     """A spec file's network, a bundled one by name (a file of that name wins), or `-` for standard input,
     on `input_shape` if given."""
-    import difflib
-
     from cnncalc.errors import FileProblem
-    from cnncalc.spec.parse import parse_file, parse_spec, read_spec_file
     from cnncalc.words import quote
 
     if spec == STDIN:
+        from cnncalc.spec.parse import parse_spec
         from cnncalc.spec.files import read_stdin
 
         return parse_spec(read_stdin(), file="<stdin>", default_name="stdin", input_shape=input_shape)
@@ -58,10 +56,24 @@ def load(spec: str, input_shape: Shape | None = None) -> Network:
     except ValueError:  # an embedded NUL
         raise FileProblem(f"{quote(spec, 80)} is not a file name (it holds a NUL character)", hint="check the path") from None
     if exists:
+        from cnncalc.spec.parse import parse_file
+
         return parse_file(path, input_shape)
     bundled = bundled_path(spec) if "/" not in spec and "\\" not in spec else None
     if bundled is not None:
-        return parse_spec(read_spec_file(bundled), file=f"{spec} (bundled)", default_name=spec, input_shape=input_shape)
+
+        def parse() -> Network:
+            from cnncalc.spec.parse import parse_spec, read_spec_file
+
+            return parse_spec(read_spec_file(bundled), file=f"{spec} (bundled)", default_name=spec, input_shape=input_shape)
+
+        if input_shape is not None:
+            return parse()
+        from cnncalc.spec.cache import bundled_network
+
+        return bundled_network(spec, bundled.read_bytes(), parse)
+    import difflib
+
     names = bundled_names()
     close = difflib.get_close_matches(spec.removesuffix(".yaml"), names, n=1, cutoff=0.6)
     suggestion = f"; did you mean `{close[0]}`?" if close else ""
