@@ -10,10 +10,11 @@ so that whatever else the machine does falls on both alike. The figure is the me
 ratios command/floor, with the spread of those ratios (first and third quartile): a target is met
 when the median is under it, and the spread says how far to trust that on this machine.
 
-**Scaling.** Generated specs of 1,000 and 10,000 layers in four shapes (a written-out chain, a
-`repeat`, block uses, a wide `concat`) through `table --format json`, the default table and
-`receptive-field --format json`: the time beyond start-up (the command on resnet18's spec's floor)
-and t(10k)/t(1k), which is 10 for linear work.
+**Scaling.** Generated specs of 1,000, 10,000 and 100,000 layers in four shapes (a written-out chain,
+a `repeat`, block uses, a wide `concat`) through `table --format json`, the default table and
+`receptive-field --format json`: the time beyond start-up (the same command on lenet5), t(100k)/t(10k),
+which is 10 for linear work, and the whole time and peak memory (resident set) of the 100k run; then
+`quiz -n 100000 -f json`. `--sizes 1000,10000` leaves the 100k runs out.
 
 Every figure is CPU time (user + system) of separate processes, start-up included, as a user feels it;
 `--wall` measures wall-clock time instead. The machine, Python and package versions are printed first.
@@ -24,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import shutil
 import statistics
 import subprocess
@@ -38,15 +38,23 @@ WALL = False
 FLOOR = [sys.executable, "-c", "import typer, rich.table, yaml"]
 
 
+def measured(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """(seconds, peak resident megabytes) of one run of `command`, from its own rusage (os.wait4)."""
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=env)
+        _, status, usage = os.wait4(child.pid, 0)
+        wall = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            errors.seek(0)
+            sys.exit(f"{' '.join(command)} failed:\n{errors.read().decode()}")
+    took = wall if WALL else usage.ru_utime + usage.ru_stime
+    return took, usage.ru_maxrss / 1024  # KiB on Linux
+
+
 def seconds(command: list[str], env: dict[str, str] | None = None) -> float:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    wall = time.perf_counter() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stderr.decode()}")
-    return wall if WALL else (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return measured(command, env)[0]
 
 
 def paired(command: list[str], runs: int, env: dict[str, str] | None = None) -> tuple[float, float, float, float]:
@@ -89,6 +97,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--wall", action="store_true", help="wall-clock time instead of CPU time")
     parser.add_argument("--only", default="", help="only the rows whose label contains this")
+    parser.add_argument("--sizes", default="1000,10000,100000", help="layer counts of the scaling specs")
     options = parser.parse_args()
     WALL = options.wall
     script = shutil.which("cnncalc")
@@ -120,7 +129,9 @@ def main() -> None:
         ratio, q1, q3, took = paired([script], options.runs, env)
         print(f"{'completion (cnncalc table res<TAB>)':45s} {ratio:6.2f} {q1:6.2f} {q3:6.2f} {took * 1000:8.1f}")
 
-    print(f"\n{'scaling (ms beyond start-up)':45s} {'1k':>8s} {'10k':>8s} {'10k/1k':>7s}")
+    sizes = [int(n) for n in options.sizes.split(",")]
+    head = "".join(f"{f'{n // 1000}k':>8s}" for n in sizes)
+    print(f"\n{'scaling (ms beyond start-up)':45s}{head} {'ratio':>6s} {'s':>6s} {'MB':>6s}")
     base = statistics.median(seconds([script, "table", "lenet5", "--format", "json"]) for _ in range(options.runs))
     runs = max(3, options.runs // 5)
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,13 +140,20 @@ def main() -> None:
                 label = f"{shape}: {' '.join(what)}"
                 if options.only not in label:
                     continue
-                beyond = []
-                for layers in (1_000, 10_000):
+                beyond, whole, peak = [], 0.0, 0.0
+                for layers in sizes:
                     path = Path(tmp) / f"{shape}{layers}.yaml"
                     path.write_text(spec(shape, layers), encoding="utf-8")
-                    took = statistics.median(seconds([script, what[0], str(path), *what[1:]]) for _ in range(runs))
-                    beyond.append(max(took - base, 1e-6))
-                print(f"{label:45s} {beyond[0] * 1000:8.0f} {beyond[1] * 1000:8.0f} {beyond[1] / beyond[0]:7.1f}")
+                    results = [measured([script, what[0], str(path), *what[1:]]) for _ in range(runs if layers < 100_000 else 1)]
+                    whole = statistics.median(r[0] for r in results)
+                    peak = max(r[1] for r in results)
+                    beyond.append(max(whole - base, 1e-6))
+                columns = "".join(f"{b * 1000:8.0f}" for b in beyond)
+                print(f"{label:45s}{columns} {beyond[-1] / beyond[-2]:6.1f} {whole:6.2f} {peak:6.0f}")
+    if options.only in "quiz -n 100000":
+        took, peak = measured([script, "quiz", "-n", "100000", "--seed", "1", "-f", "json"])
+        print(f"\n{'quiz -n 100000 -f json':45s} {took:6.2f} s {peak:6.0f} MB")
+    print("\n(ratio: the last size's time beyond start-up over the one before; s and MB: the last size's whole run)")
 
 
 if __name__ == "__main__":
