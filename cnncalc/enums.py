@@ -195,6 +195,15 @@ class QuizFormat(StrEnum):
     TEXT = "text"  # worksheet with answers and worked solutions, plain text
     MARKDOWN = "markdown"  # worksheet, then an answer key
     JSON = "json"  # one object per problem, for other tools
+    MOODLE = "moodle"  # Moodle XML: numerical, short-answer and multiple-choice questions, a category per topic
+    GIFT = "gift"  # Moodle's plain-text GIFT format
+    QTI = "qti"  # a QTI 1.2 zip (Canvas), written with --output
+    ANKI = "anki"  # an Anki deck (.apkg), written with --output; needs genanki
+
+    @property
+    def binary(self) -> bool:
+        """A zip, not text: written to a file (--output), never to a terminal."""
+        return self in (QuizFormat.QTI, QuizFormat.ANKI)
 
 
 class QuestionForm(StrEnum):

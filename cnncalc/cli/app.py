@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from typing import Annotated, Iterator, NoReturn, Optional
+from pathlib import Path
 
 import typer
 
@@ -923,7 +924,15 @@ def quiz_command(
         Optional[QuizFormat],
         typer.Option(
             "--format", "-f", case_sensitive=False, show_default=False,
-            help="Write the set instead of asking: text (answers under each question), markdown (worksheet, then answer key), json.",
+            help="Write the set instead of asking: text (answers under each question), markdown (worksheet, then answer key), json; "
+            "for a course platform moodle (Moodle XML), gift, qti (a Canvas zip) or anki (an .apkg deck), the last two with --output.",
+        ),
+    ] = None,
+    output: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--output", "-o", show_default=False, dir_okay=False, metavar="FILE",
+            help="Write the set to FILE instead of standard output (whole or not at all), e.g. -o quiz.zip.",
         ),
     ] = None,
     interactive: Annotated[
@@ -939,7 +948,7 @@ def quiz_command(
     --format is given, it prints the problems with answers and solutions instead of waiting.
 
     Topics: conv, pool, transposed, padding, params, macs, activations, receptive-field,
-    pool-facts, network.
+    pool-facts, network, memory.
 
     Examples:
 
@@ -948,6 +957,10 @@ def quiz_command(
       cnncalc quiz --topic params --topic macs --difficulty hard --lang ko
 
       cnncalc quiz --count 20 --seed 7 --format markdown > worksheet.md
+
+      cnncalc quiz -n 20 --seed 3 --format moodle -o cnn-quiz.xml
+
+      cnncalc quiz -n 20 --seed 3 --format qti -o cnn-quiz.zip
     """
     with guarded():
         import random
@@ -955,26 +968,41 @@ def quiz_command(
         from cnncalc.quiz import problems as quiz
         from cnncalc.errors import OptionProblem
 
-        if interactive and format is not None:
-            raise OptionProblem("--interactive asks and grades, --format writes a worksheet: give one of them", hint="drop one of the two options")
+        if interactive and (format is not None or output is not None):
+            raise OptionProblem("--interactive asks and grades, --format and --output write a worksheet: give one of them", hint="drop one of the two options")
+        if format is not None and format.binary and output is None:
+            raise OptionProblem(f"--format {format} writes a zip file; say where with --output", hint=f"e.g. `-o quiz.{'zip' if format is QuizFormat.QTI else 'apkg'}`")
+        if format is QuizFormat.ANKI:
+            import importlib.util
+
+            if importlib.util.find_spec("genanki") is None:
+                raise OptionProblem("--format anki needs the genanki package, which is not installed", hint="pip install 'cnncalc[anki]' (or pip install genanki)")
         used_seed = seed if seed is not None else random.randrange(1_000_000)
         topics = tuple(topic) if topic else tuple(QuizTopic)
         options = quiz.QuizOptions(topics=topics, count=count, difficulty=difficulty, seed=used_seed)
         stdin_is_terminal = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
-        if format is None and (interactive or stdin_is_terminal):
+        if format is None and output is None and (interactive or stdin_is_terminal):
             _quiz_session(quiz.generate(options), lang, difficulty, used_seed, echo=not stdin_is_terminal)
             return
-        _write_quiz(quiz.iter_problems(options), format or QuizFormat.TEXT, lang, difficulty, used_seed, count)
+        _write_quiz(quiz.iter_problems(options), format or QuizFormat.TEXT, lang, difficulty, used_seed, count, output)
 
 
-def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty, seed: int, count: int) -> None:
+def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty, seed: int, count: int, output: Path | None) -> None:
     """Each problem is written as it is drawn, to a spool that stays in memory while small and moves to a
-    temporary file beyond SPOOL_BYTES, and the spool is copied to stdout at the end: a set of 100,000 never
-    sits in memory whole, and a set that cannot be completed writes nothing."""
+    temporary file beyond SPOOL_BYTES, and the spool goes to stdout or `output` at the end: a set of 100,000
+    never sits in memory whole, and a set that cannot be completed writes nothing."""
     import shutil
     import tempfile
 
+    from cnncalc.quiz import lms
     from cnncalc.quiz import text as quiz_render
+
+    title = quiz_render.header(lang, difficulty, seed, count).split(" (")[0]
+    if format.binary:
+        problems = list(problems)
+        data = lms.qti_zip(problems, lang, title) if format is QuizFormat.QTI else lms.anki_package(problems, lang, title)
+        _write_file(output, data)
+        return
 
     def spool():
         return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, mode="w+", encoding="utf-8", newline="")
@@ -985,10 +1013,38 @@ def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty
         elif format is QuizFormat.MARKDOWN:
             with spool() as key:
                 quiz_render.write_markdown(problems, lang, difficulty, seed, count, out, key)
+        elif format is QuizFormat.MOODLE:
+            lms.write_moodle(problems, lang, out)
+        elif format is QuizFormat.GIFT:
+            lms.write_gift(problems, lang, out)
         else:
             quiz_render.write_text(problems, lang, difficulty, seed, count, out, width=screen()[0])
         out.seek(0)
-        shutil.copyfileobj(out, sys.stdout)
+        if output is None:
+            shutil.copyfileobj(out, sys.stdout)
+        else:
+            _write_file(output, out.read().encode("utf-8"))
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    """`data` to `path`, whole or not at all: a temporary file beside it, then renamed over it."""
+    import os
+    import tempfile
+
+    from cnncalc.errors import FileProblem
+
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as f:
+                f.write(data)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError as exc:
+        raise FileProblem(f"cannot write {path}: {exc.strerror or exc}", hint="check the folder exists and you may write there") from None
 
 
 SPOOL_BYTES = 8 * 1024 * 1024

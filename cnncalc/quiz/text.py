@@ -195,7 +195,19 @@ def _choices(p: Problem, lang: Lang) -> str:
 # ----------------------------------------------------------------------------- questions
 
 
-def question(p: Problem, lang: Lang) -> str:
+def choices(p: Problem, lang: Lang) -> list[str]:
+    """The statements of a spot-the-wrong problem (answers A–D), or true and false for a true/false one:
+    what an LMS shows as the options of a multiple-choice question."""
+    if p.answer.kind is AnswerKind.CHOICE:
+        return [statement(s, lang) for s in p.statements]
+    if p.answer.kind is AnswerKind.BOOL:
+        return ["참", "거짓"] if lang is Lang.KO else ["true", "false"]
+    return []
+
+
+def question(p: Problem, lang: Lang, with_choices: bool = True) -> str:
+    """The question as a person reads it; `with_choices=False` leaves out a spot-the-wrong problem's
+    lettered statements, for formats that show them as options of their own (Moodle, GIFT, QTI)."""
     ko = lang is Lang.KO
     g, f = p.given, p.facts
     shape_q = "출력 크기(높이×너비×채널)는 얼마일까요?" if ko else "What is the output shape (H×W×C)?"
@@ -223,7 +235,7 @@ def question(p: Problem, lang: Lang) -> str:
         return f"{_one_layer(g, lang)} {_true_false(p.statements[0], lang)}"
     if k in ("layer_statements", "pool_statements"):
         ask = "다음 중 틀린 설명은 무엇일까요?" if ko else "Which statement is wrong?"
-        return f"{_one_layer(g, lang)} {ask}\n{_choices(p, lang)}"
+        return f"{_one_layer(g, lang)} {ask}" + (f"\n{_choices(p, lang)}" if with_choices else "")
     if k == "same_padding":
         layer = g["layers"][0]
         pair = p.answer.kind is AnswerKind.PAIR
@@ -657,7 +669,7 @@ def _network_lines(p: Problem, lang: Lang) -> list[str]:
 # ----------------------------------------------------------------------------- documents
 
 
-def _topic_label(topic: QuizTopic, lang: Lang) -> str:
+def topic_label(topic: QuizTopic, lang: Lang) -> str:
     ko = {
         QuizTopic.CONV: "합성곱 출력 크기", QuizTopic.POOL: "풀링 출력 크기", QuizTopic.TRANSPOSED: "전치 합성곱",
         QuizTopic.PADDING: "패딩", QuizTopic.PARAMS: "파라미터 수", QuizTopic.MACS: "곱셈 횟수",
@@ -714,7 +726,7 @@ def write_markdown(problems: Iterable[Problem], lang: Lang, difficulty: Difficul
     out.write("\n".join(["# CNN 계산 연습 문제" if ko else "# CNN arithmetic worksheet", "", header(lang, difficulty, seed, count), ""]) + "\n")
     for i, p in enumerate(problems, 1):
         q = question(p, lang).replace("\n", "  \n")
-        out.write(f"**{i}.** ({_topic_label(p.topic, lang)}) {q}\n\n")
+        out.write(f"**{i}.** ({topic_label(p.topic, lang)}) {q}\n\n")
         lines = [f"**{i}.** {'정답' if ko else 'Answer'}: **{answer_text(p, lang)}**", ""]
         lines += [f"    {line}" for line in solution(p, lang)]
         key.write(("\n" if i > 1 else "") + "\n".join(lines) + "\n")
@@ -742,9 +754,9 @@ def write_text(problems: Iterable[Problem], lang: Lang, difficulty: Difficulty, 
 
     put([header(lang, difficulty, seed, count)])
     for i, p in enumerate(problems, 1):
-        lines = ["", f"{i}. [{_topic_label(p.topic, lang)}] {question(p, lang)}", f"   {'정답' if ko else 'Answer'}: {answer_text(p, lang)}"]
+        lines = ["", f"{i}. [{topic_label(p.topic, lang)}] {question(p, lang)}", f"   {'정답' if ko else 'Answer'}: {answer_text(p, lang)}"]
         lines += [f"     {line}" for line in solution(p, lang)]
         put(lines)
 
 
-__all__ = ["answer_hint", "answer_text", "describe", "problem_json", "question", "solution", "to_json", "to_markdown", "to_text", "write_json", "write_markdown", "write_text"]
+__all__ = ["answer_hint", "answer_text", "choices", "describe", "topic_label", "problem_json", "question", "solution", "to_json", "to_markdown", "to_text", "write_json", "write_markdown", "write_text"]
