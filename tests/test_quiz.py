@@ -664,3 +664,47 @@ def test_a_set_that_cannot_be_completed_writes_nothing(cli):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "only 67 different problems could be drawn on network" in result.stderr
+
+
+# ----------------------------------------------------------------------------- how the problems read (issue 17)
+
+
+@pytest.fixture(scope="module")
+def many_problems():
+    return [p for difficulty in Difficulty for p in generate(QuizOptions(count=3000, difficulty=difficulty, seed=17))]
+
+
+def test_english_counts_agree_with_their_number(many_problems):
+    bad = re.compile(r"(?<![\d,.])1 (channels|filters|units|parameters|learnable parameters)\b")
+    for p in many_problems:
+        text = question(p, Lang.EN) + "\n" + "\n".join(solution(p, Lang.EN))
+        assert not bad.search(text), text
+
+
+def test_student_facing_text_has_no_tool_jargon(many_problems):
+    for p in many_problems:
+        for lang in Lang:
+            text = question(p, lang)
+            assert "bundled" not in text and "cnncalc" not in text, text
+
+
+def test_a_same_convolution_window_fits_the_input(many_problems):
+    """torch pads any window to "same", but a 9×9 "same" conv on a 7×7 image is nobody's network."""
+    from cnncalc.kinds.formulas import effective_kernel
+
+    checked = 0
+    for p in many_problems:
+        if p.kind == "same_padding":
+            (kh, kw), (dh, dw) = p.facts["kernel"], p.facts["dilation"]
+            height, width = (int(v) for v in p.given["input"].split("x")[:2])
+            assert effective_kernel(kh, dh) <= height and effective_kernel(kw, dw) <= width, p.given
+            checked += 1
+    assert checked > 50
+
+
+def test_the_korean_session_is_in_korean_throughout(cli):
+    result = cli("quiz", "-n", "11", "--seed", "5", "--lang", "ko", "--interactive", input="\n" * 11)
+    assert result.exit_code == 0
+    tags = re.findall(r"^문제 \d+/\d+  \[(.*)\]$", result.stdout, re.M)
+    assert len(tags) == 11
+    assert not [tag for tag in tags if re.search(r"[a-z]", tag)], tags  # 합성곱 출력 크기, not conv

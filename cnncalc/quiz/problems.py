@@ -717,6 +717,8 @@ class _Generator:
             if d.chance(0.5):
                 dh = dw = d.choice((2, 3, 4))
         shape = Spatial(n, n if kw == kh else d.choice((n, 2 * n)), d.channels())
+        if formulas.effective_kernel(kh, dh) > shape.height or formulas.effective_kernel(kw, dw) > shape.width:
+            raise _Reject  # torch pads it, but a "same" window wider than the image is not a network anybody builds
         layer = spec("conv", filters=d.filters(), kernel=_pair(kh, kw), padding="same", dilation=_pair(dh, dw))
         (math,) = run(shape, [layer])
         top, bottom, left, right = math.padding  # type: ignore[misc]

@@ -12,7 +12,7 @@ from typing import Callable
 
 from cnncalc.enums import Lang
 from cnncalc.quiz.problems import Problem
-from cnncalc.quiz.text import answer_hint, answer_text, question, solution
+from cnncalc.quiz.text import answer_hint, answer_text, question, solution, topic_label
 
 SKIP_WORDS = {"", "s", "skip", "건너뛰기", "패스"}
 QUIT_WORDS = {"q", "quit", "exit", "종료", "그만"}
@@ -103,7 +103,7 @@ def run_session(
     try:
         for i, problem in enumerate(problems, 1):
             score.asked += 1
-            write(f"\n{words['header'].format(i=i, n=len(problems))}  [{problem.topic}]\n{wrap(question(problem, lang), width)}\n")
+            write(f"\n{words['header'].format(i=i, n=len(problems))}  [{topic_label(problem.topic, lang)}]\n{wrap(question(problem, lang), width)}\n")
             hint = answer_hint(problem, lang)
             while True:
                 typed = read(f"({hint}) > ")

@@ -60,6 +60,12 @@ _NOUN = {
 }
 
 
+def _count(value: int, word: str) -> str:
+    """`1 channel`, `64 channels`, `1 filter of 3×3`: English counts agree with their number."""
+    text = _n(value) if isinstance(value, int) else str(value)
+    return f"{text} {word}" if value == 1 else f"{text} {word}s"
+
+
 def noun(layer: Any, lang: Lang) -> str:
     return _NOUN[_opts(layer)[0]][lang is Lang.KO]
 
@@ -74,7 +80,7 @@ def details(layer: Any, lang: Lang, hide: str | None = None) -> str:
     if kind in ("conv", "conv_transpose"):
         k = _size(o["kernel"]) if hide != "kernel" else "?×?"
         f = str(o["filters"]) if hide != "filters" else "?"
-        parts.append(f"{k} 필터 {f}개" if ko else f"{f} filters of {k}")
+        parts.append(f"{k} 필터 {f}개" if ko else f"{_count(o['filters'], 'filter') if hide != 'filters' else '? filters'} of {k}")
         stride = _size(o.get("stride", 1)) if not isinstance(o.get("stride", 1), int) else str(o.get("stride", 1))
         parts.append(("스트라이드 " if ko else "stride ") + (stride if hide != "stride" else "?"))
         parts.append(("패딩 " if ko else "padding ") + (_pad(o.get("padding", 0), ko) if hide != "padding" else "?"))
@@ -99,7 +105,7 @@ def details(layer: Any, lang: Lang, hide: str | None = None) -> str:
     if kind == "dropout":
         return f"p = {o.get('p', 0.5)}"
     if kind == "fc":
-        text = f"뉴런 {o['units']}개" if ko else f"{o['units']} units"
+        text = f"뉴런 {o['units']}개" if ko else _count(o["units"], "unit")
         return text + (", 편향 없음" if ko else ", no bias") * (o.get("bias", True) is False)
     return ""
 
@@ -155,14 +161,14 @@ def statement(s: Statement, lang: Lang) -> str:
     if s.key == "out_shape":
         return f"출력 크기는 {_x(v['shape'])}입니다." if ko else f"The output shape is {_x(v['shape'])}."
     if s.key == "params":
-        return f"이 층의 파라미터 수는 {_n(v['value'])}개입니다." if ko else f"The layer has {_n(v['value'])} parameters."
+        return f"이 층의 파라미터 수는 {_n(v['value'])}개입니다." if ko else f"The layer has {_count(v['value'], 'parameter')}."
     if s.key == "macs":
         return (f"이미지 한 장에 곱셈(MAC)이 {_n(v['value'])}번 필요합니다." if ko
                 else f"It takes {_n(v['value'])} multiply-accumulates (MACs) per image.")
     if s.key in ("channels", "pool_channels"):
-        return f"출력 채널 수는 {v['value']}입니다." if ko else f"The output has {v['value']} channels."
+        return f"출력 채널 수는 {v['value']}입니다." if ko else f"The output has {_count(v['value'], 'channel')}."
     if s.key == "pool_params":
-        return f"학습되는 파라미터는 {_n(v['value'])}개입니다." if ko else f"It has {_n(v['value'])} learnable parameters."
+        return f"학습되는 파라미터는 {_n(v['value'])}개입니다." if ko else f"It has {_count(v['value'], 'learnable parameter')}."
     if s.key == "pool_learns":
         if v["learns"]:
             return ("합성곱의 필터처럼, 역전파로 풀링 필터의 가중치가 학습됩니다." if ko
@@ -351,8 +357,8 @@ def _network_question(p: Problem, lang: Lang) -> str:
         Ask.MACS: ("the number of multiply-accumulates (MACs) per image", "이미지 한 장당 곱셈(MAC) 횟수"),
     }[p.ask][ko]
     if ko:
-        return f"cnncalc에 들어 있는 {net}(입력 {inp})에서 {f['ordinal']}번째 {word}인 `{path}`의 {what}는 얼마일까요?"
-    return f"In the bundled {net} (input {inp}), what is {what} of layer `{path}`, its {_ordinal(f['ordinal'])} {word}?"
+        return f"{net}(입력 {inp})에서 {f['ordinal']}번째 {word}인 `{path}`의 {what}는 얼마일까요?"
+    return f"In {net} (input {inp}), what is {what} of layer `{path}`, its {_ordinal(f['ordinal'])} {word}?"
 
 
 def answer_hint(p: Problem, lang: Lang) -> str:
