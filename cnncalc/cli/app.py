@@ -939,6 +939,18 @@ def quiz_command(
         bool,
         typer.Option("--interactive", "-i", help="Ask and grade even when stdin is not a terminal: answers are read line by line until end of input."),
     ] = False,
+    spec: Annotated[
+        Optional[str],
+        typer.Option(
+            "--spec", show_default=False, metavar="SPEC", autocompletion=complete.specs,
+            help="Ask about this network's layers (a spec file or a bundled name): output shapes, parameters, MACs, "
+            "receptive fields, memory kept for backward, e.g. --spec resnet18.",
+        ),
+    ] = None,
+    in_order: Annotated[
+        bool,
+        typer.Option("--in-order", help="With --spec, ask layer by layer from the input instead of at random."),
+    ] = False,
 ) -> None:
     """Practice problems on CNN arithmetic, answered and explained by the same engine as `table`.
 
@@ -961,6 +973,8 @@ def quiz_command(
       cnncalc quiz -n 20 --seed 3 --format moodle -o cnn-quiz.xml
 
       cnncalc quiz -n 20 --seed 3 --format qti -o cnn-quiz.zip
+
+      cnncalc quiz --spec resnet18 -n 10
     """
     with guarded():
         import random
@@ -977,14 +991,39 @@ def quiz_command(
 
             if importlib.util.find_spec("genanki") is None:
                 raise OptionProblem("--format anki needs the genanki package, which is not installed", hint="pip install 'cnncalc[anki]' (or pip install genanki)")
+        if spec is not None and topic:
+            raise OptionProblem("--spec asks about that network's layers and --topic picks made-up problems: give one of them", hint="drop --topic, or --spec")
+        if in_order and spec is None:
+            raise OptionProblem("--in-order walks the layers of the network given with --spec", hint="add --spec SPEC, e.g. --spec resnet18")
         used_seed = seed if seed is not None else random.randrange(1_000_000)
-        topics = tuple(topic) if topic else tuple(QuizTopic)
-        options = quiz.QuizOptions(topics=topics, count=count, difficulty=difficulty, seed=used_seed)
+        if spec is not None:
+            problems = quiz.iter_spec_problems(_spec_problems(spec), count, used_seed, in_order)
+        else:
+            topics = tuple(topic) if topic else tuple(QuizTopic)
+            problems = quiz.iter_problems(quiz.QuizOptions(topics=topics, count=count, difficulty=difficulty, seed=used_seed))
         stdin_is_terminal = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
         if format is None and output is None and (interactive or stdin_is_terminal):
-            _quiz_session(quiz.generate(options), lang, difficulty, used_seed, echo=not stdin_is_terminal)
+            _quiz_session(list(problems), lang, difficulty, used_seed, echo=not stdin_is_terminal)
             return
-        _write_quiz(quiz.iter_problems(options), format or QuizFormat.TEXT, lang, difficulty, used_seed, count, output)
+        _write_quiz(problems, format or QuizFormat.TEXT, lang, difficulty, used_seed, count, output)
+
+
+def _spec_problems(spec: str) -> list:
+    """Every problem `quiz --spec` can ask about a spec's network, named as a course names it (LeNet-5)."""
+    from cnncalc.quiz import problems as quiz
+    from cnncalc.spec import zoo
+
+    network, _ = analysed(spec)
+    title = quiz.NETWORKS.get(spec, network.name or spec)
+    problems = quiz.spec_problems(network, title, spec)
+    if not problems:
+        from cnncalc.errors import OptionProblem
+
+        raise OptionProblem(
+            f"{spec} has no convolution, pooling or fully connected layer on images to ask about",
+            hint="quiz --spec asks about the conv, pool and fc layers of 2-D networks; try --spec lenet5",
+        )
+    return problems
 
 
 def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty, seed: int, count: int, output: Path | None) -> None:

@@ -25,7 +25,7 @@ from cnncalc.kinds.worked import LayerUse
 from cnncalc.core.engine import LayerMath, analyse, layer_math
 from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, QuizTopic
 from cnncalc.errors import CnnCalcError, OptionProblem
-from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Dropout, Fc, Flatten, Layer, Network, Pool
+from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Dropout, Fc, Flatten, Layer, Merge, Network, Pool, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial, Vector
 
 LayerSpec = Any  # {"conv": {"filters": 32, "kernel": 7}} or "flatten": a layer as the spec format writes it
@@ -1042,6 +1042,111 @@ class _Generator:
         return Problem(QuizTopic.NETWORK, "network_layer", QuestionForm.COMPUTE, ask, given, answer, {**facts, "layer_spec": layer})
 
 
+# ----------------------------------------------------------------------------- a teacher's own network
+
+SPEC_ASKS = (Ask.OUTPUT_SHAPE, Ask.PARAMS, Ask.MACS, Ask.RECEPTIVE_FIELD, Ask.SAVED_BYTES)
+SPEC_BATCH, SPEC_DTYPE = 32, "float32"  # memory questions about a spec: a usual training batch
+
+
+def spec_problems(network: Network, title: str, given_name: str) -> list[Problem]:
+    """Every problem `cnncalc quiz --spec` can ask about `network`, in layer order: for each conv, pooling
+    and fc layer on images or vectors, its output shape; the parameters and MACs of each conv and fc; the
+    receptive field of each conv and pooling layer reached through a plain chain (no merge before it: the
+    recurrence is then the whole derivation); and what each layer keeps for the backward pass at batch 32
+    in float32. `title` is how the questions name the network, `given_name` how `given` does (its spec).
+    Every answer comes from the engine: the analysis, the receptive-field walk and the memory walk."""
+    from cnncalc.core.memory import kept_parts
+    from cnncalc.core.receptive import receptive_fields
+    from cnncalc.enums import Dtype
+
+    analysis = analyse(network)
+    fields = {field.path: field for field in receptive_fields(network, analysis=analysis).leaves()}
+    kept = kept_parts(analysis, SPEC_BATCH, Dtype(SPEC_DTYPE))
+    problems: list[Problem] = []
+    counts: dict[str, int] = {}
+    chain: list[Any] = []  # the sliding layers so far on the plain chain from the input
+    plain = _plain_chain(network.layers)
+    for row in analysis.rows:
+        node = row.node
+        if row.is_block or row.side or node is None or row.kind not in ("conv", "maxpool", "avgpool", "fc"):
+            continue  # groups hold the layers that follow; side heads are off the main path
+        if not isinstance(row.input, (Spatial, Vector)) or (isinstance(row.input, Spatial) and row.input.rank != 2):
+            continue
+        counts[row.kind] = counts.get(row.kind, 0) + 1
+        layer = _spec_of(node, row.padding)
+        math = layer_math(node, row.input)
+        given = {"network": given_name, "input": network.input.hwc(), "layer": row.path}
+        facts = {"network": title, "path": row.path, "kind": row.kind, "ordinal": counts[row.kind], "layer_input": row.input.hwc(),
+                 "step": step(layer, row.input, math) if row.kind != "fc" else None, "layer_spec": layer}
+        problems.append(Problem(QuizTopic.NETWORK, "network_layer", QuestionForm.COMPUTE, Ask.OUTPUT_SHAPE, given, Answer.shape(math.output), facts))
+        if row.kind in ("conv", "fc"):
+            problems.append(Problem(QuizTopic.NETWORK, "network_layer", QuestionForm.COMPUTE, Ask.PARAMS, given, Answer.number(math.params),
+                                    {**facts, "expr": params_expression(layer, row.input)}))
+            problems.append(Problem(QuizTopic.NETWORK, "network_layer", QuestionForm.COMPUTE, Ask.MACS, given, Answer.number(math.macs),
+                                    {**facts, "expr": macs_expression(layer, row.input, math)}))
+        field = fields.get(row.path)
+        if row.kind != "fc" and row.path in plain and field is not None:
+            chain.append(layer)
+            axis, across = field.height, field.width
+            steps = receptive_field(chain)
+            if axis.window is not None and axis.size == across.size and steps and steps[-1]["rf"] == axis.size:
+                problems.append(Problem(QuizTopic.NETWORK, "network_rf", QuestionForm.COMPUTE, Ask.RECEPTIVE_FIELD, given, Answer.number(axis.size),
+                                        {**facts, "steps": steps}))
+        parts = kept.get(row.path, [])
+        if parts:
+            problems.append(Problem(
+                QuizTopic.NETWORK, "network_memory", QuestionForm.COMPUTE, Ask.SAVED_BYTES,
+                {**given, "batch": SPEC_BATCH, "dtype": SPEC_DTYPE}, Answer.number(sum(k.bytes for k in parts)),
+                {**facts, "parts": [[k.what, k.elements, k.fixed, k.type, k.bytes] for k in parts], "in": row.input.hwc(),
+                 "out": row.output.hwc(), "itemsize": Dtype(SPEC_DTYPE).bytes},
+            ))
+    return problems
+
+
+_CHAIN_KINDS = ("conv", "maxpool", "avgpool", "relu", "relu6", "leaky_relu", "sigmoid", "tanh", "gelu", "silu", "batchnorm", "dropout", "lrn")
+
+
+def _plain_chain(nodes: tuple[Any, ...]) -> set[str]:
+    """Paths of the sliding layers reached from the input through a plain chain: every layer before them
+    feeds the next, so r ← r + (k − 1)·j over them is the whole derivation. A merge's first branch still
+    is one (ResNet's residual path up to the add); its other branches, what follows a merge, side heads,
+    `from:` readers and kinds the recurrence does not cover (resizes, flatten) end it."""
+    found: set[str] = set()
+
+    def walk(children: tuple[Any, ...]) -> bool:
+        for node in children:
+            if isinstance(node, Side):
+                continue  # off the main path, which goes on unchanged
+            if isinstance(node, Sequential):
+                if not walk(node.children):
+                    return False
+            elif isinstance(node, Merge):
+                if node.sources[0] is None:
+                    walk(node.branches[0])
+                return False
+            elif str(node.kind) in _CHAIN_KINDS:
+                found.add(node.path)
+            else:
+                return False
+        return True
+
+    walk(nodes)
+    return found
+
+
+def iter_spec_problems(problems: list[Problem], count: int, seed: int, in_order: bool) -> Iterator[Problem]:
+    """`count` of a network's problems (`spec_problems`): in layer order, or drawn at random with `seed`."""
+    if count > len(problems):
+        raise OptionProblem(
+            f"only {len(problems)} different problems can be asked about this network; asked for {count}",
+            hint=f"ask for at most {len(problems)} (--count)",
+        )
+    if in_order:
+        yield from problems[:count]
+        return
+    yield from random.Random(seed).sample(problems, count)
+
+
 def _spec_of(node: Layer, padding: tuple[int, int, int, int] | None) -> LayerSpec:
     """A bundled network's layer written back in the spec format, with its padding as the engine resolved it."""
     if isinstance(node, Conv):
@@ -1123,4 +1228,4 @@ def iter_problems(options: QuizOptions, networks: dict[str, Network] | None = No
         )
 
 
-__all__ = ["Answer", "NETWORKS", "Problem", "QuizOptions", "Statement", "generate", "iter_problems", "parse_answer", "receptive_field", "run", "spec", "to_layer"]
+__all__ = ["Answer", "NETWORKS", "Problem", "QuizOptions", "Statement", "generate", "iter_problems", "iter_spec_problems", "parse_answer", "receptive_field", "run", "spec", "spec_problems", "to_layer"]

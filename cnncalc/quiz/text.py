@@ -314,7 +314,7 @@ def question(p: Problem, lang: Lang, with_choices: bool = True) -> str:
         else:
             ask = "출력의 채널 수는 얼마일까요?" if ko else "How many channels does its output have?"
         return f"{_one_layer(g, lang)} {ask}"
-    if k in ("network_layer", "network_missing"):
+    if k in ("network_layer", "network_missing", "network_rf", "network_memory"):
         return _network_question(p, lang)
     if k == "memory_saved":
         first, layer = g["layers"]
@@ -351,6 +351,17 @@ def _network_question(p: Problem, lang: Lang) -> str:
                     f"{_x(f['layer_input'])} 입력을 {_x(f['output'])} 출력으로 바꿉니다. {ASK_WORD[key][2]} 얼마일까요?")
         return (f"In {net} (input {inp}), layer `{path}`, its {_ordinal(f['ordinal'])} {word} ({details(layer, lang, hide=key)}), "
                 f"turns {_x(f['layer_input'])} into {_x(f['output'])}. What is the {ASK_WORD[key][0]}?")
+    if p.kind == "network_rf":
+        if ko:
+            return f"{net}(입력 {inp})에서 {f['ordinal']}번째 {word}인 `{path}`의 출력 한 픽셀이 입력에서 보는 영역, 즉 수용 영역의 한 변은 몇 픽셀일까요?"
+        return f"In {net} (input {inp}), how wide is the receptive field of one output pixel of layer `{path}`, its {_ordinal(f['ordinal'])} {word} (pixels of the input, one side)?"
+    if p.kind == "network_memory":
+        batch, dtype = _n(p.given["batch"]), p.given["dtype"]
+        if ko:
+            return (f"입력이 {inp}인 {_eul(net)} 배치 크기 {batch}, {dtype}로 학습할 때, {f['ordinal']}번째 {word}인 {_iga(f'`{path}`')} 역전파를 위해 저장하는 텐서는 "
+                    "모두 몇 바이트일까요? (PyTorch가 저장하는 텐서 기준, 파라미터는 제외, 앞 층이 이미 저장한 텐서는 세지 않음)")
+        return (f"Training {net} (input {inp}) at batch {batch} in {dtype}, how many bytes does layer `{path}`, its {_ordinal(f['ordinal'])} {word}, "
+                "keep for the backward pass (the tensors PyTorch saves, parameters not counted, nor a tensor an earlier layer already keeps)?")
     what = {
         Ask.OUTPUT_SHAPE: ("the output shape (H×W×C, or the number of features)", "출력 크기(높이×너비×채널, 벡터라면 특성 개수)"),
         Ask.PARAMS: ("the number of parameters", "파라미터 수"),
@@ -562,7 +573,7 @@ def solution(p: Problem, lang: Lang) -> list[str]:
         if k == "pool_claim":
             lines.append(f"→ {'참' if p.answer.value else '거짓'}" if ko else f"→ {'true' if p.answer.value else 'false'}")
         return lines
-    if k in ("network_layer", "network_missing"):
+    if k in ("network_layer", "network_missing", "network_rf", "network_memory"):
         return _network_lines(p, lang)
     raise KeyError(k)  # pragma: no cover
 
@@ -570,14 +581,22 @@ def solution(p: Problem, lang: Lang) -> list[str]:
 _DIGIT_BATCHIM = {"0": True, "1": True, "2": False, "3": True, "4": False, "5": False, "6": True, "7": True, "8": True, "9": False}
 
 
-def _eul(text: str) -> str:
-    """`text` with the object particle it takes: 을 after a final consonant, 를 after a vowel (digits as read: 영, 일, 이 …)."""
-    last = text.rstrip()[-1:]
+def _batchim(text: str) -> bool:
+    """Whether `text` ends in a final consonant as read aloud (digits as read: 영, 일, 이 …): what picks a particle."""
+    last = text.rstrip().rstrip("`")[-1:]
     if "가" <= last <= "힣":
-        batchim = (ord(last) - 0xAC00) % 28 != 0
-    else:
-        batchim = _DIGIT_BATCHIM.get(last, last.lower() in "lmnr")  # ReLU → 렐루를; a word in letters by its sound
-    return f"{text}{'을' if batchim else '를'}"
+        return (ord(last) - 0xAC00) % 28 != 0
+    return _DIGIT_BATCHIM.get(last, last.lower() in "lmnr")  # ReLU → 렐루를; a word in letters by its sound
+
+
+def _eul(text: str) -> str:
+    """`text` with the object particle it takes: 을 after a final consonant, 를 after a vowel."""
+    return f"{text}{'을' if _batchim(text) else '를'}"
+
+
+def _iga(text: str) -> str:
+    """`text` with the subject particle it takes: 이 after a final consonant, 가 after a vowel."""
+    return f"{text}{'이' if _batchim(text) else '가'}"
 
 
 # What each kind keeps, in words (the README's table of memory rules, for the layers the quiz asks about).
@@ -589,13 +608,14 @@ _KEEPS = {
     "conv": ("a convolution keeps its input: the weights' gradient needs it", "합성곱 층은 입력을 저장합니다: 가중치의 기울기 계산에 필요합니다"),
     "batchnorm": ("batch norm keeps its input and the batch's mean and 1/σ per channel", "배치 정규화는 입력과 채널별 배치 평균, 1/σ를 저장합니다"),
     "dropout": ("dropout keeps its mask, one value per input value", "드롭아웃은 마스크(입력 값마다 하나)를 저장합니다"),
+    "fc": ("a fully connected layer keeps its input: the weights' gradient needs it", "완전 연결층은 입력을 저장합니다: 가중치의 기울기 계산에 필요합니다"),
 }
 
 
 def _memory_lines(p: Problem, lang: Lang) -> list[str]:
     ko = lang is Lang.KO
     f, g = p.facts, p.given
-    kind, _ = _opts(g["layers"][1])
+    kind = f["kind"] if p.kind == "network_memory" else _opts(g["layers"][1])[0]
     batch, size = g["batch"], f["itemsize"]
     dims = {"input": f["in"], "output": f["out"], "index": f["out"], "value": f["in"]}
     lines = [_KEEPS[kind][ko]]
@@ -612,6 +632,9 @@ def _memory_lines(p: Problem, lang: Lang) -> list[str]:
                 "index": ("최댓값 인덱스 (int64, 8바이트)", "the indices (int64, 8 bytes)"), "value": ("마스크", "its mask"),
             }[what if what in ("input", "output", "padded input") else kept_type][0 if ko else 1]
         lines.append(f"  {label}: {expr} = {_n(nbytes)}")
+    if kind in ("conv", "maxpool", "avgpool", "batchnorm", "fc") and not any(part[0] in ("input", "padded input") for part in f["parts"]):
+        lines.append("  입력은 앞 층이 이미 저장하고 있어서 여기서는 세지 않습니다 (같은 텐서는 한 번만)" if ko
+                     else "  its input is kept already by an earlier layer, and counts there (the same tensor counts once)")
     if len(f["parts"]) > 1:
         total = " + ".join(_n(part[4]) for part in f["parts"])
         lines.append(f"  {'합계' if ko else 'in all'}: {total} = {_n(p.answer.value)}")
@@ -654,6 +677,10 @@ def _network_lines(p: Problem, lang: Lang) -> list[str]:
     layer = f["layer_spec"]
     lines = [(f"`{f['path']}`의 입력은 {_x(f['layer_input'])}입니다 ({describe(layer, lang)})." if ko
               else f"`{f['path']}` receives {_x(f['layer_input'])} ({describe(layer, lang)}).")]
+    if p.kind == "network_rf":
+        return lines + _rf_lines(p, lang)
+    if p.kind == "network_memory":
+        return lines + _memory_lines(p, lang)
     if p.kind == "network_missing":
         key = f["missing"]
         lines += [("확인:" if ko else "check:")] + ["  " + line for line in _sliding_lines(f["step"], lang)]
