@@ -178,6 +178,10 @@ class QuizTopic(StrEnum):
     POOL_FACTS = "pool-facts"  # pooling has no parameters and keeps the channels
     NETWORK = "network"  # tracing a layer of a bundled network
     MEMORY = "memory"  # bytes a layer keeps for the backward pass, at a batch size and dtype
+    CONCAT = "concat"  # channels after a concat: an Inception module, a DenseNet block's growth
+    RESIDUAL = "residual"  # whether a residual add's shapes match, and the projection that makes them
+    DECODER = "decoder"  # a U-Net decoder step: up-convolution or upsampling, the crop of the skip, the concat
+    RANKS = "1d-3d"  # 1-D (audio, text) and 3-D (video, volumes) convolutions
 
 
 class Difficulty(StrEnum):
@@ -232,6 +236,8 @@ class Ask(StrEnum):
     TRUE_FALSE = "true_false"
     WRONG_STATEMENT = "wrong_statement"
     SAVED_BYTES = "saved_bytes"  # bytes kept for the backward pass
+    PROJECTION = "projection"  # a residual shortcut's 1x1 convolution: filters x stride
+    CROP = "crop"  # pixels cut from each side of a skip before its concat
 
 
 class AnswerKind(StrEnum):

@@ -64,7 +64,82 @@ def _module(layer, x: torch.Tensor) -> nn.Module:
         return nn.Linear(x.shape[1], o["units"], o.get("bias", True), device="meta")
     if kind == "batchnorm":
         return nn.BatchNorm2d(x.shape[1], device="meta")
+    if kind == "relu":
+        return nn.ReLU()
+    if kind == "upsample":
+        return nn.Upsample(scale_factor=o["scale"], mode=o.get("mode", "nearest"))
     raise AssertionError(kind)
+
+
+# ----------------------------------------------------------------------------- merges, decoders, other ranks
+
+
+def _run_torch(x: torch.Tensor, layers) -> torch.Tensor:
+    for layer in layers:
+        x = _module(layer, x)(x)
+    return x
+
+
+def _image(text: str) -> torch.Tensor:
+    h, w, c = _hwc(text)
+    return torch.zeros((1, c, h, w), device="meta")
+
+
+def _as_hwc(t: torch.Tensor) -> tuple[int, ...]:
+    return (t.shape[2], t.shape[3], t.shape[1])
+
+
+def _nd_conv(given):
+    """nn.Conv1d / nn.Conv3d from a 1-D or 3-D `given` (L×C or D×H×W×C), on the meta device."""
+    dims = _hwc(given["input"])
+    ((_, o),) = given["layers"][0].items()
+    rank = len(dims) - 1
+    kernel = tuple(o["kernel"])
+    stride, padding = tuple(o.get("stride", [1] * rank)), tuple(o.get("padding", [0] * rank))
+    conv = (nn.Conv1d if rank == 1 else nn.Conv3d)(dims[-1], o["filters"], kernel, stride, padding, device="meta")
+    x = torch.zeros((1, dims[-1], *dims[:-1]), device="meta")
+    y = conv(x)
+    return (*y.shape[2:], y.shape[1]), sum(p.numel() for p in conv.parameters())
+
+
+def check_structure(p: Problem) -> None:
+    """The new topics (issue 17) by torch itself: torch.cat, an added shortcut, a centre crop, Conv1d/Conv3d."""
+    a, g = p.answer.value, p.given
+    if p.kind == "inception_output":
+        x = _image(g["input"])
+        outs = [_run_torch(x, branch) for branch in g["layers"][0]["concat"]["branches"]]
+        assert a == _as_hwc(torch.cat(outs, dim=1))
+    elif p.kind == "dense_channels":
+        x = _image(g["input"])
+        for merge in g["layers"]:
+            identity, unit = merge["concat"]["branches"]
+            assert identity == []
+            x = torch.cat([x, _run_torch(x, unit)], dim=1)
+        assert a == x.shape[1]
+    elif p.kind in ("residual_identity", "residual_projection"):
+        x = _image(g["input"])
+        y = _run_torch(x, g["layers"])
+        if p.kind == "residual_identity":
+            assert a == (y.shape == x.shape)
+            if a:
+                assert (x + y).shape == y.shape
+            return
+        filters, stride = a
+        fits = [t for t in range(1, 6) if nn.Conv2d(x.shape[1], filters, 1, t, device="meta")(x).shape == y.shape]
+        assert fits == [stride], (g, fits)  # the one projection that lets torch add the two
+        assert y.shape[1] == filters
+    elif p.kind in ("decoder_crop", "decoder_concat"):
+        up = _run_torch(_image(g["input"]), g["layers"])
+        skip = _image(g["skip"])
+        cut = int(round((skip.shape[2] - up.shape[2]) / 2.0))  # torchvision's CenterCrop rounding
+        cropped = skip[:, :, cut : cut + up.shape[2], cut : cut + up.shape[3]]
+        merged = torch.cat([cropped, up], dim=1)  # the U-Net: torch.cat([skip, x], dim=1)
+        assert a == (cut if p.kind == "decoder_crop" else _as_hwc(merged))
+    elif p.kind in ("conv1d", "conv3d"):
+        shape, params = _nd_conv(g)
+        assert a == (shape if p.ask is Ask.OUTPUT_SHAPE else params)
+    else:  # pragma: no cover
+        raise AssertionError(p.kind)
 
 
 class Ran:
@@ -181,6 +256,9 @@ def check(p: Problem) -> None:
     """Assert that `p.answer` is right, by torch and by the formulas written out in this file."""
     a = p.answer.value
     g = p.given
+    if p.topic in (QuizTopic.CONCAT, QuizTopic.RESIDUAL, QuizTopic.DECODER, QuizTopic.RANKS):
+        check_structure(p)
+        return
     if p.ask is Ask.SAVED_BYTES:
         # torch's own saved tensors for the second layer (tests/torch_memory.py), not the engine's rules
         from torch_build import build
@@ -320,7 +398,7 @@ def test_hard_problems_include_non_square_dilation_chains_and_inverse():
     assert any(o.get("dilation", 1) != 1 for o in options)
     assert any(len(p.given.get("layers", [])) >= 3 and p.ask is Ask.OUTPUT_SHAPE for p in problems)
     assert {Ask.STRIDE, Ask.PADDING, Ask.KERNEL, Ask.FILTERS, Ask.LAYERS} <= {p.ask for p in problems if p.form is QuestionForm.MISSING}
-    shapes = [_hwc(p.given["input"]) for p in problems if "x" in p.given["input"]]
+    shapes = [_hwc(p.given["input"]) for p in problems if p.given["input"].count("x") == 2]  # images (signals and volumes differ)
     assert any(s[0] != s[1] for s in shapes)
     assert all(s[0] <= 512 and s[1] <= 512 for s in shapes)
 
@@ -613,7 +691,7 @@ def test_the_checker_rejects_wrong_answers():
     for p in problems:
         a = p.answer
         wrong = {
-            AnswerKind.SHAPE: lambda v: (v[0], v[1], v[2] + 1),
+            AnswerKind.SHAPE: lambda v: (*v[:-1], v[-1] + 1),
             AnswerKind.PAIR: lambda v: (v[0] + 1, v[1]),
             AnswerKind.INT: lambda v: v + 1,
             AnswerKind.BOOL: lambda v: not v,
@@ -708,3 +786,27 @@ def test_the_korean_session_is_in_korean_throughout(cli):
     tags = re.findall(r"^문제 \d+/\d+  \[(.*)\]$", result.stdout, re.M)
     assert len(tags) == 11
     assert not [tag for tag in tags if re.search(r"[a-z]", tag)], tags  # 합성곱 출력 크기, not conv
+
+
+@pytest.mark.parametrize("topic", [QuizTopic.CONCAT, QuizTopic.RESIDUAL, QuizTopic.DECODER, QuizTopic.RANKS])
+@pytest.mark.parametrize("difficulty", list(Difficulty))
+def test_the_new_topics_are_right_by_torch_and_read_well(topic, difficulty):
+    problems = generate(QuizOptions(topics=(topic,), count=60, difficulty=difficulty, seed=4))
+    kinds = set()
+    for p in problems:
+        check(p)
+        kinds.add(p.kind)
+        from cnncalc.spec.parse import parse_spec
+
+        parse_spec(json.dumps({"input": p.given["input"], "layers": p.given["layers"]}), file="given.yaml")  # valid spec syntax
+        for lang in Lang:
+            text = question(p, lang)
+            assert text[0].isupper() or not text[0].isascii(), text
+            assert solution(p, lang) and answer_text(p, lang)
+    expected = {
+        QuizTopic.CONCAT: {"inception_output", "dense_channels"},
+        QuizTopic.RESIDUAL: {"residual_identity", "residual_projection"},
+        QuizTopic.DECODER: {"decoder_crop", "decoder_concat"},
+        QuizTopic.RANKS: {"conv1d", "conv3d"},
+    }[topic]
+    assert kinds == expected

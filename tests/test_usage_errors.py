@@ -22,7 +22,7 @@ def run(*args: str):
     [
         (
             ["quiz", "--topic", "convv"],
-            "error: --topic: `convv` is not one of conv, pool, transposed, padding, params, macs, activations, receptive-field, pool-facts, network, memory\n"
+            "error: --topic: `convv` is not one of conv, pool, transposed, padding, params, macs, activations, receptive-field, pool-facts, network, memory, concat, residual, decoder, 1d-3d\n"
             "  hint: Did you mean `conv`? `cnncalc quiz -h` shows every option with an example\n",
         ),
         (
@@ -51,7 +51,7 @@ def run(*args: str):
         (["tabel", "lenet5"], "error: no command `tabel`\n  hint: Did you mean `table`? `cnncalc --help` lists the commands\n"),
         (
             ["quiz", "--topic", "\x1b[31mred"],
-            "error: --topic: `\\x1b[31mred` is not one of conv, pool, transposed, padding, params, macs, activations, receptive-field, pool-facts, network, memory\n"
+            "error: --topic: `\\x1b[31mred` is not one of conv, pool, transposed, padding, params, macs, activations, receptive-field, pool-facts, network, memory, concat, residual, decoder, 1d-3d\n"
             "  hint: `cnncalc quiz -h` shows every option with an example\n",
         ),
     ],

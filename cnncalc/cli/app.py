@@ -1003,9 +1003,9 @@ def quiz_command(
             problems = quiz.iter_problems(quiz.QuizOptions(topics=topics, count=count, difficulty=difficulty, seed=used_seed))
         stdin_is_terminal = sys.stdin is not None and not sys.stdin.closed and sys.stdin.isatty()
         if format is None and output is None and (interactive or stdin_is_terminal):
-            _quiz_session(list(problems), lang, difficulty, used_seed, echo=not stdin_is_terminal)
+            _quiz_session(list(problems), lang, None if spec else difficulty, used_seed, echo=not stdin_is_terminal)
             return
-        _write_quiz(problems, format or QuizFormat.TEXT, lang, difficulty, used_seed, count, output)
+        _write_quiz(problems, format or QuizFormat.TEXT, lang, None if spec else difficulty, used_seed, count, output)
 
 
 def _spec_problems(spec: str) -> list:
@@ -1026,7 +1026,7 @@ def _spec_problems(spec: str) -> list:
     return problems
 
 
-def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty, seed: int, count: int, output: Path | None) -> None:
+def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty | None, seed: int, count: int, output: Path | None) -> None:
     """Each problem is written as it is drawn, to a spool that stays in memory while small and moves to a
     temporary file beyond SPOOL_BYTES, and the spool goes to stdout or `output` at the end: a set of 100,000
     never sits in memory whole, and a set that cannot be completed writes nothing."""
@@ -1078,6 +1078,9 @@ def _write_file(path: Path, data: bytes) -> None:
         try:
             with os.fdopen(handle, "wb") as f:
                 f.write(data)
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(temporary, 0o666 & ~umask)  # as a plain `open` would create it (mkstemp makes 0600)
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)
@@ -1089,7 +1092,7 @@ def _write_file(path: Path, data: bytes) -> None:
 SPOOL_BYTES = 8 * 1024 * 1024
 
 
-def _quiz_session(problems, lang: Lang, difficulty: Difficulty, seed: int, echo: bool) -> None:
+def _quiz_session(problems, lang: Lang, difficulty: Difficulty | None, seed: int, echo: bool) -> None:
     """Ask on stdin/stdout. `echo` repeats answers read from a pipe, so the transcript reads like a session."""
     from cnncalc.quiz.text import header
     from cnncalc.quiz.session import run_session

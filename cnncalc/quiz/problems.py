@@ -55,9 +55,10 @@ class Answer:
 
     @classmethod
     def shape(cls, shape: Shape) -> Answer:
+        """A vector's features; a map's sizes and channels (H×W×C, L×C for a signal, D×H×W×C for a volume)."""
         if isinstance(shape, Vector):
             return cls(AnswerKind.INT, shape.features)
-        return cls(AnswerKind.SHAPE, (shape.height, shape.width, shape.channels))
+        return cls(AnswerKind.SHAPE, (*shape.sizes, shape.channels))
 
     @classmethod
     def number(cls, value: int) -> Answer:
@@ -80,7 +81,8 @@ class Answer:
 
     def matches(self, typed: str) -> bool | None:
         """True/False if `typed` reads as an answer of this kind; None if it cannot be read."""
-        value = parse_answer(typed, self.kind)
+        parts = len(self.value) if self.kind is AnswerKind.SHAPE else None
+        value = parse_answer(typed, self.kind, parts)
         return None if value is None else value == self.value
 
 
@@ -88,7 +90,7 @@ _TRUE_WORDS = {"true", "t", "yes", "y", "o", "1", "참", "맞다", "맞음", "�
 _FALSE_WORDS = {"false", "f", "no", "n", "x", "0", "거짓", "틀리다", "틀림", "틀려요", "아니오", "아니요", "아니", "ㄴ"}
 
 
-def parse_answer(typed: str, kind: AnswerKind) -> Any:
+def parse_answer(typed: str, kind: AnswerKind, parts: int | None = None) -> Any:
     """Read an answer in the forms people type; None when it cannot be read as this kind.
 
     Shapes: `29x29x32`, `29 29 32`, `29×29×32`, `(29, 29, 32)`, `[29,29,32]`, `29*29*32`.
@@ -117,11 +119,12 @@ def parse_answer(typed: str, kind: AnswerKind) -> Any:
     if kind is AnswerKind.INT:
         digits = re.sub(r"[\s,_']", "", text)
         return int(digits) if digits.isdigit() else None
-    parts = [p for p in re.split(r"\s*[x×X*,]\s*|\s+", text) if p]
-    if not all(p.isdigit() for p in parts):
+    numbers = [p for p in re.split(r"\s*[x×X*,]\s*|\s+", text) if p]
+    if not all(p.isdigit() for p in numbers):
         return None
-    size = 3 if kind is AnswerKind.SHAPE else 2
-    return tuple(int(p) for p in parts) if len(parts) == size else None
+    # a shape has `parts` numbers (3: H×W×C; 2: L×C; 4: D×H×W×C), a pair 2: fewer or more is a typo, asked again
+    size = (parts or 3) if kind is AnswerKind.SHAPE else 2
+    return tuple(int(p) for p in numbers) if len(numbers) == size else None
 
 
 # ----------------------------------------------------------------------------- problems
@@ -983,6 +986,123 @@ class _Generator:
             Answer(AnswerKind.CHOICE, "ABCD"[statements.index(wrong[i])]), {**facts, "slip": wrong[i].key}, tuple(statements),
         )
 
+    # -- concat ---------------------------------------------------------------------------
+    def concat(self) -> Problem:
+        """An Inception module's output (its branches' channels add up), or a DenseNet block's growth."""
+        d = self.draw
+        form = self.form(inception=(2, 2, 2), dense=(1, 2, 2))
+        n = d.choice((14, 28, 56) if d.easy else (7, 14, 17, 28, 35, 56))
+        if form == "dense":
+            c0, growth = d.choice((16, 24, 32, 64)), d.choice((12, 16, 32))
+            count = self.rng.randint(2, 4 if d.easy else 6)
+            unit = [spec("batchnorm"), spec("relu"), spec("conv", filters=growth, kernel=3, padding=1, bias=False)]
+            given = {"input": Spatial(n, n, c0).hwc(), "layers": [{"concat": {"branches": [[], unit]}} for _ in range(count)]}
+            analysis = _analyse_given(given)
+            out = _final_output(analysis)
+            return Problem(QuizTopic.CONCAT, "dense_channels", QuestionForm.COMPUTE, Ask.CHANNELS, given, Answer.number(out.channels),
+                           {"c0": c0, "growth": growth, "count": count, "out": out.hwc()})
+        c = d.choice((64, 128, 192, 256, 480, 512, 832))
+        widths = (16, 32, 48, 64, 96, 128, 160, 192, 208, 256, 320, 384)
+        branches = [
+            [spec("conv", filters=d.choice(widths), kernel=1)],
+            [spec("conv", filters=d.choice(widths), kernel=1), spec("conv", filters=d.choice(widths), kernel=3, padding=1)],
+            [spec("conv", filters=d.choice(widths[:5]), kernel=1), spec("conv", filters=d.choice(widths), kernel=5, padding=2)],
+            [spec("maxpool", kernel=3, stride=1, padding=1), spec("conv", filters=d.choice(widths), kernel=1)],
+        ]
+        if d.easy:
+            branches = [branches[0], branches[1]] if d.chance(0.5) else [branches[0], branches[3]]
+        shape = Spatial(n, n, c)
+        given = {"input": shape.hwc(), "layers": [{"concat": {"branches": branches}}]}
+        out = _final_output(_analyse_given(given))
+        channels = [run(shape, branch)[-1].output.channels for branch in branches]
+        return Problem(QuizTopic.CONCAT, "inception_output", QuestionForm.COMPUTE, Ask.OUTPUT_SHAPE, given, Answer.shape(out),
+                       {"branch_channels": channels, "out": out.hwc()})
+
+    # -- residual -------------------------------------------------------------------------
+    def residual(self) -> Problem:
+        """A basic block's residual branch: can its input be added as it is, and if not, what 1×1 projection makes the shapes match."""
+        d = self.draw
+        c = d.choice((32, 64, 128, 256))
+        n = d.choice((14, 28, 56, 112) if not d.hard else (14, 15, 27, 28, 56, 57))
+        stride = d.choice((1, 2) if not d.hard else (1, 2, 2, 3))
+        filters = c if stride == 1 and d.chance(0.5) else d.choice((c, 2 * c))
+        branch = [spec("conv", filters=filters, kernel=3, stride=stride, padding=1, bias=False), spec("batchnorm"), spec("relu"),
+                  spec("conv", filters=filters, kernel=3, padding=1, bias=False), spec("batchnorm")]
+        shape = Spatial(n, n, c)
+        given = {"input": shape.hwc(), "layers": branch}
+        out = run(shape, branch)[-1].output
+        match = out == shape
+        facts = {"out": out.hwc(), "in": shape.hwc()}
+        if match or d.chance(0.4):
+            claim = Statement("identity_add", {"in": shape.hwc(), "out": out.hwc()}, match)
+            return Problem(QuizTopic.RESIDUAL, "residual_identity", QuestionForm.TRUE_FALSE, Ask.TRUE_FALSE, given,
+                           Answer(AnswerKind.BOOL, match), facts, (claim,))
+        # the projection: the one stride at which a 1×1 convolution gives the branch's size (nn.Conv2d(c, filters, 1, stride))
+        fits = [t for t in range(1, 5) if run(shape, [spec("conv", filters=out.channels, kernel=1, stride=t)])[0].output == out]
+        if len(fits) != 1:
+            raise _Reject
+        projection = spec("conv", filters=out.channels, kernel=1, stride=fits[0], bias=False)
+        return Problem(QuizTopic.RESIDUAL, "residual_projection", QuestionForm.COMPUTE, Ask.PROJECTION, given,
+                       Answer(AnswerKind.PAIR, (out.channels, fits[0])),
+                       {**facts, "projection": projection, "projected": run(shape, [projection])[0].output.hwc()})
+
+    # -- decoder --------------------------------------------------------------------------
+    def decoder(self) -> Problem:
+        """A U-Net decoder step (Ronneberger et al. 2015): a 2×2 up-convolution with stride 2 (or an upsampling and
+        a convolution) doubles the size; the encoder's skip is centre-cropped to it and concatenated."""
+        d = self.draw
+        form = self.form(crop=(1, 2, 2), concat=(2, 2, 2), upsample=(1, 1, 2))
+        m = d.choice((14, 28, 32, 52, 64) if not d.hard else (13, 28, 30, 52, 100, 196))
+        c = d.choice((128, 256, 512, 1024))
+        shape = Spatial(m, m, c)
+        if form == "upsample":
+            filters = d.choice((c // 2, c // 4))
+            layers = [spec("upsample", scale=2), spec("conv", filters=filters, kernel=3, padding=1)]
+            up = _final_output(_analyse_given({"input": shape.hwc(), "layers": layers}))
+            skip = Spatial(up.height, up.width, d.choice((filters, c // 2)))  # type: ignore[union-attr]
+            crop = 0
+        else:
+            layers = [spec("conv_transpose", filters=c // 2, kernel=2, stride=2)]
+            up = run(shape, layers)[0].output
+            crop = d.choice((0, 2, 4, 4, 8) if not d.easy else (0, 4, 4))
+            skip = Spatial(up.height + 2 * crop, up.width + 2 * crop, c // 2)  # type: ignore[union-attr]
+        cropped = _final_output(_analyse_given({"input": skip.hwc(), "layers": [spec("crop", size=up.height)]})) if crop else skip  # type: ignore[union-attr]
+        given = {"input": shape.hwc(), "layers": layers, "skip": skip.hwc()}
+        out = Spatial(*cropped.sizes, cropped.channels + up.channels)  # torch.cat([skip, x], dim=1): the channels add
+        facts = {"up": up.hwc(), "cropped": cropped.hwc(), "out": out.hwc(), "crop": (skip.height - cropped.height) // 2}  # type: ignore[union-attr]
+        if form == "crop":
+            if not crop:
+                raise _Reject
+            return Problem(QuizTopic.DECODER, "decoder_crop", QuestionForm.COMPUTE, Ask.CROP, given, Answer.number(facts["crop"]), facts)
+        return Problem(QuizTopic.DECODER, "decoder_concat", QuestionForm.COMPUTE, Ask.OUTPUT_SHAPE, given, Answer.shape(out), facts)
+
+    # -- 1-D and 3-D ----------------------------------------------------------------------
+    def ranks(self) -> Problem:
+        """A convolution over a signal (L×C: audio, text) or a volume (D×H×W×C: video, CT scans)."""
+        d = self.draw
+        ask = d.choice((Ask.OUTPUT_SHAPE, Ask.OUTPUT_SHAPE, Ask.PARAMS))
+        if d.chance(0.5):
+            n, k, s, p, dil = d.axis(kernels=(3, 5, 7, 9, 11, 80), strides=(1, 1, 2, 4), paddings=lambda k, span: (0, (k - 1) // 2),
+                                     out=(8, 4000), size=(16, 16000))
+            shape = Spatial(n, d.choice((1, 1, 16, 32, 64)))
+            layer = spec("conv", filters=d.filters(), kernel=[k], stride=[s] if s != 1 else None, padding=[p] if p else None)
+            kind = "conv1d"
+        else:
+            frames = d.choice((8, 16, 32))
+            kd, kh = d.choice(((3, 3), (3, 3), (1, 3), (3, 1), (1, 7), (3, 7)))
+            sd, sh = d.choice(((1, 1), (1, 2), (2, 2)))
+            pd, ph = (kd - 1) // 2, (kh - 1) // 2
+            n = d.choice((56, 112, 28) if not d.hard else (56, 112, 28, 57, 113))
+            shape = Spatial(frames, n, n, d.choice((3, 32, 64)))
+            layer = spec("conv", filters=d.filters(), kernel=[kd, kh, kh], stride=[sd, sh, sh] if (sd, sh) != (1, 1) else None,
+                         padding=[pd, ph, ph] if (pd, ph) != (0, 0) else None)
+            kind = "conv3d"
+        given = {"input": shape.hwc(), "layers": [layer]}
+        row = _analyse_given(given).rows[0]
+        answer = Answer.shape(row.output) if ask is Ask.OUTPUT_SHAPE else Answer.number(row.params)
+        return Problem(QuizTopic.RANKS, kind, QuestionForm.COMPUTE, ask, given, answer,
+                       {"out": row.output.hwc(), "params": row.params, "padding": list(row.padding or ())})
+
     # -- bundled networks -----------------------------------------------------------------
     def _rows(self) -> dict[str, list[Any]]:
         if self._network_rows is None:
@@ -1147,6 +1267,28 @@ def iter_spec_problems(problems: list[Problem], count: int, seed: int, in_order:
     yield from random.Random(seed).sample(problems, count)
 
 
+def _analyse_given(given: dict[str, Any]) -> Any:
+    """The engine's analysis of a problem's `given`, read by the spec parser itself (JSON is YAML): a merge or a
+    signal or a volume, which `run` does not build."""
+    import json
+
+    from cnncalc.spec.parse import parse_spec
+
+    key = json.dumps({k: v for k, v in given.items() if k in ("input", "layers")})
+    cached = _ANALYSIS_CACHE.get(key)
+    if cached is None:
+        cached = _ANALYSIS_CACHE[key] = analyse(parse_spec(key, file="quiz.yaml"))
+    return cached
+
+
+def _final_output(analysis: Any) -> Shape:
+    """The network's output: the last top-level row's."""
+    return [row for row in analysis.rows if row.depth == 1][-1].output
+
+
+_ANALYSIS_CACHE: dict[str, Any] = {}
+
+
 def _spec_of(node: Layer, padding: tuple[int, int, int, int] | None) -> LayerSpec:
     """A bundled network's layer written back in the spec format, with its padding as the engine resolved it."""
     if isinstance(node, Conv):
@@ -1173,6 +1315,10 @@ _TOPIC_METHOD = {
     QuizTopic.POOL_FACTS: "pool_facts",
     QuizTopic.NETWORK: "network",
     QuizTopic.MEMORY: "memory",
+    QuizTopic.CONCAT: "concat",
+    QuizTopic.RESIDUAL: "residual",
+    QuizTopic.DECODER: "decoder",
+    QuizTopic.RANKS: "ranks",
 }
 
 _ATTEMPTS_PER_TOPIC = 80  # draws without a new problem before a topic counts as used up

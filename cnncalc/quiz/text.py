@@ -30,12 +30,15 @@ def _n(value: int) -> str:
 
 
 def _size(value: int | list[int]) -> str:
-    return f"{value}×{value}" if isinstance(value, int) else f"{value[0]}×{value[1]}"
+    """A 2-D size written once (`3` → 3×3), or one value per axis (`[5]` → 5, `[3, 3, 3]` → 3×3×3)."""
+    return f"{value}×{value}" if isinstance(value, int) else "×".join(map(str, value))
 
 
 def _pad(value: int | list[int], ko: bool) -> str:
     if isinstance(value, int):
         return str(value)
+    if len(value) != 2:
+        return "×".join(map(str, value))  # a signal's one value, a volume's depth×height×width
     return f"위아래 {value[0]}, 좌우 {value[1]}" if ko else f"{value[0]} top/bottom, {value[1]} left/right"
 
 
@@ -57,6 +60,7 @@ _NOUN = {
     "relu": ("ReLU", "ReLU"),
     "sigmoid": ("a sigmoid", "시그모이드"),
     "dropout": ("dropout", "드롭아웃 층"),
+    "upsample": ("upsampling", "업샘플링 층"),
 }
 
 
@@ -74,13 +78,15 @@ def details(layer: Any, lang: Lang, hide: str | None = None) -> str:
     """The layer's hyper-parameters, every one stated (defaults included); `hide` shows one as `?`."""
     ko = lang is Lang.KO
     kind, o = _opts(layer)
-    node = to_layer(layer)
     parts: list[str] = []
 
     if kind in ("conv", "conv_transpose"):
         k = _size(o["kernel"]) if hide != "kernel" else "?×?"
         f = str(o["filters"]) if hide != "filters" else "?"
-        parts.append(f"{k} 필터 {f}개" if ko else f"{_count(o['filters'], 'filter') if hide != 'filters' else '? filters'} of {k}")
+        if isinstance(o["kernel"], list) and len(o["kernel"]) == 1:  # a signal's window: one number, a size, not k×k
+            parts.append(f"크기 {k}인 필터 {f}개" if ko else f"{_count(o['filters'], 'filter') if hide != 'filters' else '? filters'} of size {k}")
+        else:
+            parts.append(f"{k} 필터 {f}개" if ko else f"{_count(o['filters'], 'filter') if hide != 'filters' else '? filters'} of {k}")
         stride = _size(o.get("stride", 1)) if not isinstance(o.get("stride", 1), int) else str(o.get("stride", 1))
         parts.append(("스트라이드 " if ko else "stride ") + (stride if hide != "stride" else "?"))
         parts.append(("패딩 " if ko else "padding ") + (_pad(o.get("padding", 0), ko) if hide != "padding" else "?"))
@@ -96,7 +102,7 @@ def details(layer: Any, lang: Lang, hide: str | None = None) -> str:
         return ", ".join(parts)
     if kind in ("maxpool", "avgpool"):
         k = _size(o["kernel"]) if hide != "kernel" else "?×?"
-        sh, sw = node.stride  # type: ignore[union-attr, misc]
+        sh, sw = to_layer(layer).stride  # type: ignore[union-attr, misc]
         stride = (str(sh) if sh == sw else f"{sh}×{sw}") if hide != "stride" else "?"
         parts.append(f"{k} 필터" if ko else f"{k} window")
         parts.append(("스트라이드 " if ko else "stride ") + stride)
@@ -104,6 +110,9 @@ def details(layer: Any, lang: Lang, hide: str | None = None) -> str:
         return ", ".join(parts)
     if kind == "dropout":
         return f"p = {o.get('p', 0.5)}"
+    if kind == "upsample":
+        mode = o.get("mode", "nearest")
+        return f"배율 {o['scale']}, {mode}" if ko else f"scale {o['scale']}, {mode}"
     if kind == "fc":
         text = f"뉴런 {o['units']}개" if ko else _count(o["units"], "unit")
         return text + (", 편향 없음" if ko else ", no bias") * (o.get("bias", True) is False)
@@ -183,6 +192,9 @@ def statement(s: Statement, lang: Lang) -> str:
         c, k, r = v["count"], v["k"], v["value"]
         return (f"스트라이드 1인 {k}×{k} 합성곱을 {c}층 쌓으면 수용 영역은 {r}×{r}입니다." if ko
                 else f"{c} stacked {k}×{k} convolutions with stride 1 have a {r}×{r} receptive field.")
+    if s.key == "identity_add":
+        return ("이 블록의 입력을 그대로(항등 지름길로) 블록의 출력에 더할 수 있습니다." if ko
+                else "The block's input can be added to its output as it is (an identity shortcut).")
     if s.key == "fits":
         return ("필터가 패딩된 입력에 딱 맞게 움직입니다. 즉 (n + 2p − f)/s가 정수라서 남는 픽셀이 없습니다." if ko
                 else "The filter fits exactly: (n + 2p − f)/s is a whole number, so no pixels of the padded input are left over.")
@@ -316,6 +328,8 @@ def question(p: Problem, lang: Lang, with_choices: bool = True) -> str:
         return f"{_one_layer(g, lang)} {ask}"
     if k in ("network_layer", "network_missing", "network_rf", "network_memory"):
         return _network_question(p, lang)
+    if k in ("inception_output", "dense_channels", "residual_identity", "residual_projection", "decoder_crop", "decoder_concat", "conv1d", "conv3d"):
+        return _structure_question(p, lang)
     if k == "memory_saved":
         first, layer = g["layers"]
         batch, dtype = _n(g["batch"]), g["dtype"]
@@ -372,9 +386,78 @@ def _network_question(p: Problem, lang: Lang) -> str:
     return f"In {net} (input {inp}), what is {what} of layer `{path}`, its {_ordinal(f['ordinal'])} {word}?"
 
 
+def _branch(layers: list[Any], lang: Lang) -> str:
+    if not layers:
+        return "입력 그대로" if lang is Lang.KO else "the input itself"
+    return " → ".join(describe(layer, lang) for layer in layers)
+
+
+def _structure_question(p: Problem, lang: Lang) -> str:
+    """Questions on merges, decoders and other ranks (issue 17's topics)."""
+    ko = lang is Lang.KO
+    g, f, k = p.given, p.facts, p.kind
+    if k == "inception_output":
+        (merge,) = g["layers"]
+        branches = merge["concat"]["branches"]
+        listing = "\n".join(f"  {i}. {_branch(b, lang)}" for i, b in enumerate(branches, 1))
+        if ko:
+            return (f"{_input(g, lang)}이 인셉션 모듈의 가지 {len(branches)}개에 똑같이 들어가고, 가지들의 출력을 채널 방향으로 이어 붙입니다(concat):\n"
+                    f"{listing}\n모듈의 출력 크기(높이×너비×채널)는 얼마일까요?")
+        return (f"{_input(g, lang)} enters the {len(branches)} branches of an Inception module, whose outputs are concatenated along the channels:\n"
+                f"{listing}\nWhat is the module's output shape (H×W×C)?")
+    if k == "dense_channels":
+        unit = g["layers"][0]["concat"]["branches"][1]
+        if ko:
+            return (f"DenseNet의 덴스 블록: {_input(g, lang)}에서 시작해, 층마다 입력을 ({_branch(unit, lang)})에 통과시킨 출력을 입력 뒤에 이어 붙입니다(concat). "
+                    f"이런 층이 {f['count']}개일 때 블록 출력의 채널 수는 얼마일까요?")
+        return (f"A DenseNet dense block: starting from {_input(g, lang)[0].lower() + _input(g, lang)[1:]}, each layer concatenates its input with "
+                f"the output of {_branch(unit, lang)}. With {f['count']} such layers, how many channels does the block output?")
+    if k in ("residual_identity", "residual_projection"):
+        listing = _numbered(g["layers"], lang)
+        head = (f"{_input(g, lang)}이 잔차 블록의 다음 층들을 지나고, 그 출력에 블록의 입력을 더합니다(지름길 연결):\n{listing}\n" if ko
+                else f"{_input(g, lang)} goes through these layers of a residual block, and the block's input is added to their output (the shortcut):\n{listing}\n")
+        if k == "residual_identity":
+            return head + _true_false(p.statements[0], lang)
+        if ko:
+            return head + "모양이 맞지 않아 지름길에 1×1 합성곱(projection)을 둡니다. 필터 개수와 스트라이드는 얼마일까요? (필터 개수x스트라이드, 예: 128x2)"
+        return head + "The shapes differ, so the shortcut gets a 1×1 convolution (a projection). How many filters and what stride? (filters x stride, e.g. 128x2)"
+    if k in ("decoder_crop", "decoder_concat"):
+        layers = g["layers"]
+        up = _branch(layers, lang)
+        skip = _x(g["skip"])
+        crop = f["crop"] > 0
+        if ko:
+            text = (f"U-Net의 디코더: {_x(g['input'])} 특징 맵이 {up}을 지납니다. 그 출력을 인코더의 {skip} 특징 맵"
+                    + (" (가운데를 잘라 크기를 맞춘 것)" if crop else "") + "과 채널 방향으로 이어 붙입니다(concat). ")
+            if k == "decoder_crop":
+                return text + "인코더의 특징 맵을 각 변에서 몇 픽셀씩 잘라내야 할까요?"
+            return text + "이어 붙인 출력의 크기(높이×너비×채널)는 얼마일까요?"
+        text = (f"In a U-Net decoder, a {_x(g['input'])} map goes through {up}. The result is concatenated along the channels with the encoder's {skip} map"
+                + (", centre-cropped to the same size" if crop else "") + ". ")
+        if k == "decoder_crop":
+            return text + "How many pixels are cut from each side of the encoder's map?"
+        return text + "What is the shape after the concatenation (H×W×C)?"
+    # conv1d, conv3d
+    (layer,) = g["layers"]
+    what = ("신호(길이×채널)" if ko else "signal (length × channels)") if k == "conv1d" else ("볼륨(깊이×높이×너비×채널)" if ko else "volume (depth × height × width × channels)")
+    form = "길이×채널" if k == "conv1d" else "깊이×높이×너비×채널"
+    form_en = "L×C" if k == "conv1d" else "D×H×W×C"
+    if ko:
+        ask = f"출력 크기({form})는 얼마일까요?" if p.ask is Ask.OUTPUT_SHAPE else "이 층의 파라미터(가중치와 편향) 수는 모두 몇 개일까요?"
+        return f"크기가 {_x(g['input'])}인 {what}에 다음 {'1차원' if k == 'conv1d' else '3차원'} 합성곱 층을 적용합니다: {details(layer, lang)}. {ask}"
+    ask = f"What is the output shape ({form_en})?" if p.ask is Ask.OUTPUT_SHAPE else "How many parameters (weights and biases) does the layer have?"
+    text = f"{_a(_x(g['input']))} {what} goes through a {'1-D' if k == 'conv1d' else '3-D'} convolution: {details(layer, lang)}. {ask}"
+    return text[0].upper() + text[1:]
+
+
 def answer_hint(p: Problem, lang: Lang) -> str:
     """How to type the answer, shown at the prompt."""
     ko = lang is Lang.KO
+    if p.ask is Ask.PROJECTION:
+        return "예: 128x2" if ko else "filters x stride, e.g. 128x2"
+    if p.answer.kind is AnswerKind.SHAPE and len(p.answer.value) != 3:
+        example = "998x32" if len(p.answer.value) == 2 else "8x56x56x64"
+        return f"예: {example}" if ko else f"e.g. {example}"
     return {
         AnswerKind.SHAPE: "예: 29x29x32" if ko else "e.g. 29x29x32",
         AnswerKind.PAIR: "예: 1x2" if ko else "e.g. 1x2",
@@ -575,6 +658,8 @@ def solution(p: Problem, lang: Lang) -> list[str]:
         return lines
     if k in ("network_layer", "network_missing", "network_rf", "network_memory"):
         return _network_lines(p, lang)
+    if k in ("inception_output", "dense_channels", "residual_identity", "residual_projection", "decoder_crop", "decoder_concat", "conv1d", "conv3d"):
+        return _structure_lines(p, lang)
     raise KeyError(k)  # pragma: no cover
 
 
@@ -643,6 +728,74 @@ def _memory_lines(p: Problem, lang: Lang) -> list[str]:
     return lines
 
 
+def _structure_lines(p: Problem, lang: Lang) -> list[str]:
+    ko = lang is Lang.KO
+    g, f, k = p.given, p.facts, p.kind
+    if k == "inception_output":
+        out = f["out"].split("x")
+        channels = " + ".join(str(c) for c in f["branch_channels"])
+        return [
+            ("가지마다 마지막 층의 출력 채널: " if ko else "each branch's last layer gives its channels: ") + ", ".join(map(str, f["branch_channels"])),
+            ("모든 가지가 높이와 너비를 유지하므로(1×1, 패딩 1인 3×3, 패딩 2인 5×5, 스트라이드 1 풀링) 크기는 " if ko
+             else "every branch keeps the height and width (1×1, 3×3 with padding 1, 5×5 with padding 2, pooling with stride 1): ")
+            + f"{out[0]}×{out[1]}",
+            (f"concat은 채널을 더합니다: {channels} = {out[2]}" if ko else f"concat adds the channels: {channels} = {out[2]}"),
+            f"→ {_x(f['out'])}",
+        ]
+    if k == "dense_channels":
+        c0, growth, count = f["c0"], f["growth"], f["count"]
+        return [
+            (f"층마다 입력에 성장률(growth rate) {growth}개의 채널이 붙습니다" if ko else f"each layer appends its {growth} new channels (the growth rate) to its input"),
+            f"{c0} + {count}·{growth} = {p.answer.value}",
+        ]
+    if k in ("residual_identity", "residual_projection"):
+        lines = [(f"블록 입력 {_x(f['in'])}, 층들을 지난 출력 {_x(f['out'])}" if ko else f"block input {_x(f['in'])}, output of the layers {_x(f['out'])}")]
+        if k == "residual_identity":
+            same = p.answer.value
+            lines.append(("크기와 채널이 같으므로 그대로 더할 수 있습니다 → 참" if same else "크기나 채널이 달라서 그대로 더할 수 없습니다 → 거짓") if ko
+                         else ("the same size and channels: they add as they are → true" if same else "the sizes or channels differ: they cannot be added as they are → false"))
+            return lines
+        filters, stride = p.answer.value
+        lines += [
+            (f"채널을 맞추려면 필터 {filters}개, 크기를 맞추려면 스트라이드 {stride}" if ko
+             else f"{filters} filters to match the channels, stride {stride} to match the size"),
+            (f"확인: 1×1 합성곱, 스트라이드 {stride}: {_x(f['in'])} → {_x(f['projected'])}" if ko
+             else f"check: a 1×1 convolution with stride {stride}: {_x(f['in'])} → {_x(f['projected'])}"),
+        ]
+        return lines
+    if k in ("decoder_crop", "decoder_concat"):
+        lines = [(f"디코더 층을 지난 결과: {_x(g['input'])} → {_x(f['up'])}" if ko else f"through the decoder's layers: {_x(g['input'])} → {_x(f['up'])}")]
+        if g["layers"][0] != "upsample" and _opts(g["layers"][0])[0] == "conv_transpose":
+            n = g["input"].split("x")[0]
+            lines.append(f"  ({n} − 1)·2 − 2·0 + (2 − 1) + 1 = {f['up'].split('x')[0]}")
+        if f["crop"]:
+            skip, up = g["skip"].split("x")[0], f["up"].split("x")[0]
+            lines.append((f"자를 양: ({skip} − {up})/2 = 각 변에서 {f['crop']}픽셀 → {_x(f['cropped'])}" if ko
+                          else f"crop: ({skip} − {up})/2 = {f['crop']} pixels from each side → {_x(f['cropped'])}"))
+        cropped_c, up_c, out_c = f["cropped"].split("x")[2], f["up"].split("x")[2], f["out"].split("x")[2]
+        lines.append((f"concat은 채널을 더합니다: {cropped_c} + {up_c} = {out_c} → {_x(f['out'])}" if ko
+                      else f"concat adds the channels: {cropped_c} + {up_c} = {out_c} → {_x(f['out'])}"))
+        return lines
+    (layer,) = g["layers"]
+    _, o = _opts(layer)
+    sizes = g["input"].split("x")
+    kernel = o["kernel"]
+    stride = o.get("stride", [1] * len(kernel))
+    padding = o.get("padding", [0] * len(kernel))
+    names = (["길이"] if ko else ["length"]) if k == "conv1d" else (["깊이", "높이", "너비"] if ko else ["depth", "height", "width"])
+    if p.ask is Ask.OUTPUT_SHAPE:
+        lines = ["축마다 ⌊(n + 2p − f)/s⌋ + 1" if ko else "each axis: ⌊(n + 2p − f)/s⌋ + 1"]
+        outs = f["out"].split("x")
+        for i, name in enumerate(names):
+            lines.append(f"  {name}: ⌊({sizes[i]} + 2·{padding[i]} − {kernel[i]})/{stride[i]}⌋ + 1 = {outs[i]}")
+        lines.append(f"  {'채널 수 = 필터 개수' if ko else 'channels = number of filters'} = {o['filters']}")
+        lines.append(f"→ {_x(f['out'])}")
+        return lines
+    window = "·".join(map(str, kernel))
+    return [(f"파라미터 수: ({window}·{sizes[-1]} + 1)·{o['filters']} = {_n(p.answer.value)}" if ko
+             else f"parameters: ({window}·{sizes[-1]} + 1)·{o['filters']} = {_n(p.answer.value)}")]
+
+
 def _pool_fact_lines(p: Problem, lang: Lang) -> list[str]:
     ko = lang is Lang.KO
     f = p.facts
@@ -708,6 +861,8 @@ def topic_label(topic: QuizTopic, lang: Lang) -> str:
         QuizTopic.PADDING: "패딩", QuizTopic.PARAMS: "파라미터 수", QuizTopic.MACS: "곱셈 횟수",
         QuizTopic.ACTIVATIONS: "활성화 크기", QuizTopic.RECEPTIVE_FIELD: "수용 영역", QuizTopic.POOL_FACTS: "풀링의 성질",
         QuizTopic.NETWORK: "유명한 신경망", QuizTopic.MEMORY: "역전파 메모리",
+        QuizTopic.CONCAT: "채널 이어 붙이기", QuizTopic.RESIDUAL: "잔차 연결", QuizTopic.DECODER: "디코더와 업샘플링",
+        QuizTopic.RANKS: "1차원·3차원 합성곱",
     }
     return ko[topic] if lang is Lang.KO else str(topic)
 
@@ -740,11 +895,15 @@ def write_json(problems: Iterable[Problem], lang: Lang, out: TextIO) -> None:
     out.write("[]\n" if first else "\n]\n")
 
 
-def header(lang: Lang, difficulty: Difficulty, seed: int, count: int) -> str:
-    level = {"easy": "쉬움", "medium": "보통", "hard": "어려움"}[str(difficulty)] if lang is Lang.KO else str(difficulty)
-    if lang is Lang.KO:
-        return f"{count}문제 · 난이도 {level} · 시드 {seed} (같은 옵션에 --seed {seed} 옵션을 더하면 같은 문제가 다시 나옵니다)"
-    return f"{count} problems · difficulty {level} · seed {seed} (the same options with --seed {seed} give the same problems again)"
+def header(lang: Lang, difficulty: Difficulty | None, seed: int, count: int) -> str:
+    """The set's first line; no difficulty for problems about a given network (`--spec`), which has none."""
+    ko = lang is Lang.KO
+    level = ({"easy": "쉬움", "medium": "보통", "hard": "어려움"}[str(difficulty)] if ko else str(difficulty)) if difficulty else None
+    if ko:
+        parts = [f"{count}문제", *([f"난이도 {level}"] if level else []), f"시드 {seed}"]
+        return " · ".join(parts) + f" (같은 옵션에 --seed {seed} 옵션을 더하면 같은 문제가 다시 나옵니다)"
+    parts = [_count(count, "problem"), *([f"difficulty {level}"] if level else []), f"seed {seed}"]
+    return " · ".join(parts) + f" (the same options with --seed {seed} give the same problems again)"
 
 
 def to_markdown(problems: list[Problem], lang: Lang, difficulty: Difficulty, seed: int) -> str:
