@@ -1,3 +1,3 @@
-from cnncalc.cli import main
+from cnncalc.cli.entry import main
 
 main()

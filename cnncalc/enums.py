@@ -246,3 +246,10 @@ class AnswerKind(StrEnum):
     INT = "int"
     BOOL = "bool"
     CHOICE = "choice"  # a letter A-D
+
+
+class DrawStyle(StrEnum):
+    """How `cnncalc draw` pictures a network."""
+
+    BOXES = "boxes"  # feature maps as 3-D boxes, the textbook drawing of a chain
+    GRAPH = "graph"  # blocks, branches, merges and skips as a graph

@@ -74,8 +74,8 @@ def _ask(line: str, shell: str, fish_action: str, typer_only: bool, cwd: str) ->
         env.update(COMP_WORDS=line, COMP_CWORD=str(len(line.split(" ")) - 1))
     else:
         env.update(_TYPER_COMPLETE_ARGS=line, _TYPER_COMPLETE_FISH_ACTION=fish_action)
-    # typer's own answer: the app's main, past the fast path in cnncalc.cli.main
-    code = "from cnncalc.cli.app import main; main()" if typer_only else "from cnncalc.cli import main; main()"
+    # typer's own answer: the app's main, past the fast path in cnncalc.cli.entry
+    code = "from cnncalc.cli.app import main; main()" if typer_only else "from cnncalc.cli.entry import main; main()"
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, timeout=60, cwd=cwd)
     assert done.stderr == b""
     return done.stdout, done.returncode

@@ -29,6 +29,7 @@ BASES: dict[tuple[str, ...], list[list[str]]] = {
     ("schema",): [[]],
     ("check",): [["lenet5"]],
     ("receptive-field",): [["lenet5"]],
+    ("draw",): [["lenet5", "-o", "-"]],
     ("explain",): [["lenet5", "--layer", "conv1"]],
     ("layer",): [
         ["conv", "--input", "8x8x3", "--filters", "4", "--kernel", "3"],
@@ -91,7 +92,8 @@ def _with(base: list[str], param, value: str) -> list[str]:
 
 
 @pytest.mark.parametrize("path,param", list(_cases()))
-def test_hostile_values_of_every_option_are_answered_or_refused_clearly(path, param):
+def test_hostile_values_of_every_option_are_answered_or_refused_clearly(path, param, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # an option that names a file (quiz --output, draw -o) writes it here, not in the repo
     runner = CliRunner()
     env = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
     # a command with several bases (`layer`) gets the value in the bases that use the option, else the first

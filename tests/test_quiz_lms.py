@@ -374,3 +374,11 @@ def test_output_writes_what_stdout_would_get(cli, tmp_path):
         printed = cli("quiz", "-n", "12", "--seed", "2", "--format", fmt)
         assert written.exit_code == printed.exit_code == 0 and written.stdout == ""
         assert target.read_text(encoding="utf-8") == printed.stdout
+
+
+def test_output_dash_is_standard_output_and_odd_names_are_errors(cli):
+    printed = cli("quiz", "-n", "4", "--seed", "2", "--format", "gift")
+    dashed = cli("quiz", "-n", "4", "--seed", "2", "--format", "gift", "-o", "-")
+    assert dashed.exit_code == 0 and dashed.stdout == printed.stdout
+    nul = cli("quiz", "-n", "2", "--format", "json", "-o", "a\x00b")
+    assert nul.exit_code == 2 and "is not a file name (it holds a NUL character)" in nul.stderr

@@ -16,7 +16,7 @@ import typer
 from cnncalc import __version__
 from cnncalc.cli import complete
 from cnncalc.cli.usage import CnnCalcGroup
-from cnncalc.enums import Difficulty, Dtype, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, TableColumn, Task, WeightOrder, WorkFormat
+from cnncalc.enums import Difficulty, DrawStyle, Dtype, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, TableColumn, Task, WeightOrder, WorkFormat
 
 # Every whole number an option takes is bounded by torch's int64 sizes: a product of a few of them still
 # prints (Python refuses str() of ints past 4,300 digits) and converts to a float for the memory figures.
@@ -405,6 +405,67 @@ def show_command(
         sys.stdout.write(f"# cnncalc show {name}: the bundled spec, to edit and run with `cnncalc table FILE`\n")
         sys.stdout.write(MODELINE + "\n")
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command("draw")
+def draw_command(
+    spec: SpecArgument,
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE", show_default=False, help="Where the SVG goes: a file (e.g. -o lenet5.svg), or - for standard output."),
+    ],
+    style: Annotated[
+        Optional[DrawStyle],
+        typer.Option("--style", "-s", case_sensitive=False, show_default=False,
+                     help="boxes (feature maps as 3-D boxes, the textbook picture) or graph (blocks, branches and skips). Default: boxes for a chain, graph when the spec has merges, from: or side outputs."),
+    ] = None,
+    depth: Annotated[
+        Optional[int],
+        typer.Option("--depth", "-d", min=1, max=MAX_INT, show_default=False, metavar="N", help="graph: draw blocks nested deeper than N levels as one box, as `table --depth` does."),
+    ] = None,
+    highlight: Annotated[
+        Optional[str],
+        typer.Option("--highlight", show_default=False, metavar="PATH", autocompletion=complete.layer_paths,
+                     help="Mark this layer (its path, as `cnncalc table --paths` shows it); in boxes, also the receptive field of one of its units on the input."),
+    ] = None,
+    input: InputOption = None,
+) -> None:
+    """Draw a network as an SVG picture, from the same numbers as `table`.
+
+    boxes: each feature map a 3-D box (height ∝ √H, depth ∝ √W, thickness ∝ log₂C) labelled
+    with its shape, the layers between them, vectors as bars. graph: every layer or block a
+    box with its shape, parameters and MACs, branches side by side, merges, skips. The SVG is
+    written by cnncalc itself: no graphviz, no browser, the same spec gives the same bytes.
+
+    Examples:
+
+      cnncalc draw lenet5 -o lenet5.svg
+
+      cnncalc draw alexnet -o alexnet.svg --highlight features.10
+
+      cnncalc draw resnet18 -o resnet18.svg --depth 3
+
+      cnncalc draw googlenet --style graph --depth 2 -o - > googlenet.svg
+    """
+    with guarded():
+        from cnncalc.render import draw
+
+        network, analysis = analysed(spec, parse_input_option(input))
+        if highlight is not None and not any(r.path == highlight for r in analysis.rows):
+            from cnncalc.work.explain import no_such_layer
+
+            raise no_such_layer(analysis.network.name, highlight, [r.path for r in analysis.rows])
+        chosen = style or (DrawStyle.BOXES if draw.is_chain(analysis) else DrawStyle.GRAPH)
+        if chosen is DrawStyle.BOXES:
+            receptive = None
+            if highlight is not None:
+                from cnncalc.core.receptive import receptive_fields
+
+                receptive = receptive_fields(network, analysis=analysis)
+            svg = draw.draw_boxes(analysis, highlight, receptive)
+        else:
+            svg = draw.draw_graph(analysis, depth, highlight)
+        _write_file(Path(output), svg.encode("utf-8"), text=True)
 
 
 @app.command("schema")
@@ -929,9 +990,9 @@ def quiz_command(
         ),
     ] = None,
     output: Annotated[
-        Optional[Path],
+        Optional[str],  # not a typer Path: it stats the name first, which a NUL in it turns into a crash
         typer.Option(
-            "--output", "-o", show_default=False, dir_okay=False, metavar="FILE",
+            "--output", "-o", show_default=False, metavar="FILE",
             help="Write the set to FILE instead of standard output (whole or not at all), e.g. -o quiz.zip.",
         ),
     ] = None,
@@ -1005,7 +1066,7 @@ def quiz_command(
         if format is None and output is None and (interactive or stdin_is_terminal):
             _quiz_session(list(problems), lang, None if spec else difficulty, used_seed, echo=not stdin_is_terminal)
             return
-        _write_quiz(problems, format or QuizFormat.TEXT, lang, None if spec else difficulty, used_seed, count, output)
+        _write_quiz(problems, format or QuizFormat.TEXT, lang, None if spec else difficulty, used_seed, count, None if output is None else Path(output))
 
 
 def _spec_problems(spec: str) -> list:
@@ -1057,21 +1118,40 @@ def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty
         elif format is QuizFormat.GIFT:
             lms.write_gift(problems, lang, out)
         else:
-            quiz_render.write_text(problems, lang, difficulty, seed, count, out, width=screen()[0])
+            from cnncalc.render.layout import fold
+
+            width = screen()[0]
+            quiz_render.write_text(problems, lang, difficulty, seed, count, out, fold=lambda text: fold(text, width))
         out.seek(0)
-        if output is None:
+        if output is None or str(output) == "-":
             shutil.copyfileobj(out, sys.stdout)
         else:
             _write_file(output, out.read().encode("utf-8"))
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    """`data` to `path`, whole or not at all: a temporary file beside it, then renamed over it."""
+def _write_file(path: Path, data: bytes, text: bool = False) -> None:
+    """`data` to `path`, whole or not at all: a temporary file beside it, then renamed over it; `-` is standard
+    output (binary data only when that is not a terminal)."""
     import os
     import tempfile
 
     from cnncalc.errors import FileProblem
+    from cnncalc.words import quote
 
+    if str(path) == "-":  # `-o -`: standard output, as for text (a zip only when it is not a terminal)
+        if sys.stdout.isatty() and not text:
+            raise FileProblem("a zip file is not for a terminal", hint="redirect it (`> quiz.zip`) or give a file name with -o")
+        from cnncalc.cli import streams
+
+        try:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        except OSError as error:  # a closed pipe, a full disk: reported as for any output
+            raise streams.OutputFault(error, "stdout") from None
+        return
+    if "\0" in str(path):
+        raise FileProblem(f"{quote(str(path), 80)} is not a file name (it holds a NUL character)", hint="check the name given with -o")
     folder = path.parent if str(path.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")

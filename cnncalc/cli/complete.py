@@ -116,6 +116,7 @@ FIRST_ARGUMENT: dict[str, Any] = {
     "check": specs,
     "explain": specs,
     "receptive-field": specs,
+    "draw": specs,
     "show": bundled,
     "layer": kinds,
 }

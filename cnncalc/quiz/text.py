@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
-from typing import Any, Iterable, TextIO
+from typing import Any, Callable, Iterable, TextIO
 
 from cnncalc.enums import AnswerKind, Ask, Difficulty, Lang, QuizTopic
 from cnncalc.quiz.problems import Problem, Statement, to_layer
@@ -934,15 +934,14 @@ def to_text(problems: list[Problem], lang: Lang, difficulty: Difficulty, seed: i
     return out.getvalue()
 
 
-def write_text(problems: Iterable[Problem], lang: Lang, difficulty: Difficulty, seed: int, count: int, out: TextIO, width: int | None = None) -> None:
-    """`to_text` problem by problem; lines longer than `width` folded under a hanging indent."""
-    from cnncalc.render.layout import fold
-
+def write_text(problems: Iterable[Problem], lang: Lang, difficulty: Difficulty | None, seed: int, count: int, out: TextIO,
+               fold: Callable[[str], str] | None = None) -> None:
+    """`to_text` problem by problem; `fold` fits long lines to a screen (the CLI passes its layout's)."""
     ko = lang is Lang.KO
 
     def put(lines: list[str]) -> None:
         text = "\n".join(lines)
-        out.write((fold(text, width) if width else text) + "\n")
+        out.write((fold(text) if fold else text) + "\n")
 
     put([header(lang, difficulty, seed, count)])
     for i, p in enumerate(problems, 1):
