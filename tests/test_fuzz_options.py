@@ -30,6 +30,7 @@ BASES: dict[tuple[str, ...], list[list[str]]] = {
     ("check",): [["lenet5"]],
     ("receptive-field",): [["lenet5"]],
     ("draw",): [["lenet5", "-o", "-"]],
+    ("report",): [["lenet5", "-o", "-"]],
     ("explain",): [["lenet5", "--layer", "conv1"]],
     ("layer",): [
         ["conv", "--input", "8x8x3", "--filters", "4", "--kernel", "3"],

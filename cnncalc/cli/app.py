@@ -468,6 +468,49 @@ def draw_command(
         _write_file(Path(output), svg.encode("utf-8"), text=True)
 
 
+@app.command("report")
+def report_command(
+    spec: SpecArgument,
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE", show_default=False, help="Where the page goes, e.g. -o resnet50.html (- for standard output)."),
+    ],
+    input: InputOption = None,
+    batch: Annotated[int, typer.Option("--batch", "-b", min=1, max=MAX_INT, help="Batch size for the memory figures.")] = 1,
+    dtype: Annotated[Dtype, typer.Option("--dtype", help="Element type for the memory figures.", case_sensitive=False)] = Dtype.FLOAT32,
+) -> None:
+    """One self-contained HTML page about a network: the drawing, the full table with foldable blocks,
+    totals and memory, the receptive field layer by layer, parameters and MACs per stage, and each
+    layer's worked derivation. It needs no network connection: everything is inside the file, and it
+    prints with every fold open.
+
+    Examples:
+
+      cnncalc report resnet50 -o resnet50.html
+
+      cnncalc report my_net.yaml -o my_net.html --batch 32 --dtype float16
+    """
+    with guarded():
+        from cnncalc.core.memory import footprint
+        from cnncalc.core.receptive import receptive_fields
+        from cnncalc.model.layers import Merge
+        from cnncalc.render import draw, report
+        from cnncalc.work.explain import explain, to_text
+
+        network, analysis = analysed(spec, parse_input_option(input))
+        memory = footprint(analysis, batch, dtype)
+        fields = receptive_fields(network, analysis=analysis)
+        # the report's picture: the boxes of a chain, else the graph two levels deep (the table below has every layer)
+        drawing = draw.draw_boxes(analysis) if draw.is_chain(analysis) else draw.draw_graph(analysis, depth=2)
+        derivations = {
+            row.path: to_text(explain(analysis, row.path, dtype), width=100)
+            for row in analysis.leaves()
+            if not isinstance(row.node, Merge)
+        }
+        page = report.render(analysis, memory, fields, drawing, derivations)
+        _write_file(Path(output), page.encode("utf-8"), text=True)
+
+
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of spec files, for completion and checking in editors.

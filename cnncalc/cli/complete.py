@@ -117,6 +117,7 @@ FIRST_ARGUMENT: dict[str, Any] = {
     "explain": specs,
     "receptive-field": specs,
     "draw": specs,
+    "report": specs,
     "show": bundled,
     "layer": kinds,
 }

@@ -27,6 +27,7 @@ from cnncalc.enums import MergeKind
 from cnncalc.model.layers import Merge, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial, Vector
 from cnncalc.render.svg import Canvas, Rect, text_width
+from cnncalc.render.table import compact
 
 MARGIN = 24
 FACE = "#c9dcf2"  # front faces
@@ -40,13 +41,6 @@ def shape_label(shape: Shape) -> str:
     if isinstance(shape, Vector):
         return f"{shape.features:,}"
     return "×".join(map(str, (*shape.sizes, shape.channels)))
-
-
-def compact(value: int) -> str:
-    for limit, suffix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "k")):
-        if value >= limit:
-            return f"{value / limit:.3g}{suffix}"
-    return str(value)
 
 
 def layer_label(row: Row) -> str:
@@ -286,10 +280,8 @@ class _GraphBuilder:
             word = {MergeKind.ADD: "+", MergeKind.CONCAT: "concat", MergeKind.MULTIPLY: "×"}.get(getattr(row.node, "merge", None), row.kind)
             box = _Box(row.path, (str(word),), kind="merge")
         else:
-            name = row.path or row.kind
-            head = f"{name}  {row.kind}" if row.kind not in name.split(".")[-1] else name
             numbers = f"{compact(row.params)} params · {compact(row.macs)} MACs"
-            box = _Box(row.path, (head, shape_label(row.output), numbers), kind=kind)
+            box = _Box(row.path, (row.path or row.kind, f"{row.kind} · {shape_label(row.output)}", numbers), kind=kind)
         self.by_path[row.path] = box
         return box
 
@@ -405,6 +397,15 @@ def _fit(text: str, size: float, width: float) -> str:
     return text + "…"
 
 
+def _fit_path(path: str, size: float, width: float) -> str:
+    """A long dotted path keeps its end, which tells the boxes apart: `…denseblock1.denselayer3`."""
+    if text_width(path, size) <= width:
+        return path
+    while path and text_width("…" + path, size) > width:
+        path = path[1:]
+    return "…" + path
+
+
 def draw_graph(analysis: Analysis, depth: int | None = None, highlight: str | None = None) -> str:
     builder = _GraphBuilder(analysis, depth)
     inp = _Box("(input)", ("input", shape_label(analysis.input), analysis.network.name), kind="layer")
@@ -470,7 +471,8 @@ def _draw_node(canvas: Canvas, box: _Box, marked: bool) -> None:
     fill = "#e7f5ff" if box.kind == "block" else "#f8f9fa"
     canvas.rect(r.x, r.y, r.width, r.height, fill=fill, stroke=stroke, rx=8, what=f"node {box.path}", extra=' stroke-width="2"' if marked else "")
     for i, line in enumerate(box.lines[:3]):
-        canvas.text(r.x + r.width / 2, r.y + 16 + 16 * i, _fit(line, 12.0 if i < 2 else 10.5, r.width - 10), size=12.0 if i < 2 else 10.5,
+        fitted = _fit_path(line, 12.0, r.width - 10) if i == 0 else _fit(line, 12.0 if i < 2 else 10.5, r.width - 10)
+        canvas.text(r.x + r.width / 2, r.y + 16 + 16 * i, fitted, size=12.0 if i < 2 else 10.5,
                     weight="bold" if i == 0 else "normal", fill="#111" if i < 2 else "#555")
 
 
@@ -480,4 +482,4 @@ def _graph_description(analysis: Analysis) -> str:
             f"{analysis.totals.params:,} parameters, {analysis.totals.macs:,} MACs; output {shape_label(analysis.rows[-1].output) if analysis.rows else ''}.")
 
 
-__all__ = ["compact", "draw_boxes", "draw_graph", "is_chain", "layer_label", "shape_label"]
+__all__ = ["draw_boxes", "draw_graph", "is_chain", "layer_label", "shape_label"]
