@@ -143,8 +143,8 @@ CASES = {
     # expansion
     "repeat 10^12": ("input: 8x8x3\nlayers:\n  - repeat: 1000000000000\n    layers: [relu]\n", "`repeat: 1,000,000,000,000` would make more than 250,000 layers"),
     "nested repeats of relu (10^12)": (nested_repeats(1000, 4, "[relu]"), "the spec expands to more than 250,000 layers"),
-    "nested repeats of nothing": (nested_repeats(1000, 4, "[]"), "expanding the spec's blocks and repeats takes more than 1,000,000 steps"),
-    "nested repeats of switched-off layers": (nested_repeats(1000, 4, "[relu: {when: false}]"), "takes more than 1,000,000 steps"),
+    "nested repeats of nothing": (nested_repeats(1000, 4, "[]"), "expanding the spec's blocks and repeats takes more than 600,000 steps"),
+    "nested repeats of switched-off layers": (nested_repeats(1000, 4, "[relu: {when: false}]"), "takes more than 600,000 steps"),
     "blocks doubling 60 times": (block_tree(60, "relu"), "the spec expands to more than 250,000 layers"),
     "blocks doubling 60 times, all off": (block_tree(60, "relu: {when: false}"), "the spec expands to more than 250,000 layers"),
     # nesting
@@ -165,7 +165,7 @@ CASES = {
         "gives a number beyond ±9,223,372,036,854,775,807",
     ),
     # size and shape of the text
-    "1,000,001 values on one line": ("input: 8x8x3\nlayers: [" + "0," * 1_000_001 + "]\n", "the YAML holds more than 1,000,000 values"),
+    "1,200,001 values on one line": ("input: 8x8x3\nlayers: [" + "0," * 1_200_001 + "]\n", "the YAML holds more than 1,200,000 values"),
     "a 16 MB line of text": ("input: 8x8x3\nlayers: [relu]\nname: " + "a" * (BIG - 40) + "\n", None),
     "a key of 100,000 characters": ("input: 8x8x3\nlayers: [relu]\n? " + "k" * 100_000 + "\n: 1\n", "a key of 100,000 characters"),
     "a plain key of 5,000 characters": ("input: 8x8x3\n" + "k" * 5_000 + ": 1\n", "a line of more than 1,024 characters"),
@@ -182,11 +182,11 @@ BINARY_CASES = {
 }
 
 
-# What is refused at a size limit (250,000 layers, 1,000,000 YAML values) is read up to that limit first, as a
+# What is refused at a size limit (250,000 layers, 1,200,000 YAML values, 600,000 expansion steps) is read up to that limit first, as a
 # legal spec of that size would be (about 8 µs a layer, 1.5 µs a value): it gets the time such a spec takes,
 # and the same memory bound as every other case.
 AT_A_SIZE_LIMIT_SECONDS = 3.0
-SIZE_LIMITS = ("more than 250,000 layers", "more than 1,000,000 values")
+SIZE_LIMITS = ("more than 250,000 layers", "more than 1,200,000 values", "more than 600,000 steps")
 
 
 def _check_bounds(name, result, seconds, megabytes, baseline, expected) -> None:
@@ -238,7 +238,7 @@ def test_the_largest_legal_spec_is_still_answered_quickly(tmp_path, baseline):
     path.write_text("input: 8x8x16\nlayers:\n  - repeat: 83333\n    layers: [conv: {filters: 16, kernel: 3, padding: 1}, batchnorm, relu]\n", encoding="utf-8")
     result, seconds, megabytes = run_check(path, tmp_path)
     assert result.returncode == 0 and result.stdout.startswith(f"{path}: ok (83,333 conv/fc of 249,999 layers")
-    assert seconds - baseline[0] < 3 * EXTRA_SECONDS  # legal work, not a refusal: a little more time
+    assert seconds - baseline[0] < 10  # legal work, not a refusal: about 15 µs a layer, 4 s here, with room for a busy machine
     assert megabytes - baseline[1] < 2 * EXTRA_MEGABYTES
 
 

@@ -29,7 +29,7 @@ from cnncalc.words import and_list, listing, quote, show, suggest, suggest_paths
 # a second and little memory (README "When something is wrong"; tests/test_hostile.py measures them).
 # The YAML-level limits (values, nesting depth, key length, digits) live in cnncalc.spec.safe_yaml.
 MAX_LAYERS = 250_000  # layers and groups after expanding blocks and repeats (the 10,000-layer CNNs of Xiao et al. 2018 are 20,000; 100,000-layer specs are benchmarked)
-MAX_EXPANSION_STEPS = 1_000_000  # entries visited while expanding, including ones switched off by `when`
+MAX_EXPANSION_STEPS = 600_000  # entries visited while expanding, including ones switched off by `when`
 MAX_NESTING = 64
 
 TOP_LEVEL_KEYS = ("name", "description", "reference", "task", "input", "layout", "blocks", "layers")

@@ -25,7 +25,7 @@ from typing import Any
 
 from cnncalc.errors import CnnCalcError, SourcePos, YamlProblem
 
-MAX_YAML_VALUES = 1_000_000  # a 100,000-layer chain written out (a conv with its options every third layer) holds ~430,000
+MAX_YAML_VALUES = 1_200_000  # a 100,000-branch concat written out holds 1,000,000 (a chain of 100,000 convs with their options, ~430,000)
 MAX_MERGED_KEYS = 250_000  # keys copied by `<<` merges: real specs copy a few dozen; a merge bomb copies millions
 MAX_YAML_DEPTH = 200
 MAX_KEY_LENGTH = 100
