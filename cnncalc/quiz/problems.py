@@ -25,7 +25,7 @@ from cnncalc.kinds.worked import LayerUse
 from cnncalc.core.engine import LayerMath, analyse, layer_math
 from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, QuizTopic
 from cnncalc.errors import CnnCalcError, OptionProblem
-from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Dropout, Fc, Flatten, Layer, Merge, Network, Pool, Sequential, Side
+from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Crop, Dropout, Fc, Flatten, Layer, Merge, Network, Pool, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial, Vector
 
 LayerSpec = Any  # {"conv": {"filters": 32, "kernel": 7}} or "flatten": a layer as the spec format writes it
@@ -997,8 +997,10 @@ class _Generator:
             count = self.rng.randint(2, 4 if d.easy else 6)
             unit = [spec("batchnorm"), spec("relu"), spec("conv", filters=growth, kernel=3, padding=1, bias=False)]
             given = {"input": Spatial(n, n, c0).hwc(), "layers": [{"concat": {"branches": [[], unit]}} for _ in range(count)]}
-            analysis = _analyse_given(given)
-            out = _final_output(analysis)
+            out: Shape = Spatial(n, n, c0)
+            for _ in range(count):  # each layer: the unit's output joined to its input along the channels (torch.cat)
+                new = run(out, unit)[-1].output
+                out = Spatial(*out.sizes, out.channels + new.channels)  # type: ignore[union-attr]
             return Problem(QuizTopic.CONCAT, "dense_channels", QuestionForm.COMPUTE, Ask.CHANNELS, given, Answer.number(out.channels),
                            {"c0": c0, "growth": growth, "count": count, "out": out.hwc()})
         c = d.choice((64, 128, 192, 256, 480, 512, 832))
@@ -1013,8 +1015,11 @@ class _Generator:
             branches = [branches[0], branches[1]] if d.chance(0.5) else [branches[0], branches[3]]
         shape = Spatial(n, n, c)
         given = {"input": shape.hwc(), "layers": [{"concat": {"branches": branches}}]}
-        out = _final_output(_analyse_given(given))
-        channels = [run(shape, branch)[-1].output.channels for branch in branches]
+        outputs = [run(shape, branch)[-1].output for branch in branches]
+        if len({o.sizes for o in outputs}) != 1:  # type: ignore[union-attr]
+            raise _Reject
+        channels = [o.channels for o in outputs]
+        out = Spatial(*outputs[0].sizes, sum(channels))  # type: ignore[union-attr]  # torch.cat along the channels
         return Problem(QuizTopic.CONCAT, "inception_output", QuestionForm.COMPUTE, Ask.OUTPUT_SHAPE, given, Answer.shape(out),
                        {"branch_channels": channels, "out": out.hwc()})
 
@@ -1066,7 +1071,7 @@ class _Generator:
             up = run(shape, layers)[0].output
             crop = d.choice((0, 2, 4, 4, 8) if not d.easy else (0, 4, 4))
             skip = Spatial(up.height + 2 * crop, up.width + 2 * crop, c // 2)  # type: ignore[union-attr]
-        cropped = _final_output(_analyse_given({"input": skip.hwc(), "layers": [spec("crop", size=up.height)]})) if crop else skip  # type: ignore[union-attr]
+        cropped = layer_math(Crop(path="crop", size=(up.height, up.width)), skip).output if crop else skip  # type: ignore[union-attr]
         given = {"input": shape.hwc(), "layers": layers, "skip": skip.hwc()}
         out = Spatial(*cropped.sizes, cropped.channels + up.channels)  # torch.cat([skip, x], dim=1): the channels add
         facts = {"up": up.hwc(), "cropped": cropped.hwc(), "out": out.hwc(), "crop": (skip.height - cropped.height) // 2}  # type: ignore[union-attr]
@@ -1098,10 +1103,15 @@ class _Generator:
                          padding=[pd, ph, ph] if (pd, ph) != (0, 0) else None)
             kind = "conv3d"
         given = {"input": shape.hwc(), "layers": [layer]}
-        row = _analyse_given(given).rows[0]
-        answer = Answer.shape(row.output) if ask is Ask.OUTPUT_SHAPE else Answer.number(row.params)
+        # built with every per-axis option written out (the spec's defaults are 2-D when built outside a spec)
+        _, options = _kind_and_options(layer)
+        rank = shape.rank
+        full = {"conv": {"filters": options["filters"], "kernel": options["kernel"], "stride": options.get("stride", [1] * rank),
+                         "padding": options.get("padding", [0] * rank), "dilation": [1] * rank}}
+        math = run(shape, [full])[0]
+        answer = Answer.shape(math.output) if ask is Ask.OUTPUT_SHAPE else Answer.number(math.params)
         return Problem(QuizTopic.RANKS, kind, QuestionForm.COMPUTE, ask, given, answer,
-                       {"out": row.output.hwc(), "params": row.params, "padding": list(row.padding or ())})
+                       {"out": math.output.hwc(), "params": math.params, "padding": list(math.padding or ())})
 
     # -- bundled networks -----------------------------------------------------------------
     def _rows(self) -> dict[str, list[Any]]:
@@ -1277,6 +1287,8 @@ def _analyse_given(given: dict[str, Any]) -> Any:
     key = json.dumps({k: v for k, v in given.items() if k in ("input", "layers")})
     cached = _ANALYSIS_CACHE.get(key)
     if cached is None:
+        if len(_ANALYSIS_CACHE) >= 1_000:  # bounded: a set of 100,000 problems must not keep every analysis
+            _ANALYSIS_CACHE.clear()
         cached = _ANALYSIS_CACHE[key] = analyse(parse_spec(key, file="quiz.yaml"))
     return cached
 
