@@ -52,8 +52,7 @@ def layer_label(row: Row) -> str:
     if kind in ("maxpool", "avgpool"):
         kind = kind[:3]
     if isinstance(kernel, tuple) and isinstance(stride, tuple):
-        size = str(kernel[0]) if len(set(kernel)) == 1 else "×".join(map(str, kernel))
-        size = f"{size}×{size}" if len(set(kernel)) == 1 and len(kernel) == 2 else size
+        size = "×".join(map(str, kernel))  # 5×5, 3×3×3, 80 for a signal's window
         step = str(stride[0]) if len(set(stride)) == 1 else "×".join(map(str, stride))
         return f"{kind} {size} s{step}"
     if kind == "fc":
@@ -252,7 +251,8 @@ class _Layout:
     skips: list[_Box] = field(default_factory=list)
     bottom: _Box | None = None
     edges: list[tuple[_Box, _Box, str]] = field(default_factory=list)  # (from, to, style: plain | skip | dashed)
-    side: bool = False
+    side: bool = False  # a side output: drawn to the right of the main path
+    reads_earlier: bool = False  # a side output `from:` an earlier layer, not from where it stands
 
     def shift(self, dx: float, dy: float) -> None:
         for b in self.boxes:
@@ -314,9 +314,9 @@ class _GraphBuilder:
             side.shift(out.width + 2 * H_GAP, top)
             out.boxes.extend(side.boxes)
             out.edges.extend(side.edges)
-            if before is not None and before.bottom is not None and not side.reads_earlier:  # type: ignore[attr-defined]
+            if before is not None and before.bottom is not None and not side.reads_earlier:
                 out.edges.extend(side.feed(before.bottom, "dashed"))
-            elif before is None and not side.reads_earlier:  # type: ignore[attr-defined]
+            elif before is None and not side.reads_earlier:
                 out.entries.extend(side.entries)
             out.width += 2 * H_GAP + side.width
             out.height = max(out.height, top + side.height)
@@ -330,7 +330,7 @@ class _GraphBuilder:
         if isinstance(node, Side):
             lay = _single(self.node_box(row, "block")) if collapsed else self.sequence(node.children, level + 1)
             lay.side = True
-            lay.reads_earlier = bool(node.source)  # type: ignore[attr-defined]
+            lay.reads_earlier = bool(node.source)
             if node.source:
                 self.reads.append((node.source, lay))
             return lay
