@@ -166,3 +166,20 @@ def test_draw_errors(cli, tmp_path):
     assert nowhere.exit_code == 2 and "cannot write" in nowhere.stderr
     missing_output = cli("draw", "lenet5")
     assert missing_output.exit_code == 2 and "--output" in missing_output.stderr
+
+
+def test_every_bundled_model_draws_in_both_styles():
+    """Every bundled network, as boxes and as a graph (full and two levels deep), with a highlight: valid
+    pictures whose boxes do not overlap."""
+    from cnncalc.core.engine import analyse
+    from cnncalc.core.receptive import receptive_fields
+    from cnncalc.render import draw as pictures
+    from cnncalc.spec import zoo
+
+    for name in zoo.bundled_names():
+        network = zoo.load(name)
+        analysis = analyse(network)
+        middle = analysis.leaves()[len(analysis.leaves()) // 2].path
+        fields = receptive_fields(network, analysis=analysis)
+        for svg in (pictures.draw_boxes(analysis, middle, fields), pictures.draw_graph(analysis, 2, middle)):
+            check_picture(svg)

@@ -1202,6 +1202,8 @@ def spec_problems(network: Network, title: str, given_name: str) -> list[Problem
             continue  # groups hold the layers that follow; side heads are off the main path
         if not isinstance(row.input, (Spatial, Vector)) or (isinstance(row.input, Spatial) and row.input.rank != 2):
             continue
+        if row.kind == "fc" and not isinstance(row.input, Vector):
+            continue  # a Linear over each position's channels (ConvNeXt's MLP): not the textbook fc the texts derive
         counts[row.kind] = counts.get(row.kind, 0) + 1
         layer = _spec_of(node, row.padding)
         math = layer_math(node, row.input)

@@ -135,7 +135,9 @@ def draw_boxes(analysis: Analysis, highlight: str | None = None, receptive: Any 
             x += arrow_w
         m.x = x
         x += m.width
-    width = x + MARGIN
+    heading = f"{analysis.network.name} · input {shape_label(analysis.input)}"
+    legend = "box height ∝ √H, depth ∝ √W, thickness ∝ log₂ C; bars: vectors (their length in the label)"
+    width = max(x + MARGIN, text_width(heading, 14) + 2 * MARGIN, text_width(legend, 10) + 2 * MARGIN)
     top = MARGIN + 36.0  # the title line and room for labels above arrows
     base = top + tallest  # bottom line of every box
     height = base + 58.0
@@ -143,7 +145,7 @@ def draw_boxes(analysis: Analysis, highlight: str | None = None, receptive: Any 
         title=f"{analysis.network.name}: input {shape_label(analysis.input)}",
         description=_description(analysis, maps),
     )
-    canvas.text(MARGIN, MARGIN + 12, f"{analysis.network.name} · input {shape_label(analysis.input)}", size=14, anchor="start", weight="bold")
+    canvas.text(MARGIN, MARGIN + 12, heading, size=14, anchor="start", weight="bold")
     for i, m in enumerate(maps):
         marked = highlight is not None and m.row is not None and m.row.path == highlight
         centre = m.x + m.width / 2
@@ -165,7 +167,7 @@ def draw_boxes(analysis: Analysis, highlight: str | None = None, receptive: Any 
             canvas.text((start + end) / 2, middle - 6, m.label, size=label_size, fill=MARK if marked else "#222")
     if highlight is not None and receptive is not None:
         _mark_field(canvas, analysis, maps[0], highlight, receptive, base)
-    _legend(canvas, MARGIN, height - 12)
+    canvas.text(MARGIN, height - 12, legend, size=10, anchor="start", fill="#555")
     return canvas.render(width, height)
 
 
@@ -207,10 +209,6 @@ def _mark_field(canvas: Canvas, analysis: Analysis, first: _Map, path: str, rece
     left = first.rect.x
     canvas.rect(left, base - face_h / 2 - side / 2, min(t, side), side, fill="none", stroke=MARK, extra=' stroke-width="2"')
     canvas.text(left, first.rect.y - 6, f"receptive field of one unit of {path}: {r}×{r}", size=10, anchor="start", fill=MARK)
-
-
-def _legend(canvas: Canvas, x: float, y: float) -> None:
-    canvas.text(x, y, "box height ∝ √H, depth ∝ √W, thickness ∝ log₂ C; bars: vectors (their length in the label)", size=10, anchor="start", fill="#555")
 
 
 def _description(analysis: Analysis, maps: list[_Map]) -> str:
@@ -412,14 +410,15 @@ def draw_graph(analysis: Analysis, depth: int | None = None, highlight: str | No
     body = builder.sequence(analysis.network.layers, 1)
     top = MARGIN + 30.0
     left_room = 50.0  # skips curve out to the left
-    width = max(body.width, NODE_W) + 2 * MARGIN + left_room
+    heading = f"{analysis.network.name} · input {shape_label(analysis.input)}"
+    width = max(max(body.width, NODE_W) + 2 * MARGIN + left_room, text_width(heading, 14) + 2 * MARGIN)
     body.shift(MARGIN + left_room + (width - 2 * MARGIN - left_room - body.width) / 2, top + NODE_H + V_GAP)
     inp.x, inp.y = MARGIN + left_room + (width - 2 * MARGIN - left_room - NODE_W) / 2, top
     if len(body.entries) == 1:  # above the first box of the main path (side heads widen the body to the right)
         first = body.entries[0]
         inp.x = first.x + (first.rect.width - NODE_W) / 2
     canvas = Canvas(title=f"{analysis.network.name}: input {shape_label(analysis.input)}", description=_graph_description(analysis))
-    canvas.text(MARGIN, MARGIN + 12, f"{analysis.network.name} · input {shape_label(analysis.input)}", size=14, anchor="start", weight="bold")
+    canvas.text(MARGIN, MARGIN + 12, heading, size=14, anchor="start", weight="bold")
     edges = list(body.edges) + body.feed(inp)
     for source, piece in builder.reads:
         origin = builder.by_path.get(source) or _last_box_under(builder, source)
