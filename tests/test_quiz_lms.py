@@ -382,3 +382,22 @@ def test_output_dash_is_standard_output_and_odd_names_are_errors(cli):
     assert dashed.exit_code == 0 and dashed.stdout == printed.stdout
     nul = cli("quiz", "-n", "2", "--format", "json", "-o", "a\x00b")
     assert nul.exit_code == 2 and "is not a file name (it holds a NUL character)" in nul.stderr
+
+
+def test_output_to_a_device_writes_to_it_and_never_replaces_it(cli, tmp_path):
+    """`-o /dev/null` writes to the device; `-o /dev/full` is an error; a symlink is written through."""
+    import os
+    import stat
+
+    null = cli("quiz", "-n", "2", "--format", "json", "-o", "/dev/null")
+    assert null.exit_code == 0 and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    if os.path.exists("/dev/full"):
+        full = cli("draw", "lenet5", "-o", "/dev/full")
+        assert full.exit_code == 2 and "cannot write /dev/full: No space left on device" in full.stderr
+        assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    target = tmp_path / "real.svg"
+    target.write_text("old")
+    link = tmp_path / "link.svg"
+    link.symlink_to(target)
+    assert cli("draw", "lenet5", "-o", str(link)).exit_code == 0
+    assert link.is_symlink() and target.read_text().startswith("<svg")

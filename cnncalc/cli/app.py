@@ -1195,6 +1195,24 @@ def _write_file(path: Path, data: bytes, text: bool = False) -> None:
         return
     if "\0" in str(path):
         raise FileProblem(f"{quote(str(path), 80)} is not a file name (it holds a NUL character)", hint="check the name given with -o")
+    import stat
+
+    try:
+        path = Path(os.path.realpath(path))  # a symlink is written through, never replaced by a file
+        existing = os.stat(path).st_mode
+    except FileNotFoundError:
+        existing = None
+    except OSError as exc:
+        raise FileProblem(f"cannot write {path}: {exc.strerror or exc}", hint="check the path given with -o") from None
+    if existing is not None and not stat.S_ISREG(existing) and not stat.S_ISDIR(existing):
+        # a device or a pipe (/dev/null, /dev/stdout, a FIFO): written to as it is; renaming a file over it
+        # would replace the device itself
+        try:
+            with open(path, "wb") as f:
+                f.write(data)
+        except OSError as exc:
+            raise FileProblem(f"cannot write {path}: {exc.strerror or exc}", hint="check the path given with -o") from None
+        return
     folder = path.parent if str(path.parent) else Path(".")
     try:
         handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
