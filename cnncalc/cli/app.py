@@ -1115,7 +1115,6 @@ def quiz_command(
 def _spec_problems(spec: str) -> list:
     """Every problem `quiz --spec` can ask about a spec's network, named as a course names it (LeNet-5)."""
     from cnncalc.quiz import problems as quiz
-    from cnncalc.spec import zoo
 
     network, _ = analysed(spec)
     title = quiz.NETWORKS.get(spec, network.name or spec)

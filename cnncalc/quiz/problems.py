@@ -1280,8 +1280,8 @@ def iter_spec_problems(problems: list[Problem], count: int, seed: int, in_order:
 
 
 def _analyse_given(given: dict[str, Any]) -> Any:
-    """The engine's analysis of a problem's `given`, read by the spec parser itself (JSON is YAML): a merge or a
-    signal or a volume, which `run` does not build."""
+    """The engine's analysis of a problem's `given`, read by the spec parser itself (JSON is YAML), for layers
+    `run` does not build (the decoder's `upsample`)."""
     import json
 
     from cnncalc.spec.parse import parse_spec

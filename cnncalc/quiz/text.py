@@ -765,7 +765,7 @@ def _structure_lines(p: Problem, lang: Lang) -> list[str]:
         return lines
     if k in ("decoder_crop", "decoder_concat"):
         lines = [(f"디코더 층을 지난 결과: {_x(g['input'])} → {_x(f['up'])}" if ko else f"through the decoder's layers: {_x(g['input'])} → {_x(f['up'])}")]
-        if g["layers"][0] != "upsample" and _opts(g["layers"][0])[0] == "conv_transpose":
+        if _opts(g["layers"][0])[0] == "conv_transpose":
             n = g["input"].split("x")[0]
             lines.append(f"  ({n} − 1)·2 − 2·0 + (2 − 1) + 1 = {f['up'].split('x')[0]}")
         if f["crop"]:
