@@ -248,6 +248,12 @@ class AnswerKind(StrEnum):
     CHOICE = "choice"  # a letter A-D
 
 
+class ExportTarget(StrEnum):
+    """What `cnncalc export --to` writes."""
+
+    PYTORCH = "pytorch"  # a Python module of torch.nn classes
+
+
 class DrawStyle(StrEnum):
     """How `cnncalc draw` pictures a network."""
 

@@ -81,7 +81,7 @@ def test_the_coverage_check_notices_a_kind_without_a_stage():
 
         def torch(self, layer, shape, device="meta"): ...
 
-    assert [name for name in STAGE_METHODS if name not in Half.__dict__] == ["field", "derive", "memory"]
+    assert [name for name in STAGE_METHODS if name not in Half.__dict__] == ["field", "derive", "memory", "pytorch"]
 
 
 @pytest.mark.parametrize("merge", list(MergeKind))

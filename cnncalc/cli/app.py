@@ -16,7 +16,7 @@ import typer
 from cnncalc import __version__
 from cnncalc.cli import complete
 from cnncalc.cli.usage import CnnCalcGroup
-from cnncalc.enums import Difficulty, DrawStyle, Dtype, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, TableColumn, Task, WeightOrder, WorkFormat
+from cnncalc.enums import Difficulty, DrawStyle, Dtype, ExportTarget, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, TableColumn, Task, WeightOrder, WorkFormat
 
 # Every whole number an option takes is bounded by torch's int64 sizes: a product of a few of them still
 # prints (Python refuses str() of ints past 4,300 digits) and converts to a float for the memory figures.
@@ -509,6 +509,104 @@ def report_command(
         }
         page = report.render(analysis, memory, fields, drawing, derivations)
         _write_file(Path(output), page.encode("utf-8"), text=True)
+
+
+@app.command("export")
+def export_command(
+    spec: SpecArgument,
+    to: Annotated[
+        ExportTarget,
+        typer.Option("--to", case_sensitive=False, help="What to write: pytorch (a Python module of torch.nn classes)."),
+    ] = ExportTarget.PYTORCH,
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE", help="Where the code goes, e.g. -o resnet50.py; - for standard output."),
+    ] = "-",
+    input: InputOption = None,
+) -> None:
+    """Write a spec as PyTorch code: one nn.Module class per block, nn.Sequential for plain chains,
+    the merges, `from:` reads and side outputs written out in forward. Module names are the spec's
+    paths, so state_dict() keys equal the table's paths (and torchvision's, for the bundled
+    torchvision models: their weights load with strict=True). The file needs only torch.
+
+    Examples:
+
+      cnncalc export resnet50 --to pytorch -o resnet50.py
+
+      cnncalc export my_net.yaml -o my_net.py && cnncalc verify my_net.yaml --module my_net.py:MyNet
+    """
+    with guarded():
+        from cnncalc.render.pytorch import export_pytorch
+
+        network, analysis = analysed(spec, parse_input_option(input))
+        origin = f"{network.name} (bundled)" if network.file is None else Path(network.file).name
+        code = export_pytorch(analysis, origin, __version__)
+        _write_file(Path(output), code.encode("utf-8"), text=True)
+
+
+@app.command("verify")
+def verify_command(
+    spec: SpecArgument,
+    module: Annotated[
+        Optional[str],
+        typer.Option("--module", "-m", metavar="FILE.py:CLASS", show_default=False,
+                     help="Compare with this class of a Python file (built without arguments), e.g. --module resnet50.py:Resnet50."),
+    ] = None,
+    torch_callable: Annotated[
+        Optional[str],
+        typer.Option("--torch", "-t", metavar="PACKAGE.MODULE:CALLABLE", show_default=False,
+                     help="Compare with what this callable returns, e.g. --torch torchvision.models:resnet50."),
+    ] = None,
+    input: InputOption = None,
+) -> None:
+    """Check a real PyTorch model against the spec: every layer's output shape, parameters and MACs,
+    and the totals (parameters, MACs, FLOPs from torch.utils.flop_counter = 2 x MACs). The model runs
+    on torch's meta device: no weights in memory, no arithmetic. Without --module or --torch, the
+    spec's own exported code (`cnncalc export`) is checked. Needs torch (pip install 'cnncalc[torch]').
+    Exit 0 when everything agrees, 1 when something differs (listed), 2 for bad input.
+
+    Examples:
+
+      cnncalc verify resnet50 --torch torchvision.models:resnet50
+
+      cnncalc verify my_net.yaml --module my_net.py:MyNet
+
+      cnncalc verify lenet5
+    """
+    with guarded():
+        if module is not None and torch_callable is not None:
+            from cnncalc.errors import OptionProblem
+
+            raise OptionProblem("--module and --torch name the model to compare with; give one of them", hint="e.g. --torch torchvision.models:resnet50")
+        _needs_torch("verify")
+        from cnncalc.bridge import verify
+        from cnncalc.render import pytorch
+        from cnncalc.render.verdict import render_verdict
+
+        network, analysis = analysed(spec, parse_input_option(input))
+        if module is not None:
+            model, against = verify.from_file(module), module
+        elif torch_callable is not None:
+            model, against = verify.from_callable(torch_callable), torch_callable
+        else:
+            code = pytorch.export_pytorch(analysis, network.name, __version__)
+            model, against = verify.from_source(code, pytorch.class_name(network.name)), "its exported PyTorch code"
+        verdict = verify.compare(analysis, model)
+        sys.stdout.write(render_verdict(network.name, against, verdict))
+        if not verdict.agrees:
+            raise typer.Exit(1)
+
+
+def _needs_torch(command: str) -> None:
+    import importlib.util
+
+    from cnncalc.errors import CnnCalcError
+
+    if importlib.util.find_spec("torch") is None:
+        raise CnnCalcError(
+            f"`cnncalc {command}` builds the network with torch, which is not installed here",
+            hint="pip install 'cnncalc[torch]' (torch is optional: every other command works without it)",
+        )
 
 
 @app.command("schema")

@@ -118,6 +118,8 @@ FIRST_ARGUMENT: dict[str, Any] = {
     "receptive-field": specs,
     "draw": specs,
     "report": specs,
+    "export": specs,
+    "verify": specs,
     "show": bundled,
     "layer": kinds,
 }

@@ -135,6 +135,51 @@ def working_output(out: Shape, *more: Extra) -> tuple[Extra, ...]:
     return (Extra(out.elements), *more)
 
 
+# --------------------------------------------------------------------------- exported PyTorch source
+
+
+NO_DEFAULT = object()
+
+
+class Arg(NamedTuple):
+    """One constructor argument of an exported module: torch's keyword, the value (a literal, or a Source
+    for a call such as `torch.full(…)`), and torch's default (an argument equal to its default is left
+    out of the source unless it varies between the uses of a block)."""
+
+    name: str
+    value: Any
+    default: Any = NO_DEFAULT
+
+
+class Source(NamedTuple):
+    """How `cnncalc export --to pytorch` writes one layer (render/pytorch.py assembles the file).
+
+    `cls(*args)` is built in `__init__` under the layer's own name, so the state_dict keys are the spec's
+    paths; `call` is its forward expression, `{m}` the module, `{x}` the input. Without a class (`cls` None)
+    the layer is the expression `call` alone (`{x}.chunk(2, dim=1)[0]`). `parameter`: `cls` makes an
+    nn.Parameter (ConvNeXt's layer scale), not a module. `helpers` names the small classes the file then
+    defines once (a padded convolution, StochasticDepth). `note` is a comment written after the line."""
+
+    cls: str | None
+    args: tuple[Arg, ...] = ()
+    positional: int = 0  # the first `positional` args are written without their keyword
+    call: str = "{m}({x})"
+    helpers: tuple[str, ...] = ()
+    frozen: bool = False  # `trainable: false`: the module's parameters get requires_grad_(False)
+    parameter: bool = False
+    note: str = ""
+
+
+def torch_size(values: tuple[int, ...]) -> int | tuple[int, ...]:
+    """How torch's constructors are usually written: `3` when every axis agrees, else a tuple."""
+    return values[0] if all(v == values[0] for v in values) else tuple(values)
+
+
+def torch_pad(pairs: tuple[tuple[int, int], ...]) -> tuple[int, ...]:
+    """(before, after) per axis in the shape's order → F.pad's order, last axis first."""
+    return tuple(v for before, after in reversed(pairs) for v in (before, after))
+
+
 # --------------------------------------------------------------------------- the kind protocol
 
 
@@ -202,6 +247,10 @@ class Kind:
         """The torch module the layer stands for, on an input of `shape` (imports torch: tests and export only)."""
         raise NotImplementedError
 
+    def pytorch(self, layer: Any, shape: Shape) -> Source:
+        """How exported PyTorch source writes the layer on an input of `shape` (no torch import: text only)."""
+        raise NotImplementedError
+
     def headline(self, layer: Any) -> list[str]:
         """The title of a derivation: the kind, then its defining options (`conv`, `32 filters 7×7`, `stride 2`, …)."""
         return [str(layer.kind)]
@@ -213,7 +262,7 @@ class Kind:
 
 # Every kind class defines these itself (tests/test_kinds.py checks it): a kind that forgets one
 # fails loudly instead of falling through to some other kind's behaviour.
-STAGE_METHODS = ("build", "forward", "field", "derive", "memory", "torch")
+STAGE_METHODS = ("build", "forward", "field", "derive", "memory", "torch", "pytorch")
 
 
 def unchanged(use: LayerUse, what: str) -> Derivation:

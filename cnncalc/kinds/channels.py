@@ -10,6 +10,7 @@ from cnncalc.kinds import options as o
 from cnncalc.kinds.base import (
     VIEW,
     WEIGHTS,
+    Arg,
     AxisContext,
     Extra,
     Geometry,
@@ -18,6 +19,7 @@ from cnncalc.kinds.base import (
     Memory,
     MemoryContext,
     Passed,
+    Source,
     Through,
     Window,
     feature_map,
@@ -69,6 +71,12 @@ class LayerScaleKind(Kind):
 
         return torch_ops.freeze(torch_ops.ChannelScale(shape, layer.init, device), layer.trainable)
 
+    def pytorch(self, layer: Channelwise, shape: Shape) -> Source:
+        # a bare parameter under the layer's name, as torchvision's CNBlock keeps `layer_scale` (C, 1, …)
+        rank = shape.rank if isinstance(shape, Spatial) else 0
+        value = Source("torch.full", (Arg("size", (shape.channels, *(1,) * rank)), Arg("fill_value", layer.init)), positional=2)
+        return Source("nn.Parameter", (Arg("data", value), Arg("requires_grad", layer.trainable, True)), positional=1, call="{x} * {m}", parameter=True)
+
 
 class StochasticDepthKind(Kind):
     """torchvision.ops.StochasticDepth: drops the residual branch at random while training, the identity at inference."""
@@ -99,6 +107,9 @@ class StochasticDepthKind(Kind):
         from cnncalc.kinds import torch_ops
 
         return torch_ops.StochasticDepth(layer.p, layer.mode)  # torchvision.ops.StochasticDepth's rule
+
+    def pytorch(self, layer: Channelwise, shape: Shape) -> Source:
+        return Source("StochasticDepth", (Arg("p", layer.p), Arg("mode", layer.mode)), positional=2, helpers=("StochasticDepth",))
 
 
 class ChannelShuffleKind(Kind):
@@ -134,6 +145,9 @@ class ChannelShuffleKind(Kind):
         from torch import nn
 
         return nn.ChannelShuffle(layer.groups)
+
+    def pytorch(self, layer: Channelwise, shape: Shape) -> Source:
+        return Source("nn.ChannelShuffle", (Arg("groups", layer.groups),), positional=1)
 
 
 class ChunkKind(Kind):
@@ -179,6 +193,9 @@ class ChunkKind(Kind):
 
         return torch_ops.Chunk(layer.chunks, layer.index)
 
+    def pytorch(self, layer: Channelwise, shape: Shape) -> Source:
+        return Source(None, call=f"{{x}}.chunk({layer.chunks}, dim=1)[{layer.index}]")
+
 
 class PermuteKind(Kind):
     """torchvision's Permute (ConvNeXt: [0, 2, 3, 1] before its LayerNorm and Linear, [0, 3, 1, 2] after).
@@ -215,6 +232,11 @@ class PermuteKind(Kind):
         from torch import nn
 
         return nn.Identity()  # the reference builder keeps torch's channels-first layout throughout
+
+    def pytorch(self, layer: Channelwise, shape: Shape) -> Source:
+        # The exported code keeps maps channels-first throughout (LayerNorm2d and PositionLinear move the
+        # channels themselves), so the permute is the identity: a module without weights, kept for the path.
+        return Source("nn.Identity", note=f"permute {list(layer.order)}: channels stay first in this code")
 
 
 class PixelShuffleKind(Kind):
@@ -267,6 +289,11 @@ class PixelShuffleKind(Kind):
         from torch import nn
 
         return (nn.PixelShuffle if layer.kind == LayerKind.PIXEL_SHUFFLE else nn.PixelUnshuffle)(layer.factor)
+
+    def pytorch(self, layer: Channelwise, shape: Shape) -> Source:
+        cls = "nn.PixelShuffle" if layer.kind == LayerKind.PIXEL_SHUFFLE else "nn.PixelUnshuffle"
+        name = "upscale_factor" if layer.kind == LayerKind.PIXEL_SHUFFLE else "downscale_factor"
+        return Source(cls, (Arg(name, layer.factor),), positional=1)
 
 
 @o.with_schema(
@@ -325,3 +352,6 @@ class UnflattenKind(Kind):
         from torch import nn
 
         return nn.Unflatten(1, layer.shape.torch_size())
+
+    def pytorch(self, layer: Channelwise, shape: Shape) -> Source:
+        return Source("nn.Unflatten", (Arg("dim", 1), Arg("unflattened_size", tuple(layer.shape.torch_size()))), positional=2)

@@ -13,13 +13,16 @@ from cnncalc.kinds.base import (
     Extra,
     Geometry,
     Irregular,
+    Arg,
     Kind,
     LayerMath,
     Memory,
     MemoryContext,
     Through,
+    Source,
     Window,
     feature_map,
+    torch_size,
     layer_error,
     working_output,
 )
@@ -29,6 +32,7 @@ from cnncalc.kinds.sliding import (
     output_size_section,
     resolve_padding,
     sliding_lengths,
+    torch_padding,
     window_field,
     window_headline,
     window_json,
@@ -185,6 +189,23 @@ class ConvKind(Kind):
 
         return torch_ops.conv(layer, shape, device)
 
+    def pytorch(self, layer: Conv, shape: Shape) -> Source:
+        rank = len(layer.kernel)
+        padding, pad = torch_padding(layer, pool=False)
+        cls = f"Conv{rank}d" if pad is None else f"PaddedConv{rank}d"
+        args = (
+            Arg("in_channels", shape.channels),
+            Arg("out_channels", layer.filters),
+            Arg("kernel_size", torch_size(layer.kernel)),
+            Arg("stride", torch_size(layer.stride), 1),
+            Arg("padding", padding, 0),
+            Arg("dilation", torch_size(layer.dilation), 1),
+            Arg("groups", layer.groups, 1),
+            Arg("bias", layer.bias, True),
+            *((Arg("pad", pad),) if pad is not None else ()),
+        )
+        return Source(f"nn.{cls}" if pad is None else cls, args, positional=3, helpers=(cls,) if pad is not None else (), frozen=not layer.trainable)
+
     def headline(self, layer: Conv) -> list[str]:
         return [str(layer.kind), f"{layer.filters} filters {'×'.join(map(str, layer.kernel))}", *window_headline(layer, layer.padding.describe())]
 
@@ -291,6 +312,20 @@ class ConvTransposeKind(Kind):
         from cnncalc.kinds import torch_ops
 
         return torch_ops.conv_transpose(layer, shape, device)
+
+    def pytorch(self, layer: ConvTranspose, shape: Shape) -> Source:
+        args = (
+            Arg("in_channels", shape.channels),
+            Arg("out_channels", layer.filters),
+            Arg("kernel_size", torch_size(layer.kernel)),
+            Arg("stride", torch_size(layer.stride), 1),
+            Arg("padding", torch_size(layer.padding), 0),
+            Arg("output_padding", torch_size(layer.output_padding), 0),
+            Arg("groups", layer.groups, 1),
+            Arg("bias", layer.bias, True),
+            Arg("dilation", torch_size(layer.dilation), 1),
+        )
+        return Source(f"nn.ConvTranspose{len(layer.kernel)}d", args, positional=3, frozen=not layer.trainable)
 
     def headline(self, layer: ConvTranspose) -> list[str]:
         return [str(layer.kind), f"{layer.filters} filters {'×'.join(map(str, layer.kernel))}", *window_headline(layer, pair_text(layer.padding))]

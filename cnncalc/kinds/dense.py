@@ -10,6 +10,7 @@ from cnncalc.kinds import options as o
 from cnncalc.kinds.base import (
     VIEW,
     WEIGHTS,
+    Arg,
     AxisContext,
     Extra,
     Geometry,
@@ -18,6 +19,7 @@ from cnncalc.kinds.base import (
     Memory,
     MemoryContext,
     Passed,
+    Source,
     Through,
     Window,
     layer_error,
@@ -117,6 +119,16 @@ class FcKind(Kind):
 
         return torch_ops.fc(layer, shape, device)
 
+    def pytorch(self, layer: Fc, shape: Shape) -> Source:
+        frozen = not layer.trainable
+        if layer.per_position and isinstance(shape, Spatial):
+            args = (Arg("in_features", shape.channels), Arg("out_features", layer.units), Arg("bias", layer.bias, True))
+            return Source("PositionLinear", args, positional=2, helpers=("PositionLinear",), frozen=frozen)
+        args = (Arg("in_features", shape.elements), Arg("out_features", layer.units), Arg("bias", layer.bias, True))
+        # cnncalc reads a map of one position (after global pooling) as its channels: flattened first
+        call = "{m}({x}.flatten(1))" if isinstance(shape, Spatial) else "{m}({x})"
+        return Source("nn.Linear", args, positional=2, call=call, frozen=frozen)
+
     def headline(self, layer: Fc) -> list[str]:
         return [str(layer.kind), f"{layer.units} units", *(["per position"] if layer.per_position else [])]
 
@@ -187,3 +199,6 @@ class FlattenKind(Kind):
         from torch import nn
 
         return nn.Flatten()
+
+    def pytorch(self, layer: Flatten, shape: Shape) -> Source:
+        return Source("nn.Flatten")

@@ -11,6 +11,7 @@ from cnncalc.kinds.base import (
     IN_PLACE,
     NEW,
     VIEW,
+    Arg,
     AxisContext,
     Extra,
     Geometry,
@@ -19,6 +20,7 @@ from cnncalc.kinds.base import (
     Memory,
     MemoryContext,
     Passed,
+    Source,
     layer_error,
     unchanged,
     working_output,
@@ -121,6 +123,15 @@ class ActivationKind(Kind):
         cls = getattr(nn, ACTIVATIONS[layer.kind][0])
         return cls(**_torch_kwargs(cls, layer.options), **_TORCH_ARGUMENTS.get(layer.kind, {}))
 
+    def pytorch(self, layer: Activation, shape: Shape) -> Source:
+        cls, opts = ACTIVATIONS[layer.kind]
+        values = dict(layer.options)
+        args = [Arg(name, values[name], default) for name, (_, default) in opts.items()]
+        args += [Arg(name, value) for name, value in _TORCH_ARGUMENTS.get(layer.kind, {}).items()]
+        if SAVES[layer.kind][1] is not None:  # the torch class takes `inplace`
+            args.append(Arg("inplace", values.get("inplace", False), False))
+        return Source(f"nn.{cls}", tuple(args))
+
 
 class PReluKind(Kind):
     """nn.PReLU: a learned negative slope, one for all channels or one per channel."""
@@ -167,6 +178,10 @@ class PReluKind(Kind):
 
         return nn.PReLU(**_torch_kwargs(nn.PReLU, layer.options), device=device)
 
+    def pytorch(self, layer: Activation, shape: Shape) -> Source:
+        values = dict(layer.options)
+        return Source("nn.PReLU", (Arg("num_parameters", values["num_parameters"], 1), Arg("init", values["init"], 0.25)))
+
 
 class DropoutKind(Kind):
     names = (LayerKind.DROPOUT,)
@@ -199,3 +214,6 @@ class DropoutKind(Kind):
         from torch import nn
 
         return nn.Dropout(layer.p, inplace=layer.inplace)
+
+    def pytorch(self, layer: Dropout, shape: Shape) -> Source:
+        return Source("nn.Dropout", (Arg("p", layer.p, 0.5), Arg("inplace", layer.inplace, False)))

@@ -64,7 +64,12 @@ class MergeRule:
         raise NotImplementedError
 
 
-STAGE_METHODS = ("combine", "derive", "torch")
+    def source(self, terms: list[str]) -> str:
+        """The merge as an expression of exported PyTorch source, from the branches' expressions."""
+        raise NotImplementedError
+
+
+STAGE_METHODS = ("combine", "derive", "torch", "source")
 
 
 def _axes_words(shape: Spatial) -> str:
@@ -104,6 +109,9 @@ class AddRule(MergeRule):
                 raise ValueError(f"add of {tuple(total.shape)} and {tuple(other.shape)}")
             total = total + other
         return total
+
+    def source(self, terms: list[str]) -> str:
+        return " + ".join(terms)
 
 
 class ConcatRule(MergeRule):
@@ -146,6 +154,9 @@ class ConcatRule(MergeRule):
         import torch
 
         return torch.cat(tensors, dim=1)
+
+    def source(self, terms: list[str]) -> str:
+        return f"torch.cat([{', '.join(terms)}], dim=1)"
 
 
 def _sizes_words(a: Shape, b: Shape) -> str:
@@ -206,6 +217,9 @@ class MultiplyRule(MergeRule):
         for other in tensors[1:]:
             product = product * other
         return product
+
+    def source(self, terms: list[str]) -> str:
+        return " * ".join(terms)
 
 
 MERGES: dict[MergeKind, MergeRule] = {rule.merge: rule for rule in (AddRule(), ConcatRule(), MultiplyRule())}

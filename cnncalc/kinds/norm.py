@@ -11,6 +11,7 @@ from cnncalc.kinds.base import (
     RANK_WORDS,
     STATISTIC,
     VALUE,
+    Arg,
     AxisContext,
     Extra,
     Geometry,
@@ -19,6 +20,7 @@ from cnncalc.kinds.base import (
     Memory,
     MemoryContext,
     Passed,
+    Source,
     feature_map,
     layer_error,
     unchanged,
@@ -102,6 +104,11 @@ class BatchNormKind(Kind):
 
         return torch_ops.batchnorm(layer, shape, device)
 
+    def pytorch(self, layer: BatchNorm, shape: Shape) -> Source:
+        rank = shape.rank if isinstance(shape, Spatial) else 1
+        args = (Arg("num_features", shape.channels), Arg("affine", layer.affine, True), Arg("track_running_stats", layer.track_running_stats, True))
+        return Source(f"nn.BatchNorm{rank}d", args, positional=1, frozen=not layer.trainable)
+
 
 class LrnKind(Kind):
     names = (LayerKind.LRN,)
@@ -139,6 +146,9 @@ class LrnKind(Kind):
         from torch import nn
 
         return nn.LocalResponseNorm(layer.size)
+
+    def pytorch(self, layer: Lrn, shape: Shape) -> Source:
+        return Source("nn.LocalResponseNorm", (Arg("size", layer.size),), positional=1)
 
 
 class NormalizationKind(Kind):
@@ -256,3 +266,16 @@ class NormalizationKind(Kind):
         from cnncalc.kinds import torch_ops
 
         return torch_ops.normalization(layer, shape, device)
+
+    def pytorch(self, layer: Normalization, shape: Shape) -> Source:
+        c, frozen = shape.channels, not layer.trainable
+        if layer.kind == LayerKind.LAYERNORM:
+            args = (Arg("normalized_shape", c), Arg("elementwise_affine", layer.affine, True), Arg("bias", layer.bias, True))
+            if isinstance(shape, Spatial):  # over the channels of each position of a channels-first map
+                return Source("LayerNorm2d", args, positional=1, helpers=("LayerNorm2d",), frozen=frozen)
+            return Source("nn.LayerNorm", args, positional=1, frozen=frozen)
+        if layer.kind == LayerKind.GROUPNORM:
+            return Source("nn.GroupNorm", (Arg("num_groups", layer.groups), Arg("num_channels", c), Arg("affine", layer.affine, True)), positional=2, frozen=frozen)
+        assert isinstance(shape, Spatial)
+        args = (Arg("num_features", c), Arg("affine", layer.affine, False), Arg("track_running_stats", layer.track_running_stats, False))
+        return Source(f"nn.InstanceNorm{shape.rank}d", args, positional=1, frozen=frozen)

@@ -11,6 +11,7 @@ from cnncalc.kinds import options as o
 from cnncalc.kinds.base import (
     GRAD,
     INDEX,
+    Arg,
     AxisContext,
     Extra,
     Geometry,
@@ -19,10 +20,12 @@ from cnncalc.kinds.base import (
     LayerMath,
     Memory,
     MemoryContext,
+    Source,
     Through,
     Window,
     feature_map,
     layer_error,
+    torch_size,
     working_output,
 )
 from cnncalc.kinds.sliding import (
@@ -31,6 +34,7 @@ from cnncalc.kinds.sliding import (
     output_size_section,
     resolve_padding,
     sliding_lengths,
+    torch_padding,
     window_field,
     window_headline,
     window_json,
@@ -119,6 +123,20 @@ class PoolKind(Kind):
 
         return torch_ops.pool(layer, shape, device)
 
+    def pytorch(self, layer: Pool, shape: Shape) -> Source:
+        rank = len(layer.kernel)
+        padding, pad = torch_padding(layer, pool=True)
+        base = "AvgPool" if layer.kind is LayerKind.AVGPOOL else "MaxPool"
+        args = [Arg("kernel_size", torch_size(layer.kernel)), Arg("stride", torch_size(layer.stride)), Arg("padding", padding, 0)]
+        if base == "MaxPool":
+            args.append(Arg("dilation", torch_size(layer.dilation), 1))
+        args.append(Arg("ceil_mode", layer.ceil_mode, False))
+        if layer.kind is LayerKind.MINPOOL:  # torch has no min pool: −maxpool(−x), any pad filled with +inf first
+            return Source(f"MinPool{rank}d", (*args, Arg("pad", pad, None)), positional=1, helpers=(f"MinPool{rank}d",))
+        if pad is not None:  # a pad filled with −inf (max) or 0 (average, counted as torch counts its own padding)
+            return Source(f"Padded{base}{rank}d", (*args, Arg("pad", pad)), positional=1, helpers=(f"Padded{base}{rank}d",))
+        return Source(f"nn.{base}{rank}d", tuple(args), positional=1)
+
     def headline(self, layer: Pool) -> list[str]:
         return [str(layer.kind), "×".join(map(str, layer.kernel)), *window_headline(layer, layer.padding.describe())]
 
@@ -185,6 +203,11 @@ class AdaptivePoolKind(Kind):
         from cnncalc.kinds import torch_ops
 
         return torch_ops.adaptive_pool(layer, shape, device)
+
+    def pytorch(self, layer: AdaptivePool, shape: Shape) -> Source:
+        assert isinstance(shape, Spatial)
+        kind = "Max" if layer.kind in (LayerKind.GLOBAL_MAXPOOL, LayerKind.ADAPTIVE_MAXPOOL) else "Avg"
+        return Source(f"nn.Adaptive{kind}Pool{shape.rank}d", (Arg("output_size", torch_size(layer.output_sizes(shape.rank))),), positional=1)
 
     def derive(self, use: LayerUse) -> Derivation:
         out = use.output

@@ -9,6 +9,7 @@ from cnncalc.enums import LayerKind, PaddingMode, UpsampleMode
 from cnncalc.errors import SpecProblem
 from cnncalc.kinds import options as o
 from cnncalc.kinds.base import (
+    Arg,
     AxisContext,
     Geometry,
     Irregular,
@@ -17,10 +18,13 @@ from cnncalc.kinds.base import (
     Memory,
     MemoryContext,
     Passed,
+    Source,
     Through,
     Window,
     feature_map,
     layer_error,
+    torch_pad,
+    torch_size,
     working_output,
 )
 from cnncalc.model.layers import Crop, Upsample, ZeroPad, describe_pads
@@ -76,6 +80,10 @@ class ZeroPadKind(Kind):
         pairs = layer.padding.per_axis()
         flat = tuple(v for before, after in reversed(pairs) for v in (before, after))
         return getattr(nn, f"ZeroPad{rank}d")(flat)
+
+    def pytorch(self, layer: ZeroPad, shape: Shape) -> Source:
+        rank = shape.rank if isinstance(shape, Spatial) else 1
+        return Source(f"nn.ZeroPad{rank}d", (Arg("padding", torch_pad(layer.padding.per_axis())),), positional=1)
 
 
 class UpsampleKind(Kind):
@@ -176,6 +184,18 @@ class UpsampleKind(Kind):
             return nn.Upsample(size=layer.size, mode=mode)
         return nn.Upsample(scale_factor=layer.scale, mode=mode)
 
+    def pytorch(self, layer: Upsample, shape: Shape) -> Source:
+        rank = shape.rank if isinstance(shape, Spatial) else 2
+        mode = str(layer.mode)
+        if mode == "bilinear" and rank != 2:
+            mode = {1: "linear", 3: "trilinear"}[rank]
+        if layer.size is not None:  # `size_of` is resolved to the size for the spec's input when it is read
+            what = Arg("size", torch_size(layer.size))
+        else:
+            scale = layer.scale or ()
+            what = Arg("scale_factor", scale[0] if all(v == scale[0] for v in scale) else tuple(scale))
+        return Source("nn.Upsample", (what, Arg("mode", mode, "nearest")))
+
 
 def _centre_offset(n: int, size: int) -> int:
     """Units cut before a centre crop of `n` to `size`: torchvision's F.center_crop, int(round((n − size) / 2.0))
@@ -259,3 +279,7 @@ class CropKind(Kind):
         from cnncalc.kinds import torch_ops
 
         return torch_ops.Crop(self._cuts(layer, shape))
+
+    def pytorch(self, layer: Crop, shape: Shape) -> Source:
+        assert isinstance(shape, Spatial)
+        return Source("Crop", (Arg("pad", torch_pad(tuple((-b, -a) for b, a in self._cuts(layer, shape)))),), positional=1, helpers=("Crop",))

@@ -8,7 +8,7 @@ from typing import Any
 from cnncalc.kinds import formulas
 from cnncalc.enums import PaddingMode
 from cnncalc.errors import SpecWarning
-from cnncalc.kinds.base import AxisContext, Through, Window, axes_json, layer_error, padding_json
+from cnncalc.kinds.base import AxisContext, Through, Window, axes_json, layer_error, padding_json, torch_pad, torch_size
 from cnncalc.kinds.worked import LayerUse, Section, Step, axes_label, decimal, num
 from cnncalc.model.layers import describe_pads, pair_text
 from cnncalc.model.shapes import Spatial
@@ -28,6 +28,25 @@ def resolve_padding(layer: Any, sizes: tuple[int, ...]) -> tuple[int, ...]:
             out.extend(formulas.same_padding(n, layer.kernel[i], layer.stride[i], layer.dilation[i]))
         return tuple(out)
     return padding.explicit
+
+
+def torch_padding(layer: Any, pool: bool) -> tuple[Any, Any]:
+    """(torch's `padding` argument, the pad an exported `Padded…` module applies first, or None).
+
+    torch takes symmetric padding per axis and, for a convolution at stride 1, `"same"`; anything else
+    (one side more than the other, TensorFlow's `same` at stride > 1, any `same` pool) is an explicit pad
+    first: F.pad's (last axis first) tuple, or `"same"` for the rule computed from the input's size."""
+    mode = layer.padding.mode
+    if mode is PaddingMode.SAME:
+        if not pool and all(s == 1 for s in layer.stride):
+            return "same", None
+        return 0, "same"
+    if mode is PaddingMode.VALID:
+        return 0, None
+    pairs = layer.padding.per_axis()
+    if all(before == after for before, after in pairs):
+        return torch_size(tuple(before for before, _ in pairs)), None
+    return 0, torch_pad(pairs)
 
 
 def padded_copy(layer: Any, use: LayerUse, pool: bool) -> int:
