@@ -597,6 +597,51 @@ def verify_command(
             raise typer.Exit(1)
 
 
+@app.command("import")
+def import_command(
+    source: Annotated[str, typer.Argument(metavar="SOURCE", show_default=False,
+                                          help="package.module:callable, e.g. torchvision.models:resnet50 (built without arguments).")],
+    output: Annotated[
+        str,
+        typer.Option("--output", "-o", metavar="FILE", help="Where the spec goes, e.g. -o resnet50.yaml; - for standard output."),
+    ] = "-",
+    input: Annotated[
+        str,
+        typer.Option("--input", "-i", metavar="HxWxC", help="The input to trace the model with, in cnncalc's order (sizes, then channels)."),
+    ] = "224x224x3",
+    name: Annotated[Optional[str], typer.Option("--name", show_default=False, help="The spec's name (default: the callable's).")] = None,
+) -> None:
+    """Write a spec from a PyTorch model: traced with torch.fx on the meta device (no weights, no data),
+    each module call mapped to its cnncalc kind under the module's path, `+`, `torch.cat` and `*` to
+    add, concat and multiply. Anything without a cnncalc kind is listed and nothing is written (exit 2).
+    Needs torch (pip install 'cnncalc[torch]').
+
+    Examples:
+
+      cnncalc import torchvision.models:resnet50 -o resnet50.yaml
+
+      cnncalc import my_models:Net --input 32x32x3 -o net.yaml && cnncalc verify net.yaml --torch my_models:Net
+    """
+    with guarded():
+        _needs_torch("import")
+        from cnncalc.bridge import fx_import, verify
+        from cnncalc.errors import CnnCalcError
+        from cnncalc.render.specfile import write_spec
+
+        shape = parse_input_option(input)
+        model = verify.from_callable(source)
+        items, unsupported = fx_import.import_model(model, tuple(shape.torch_size()))
+        if unsupported:
+            listed = "; ".join(unsupported[:8]) + ("; …" if len(unsupported) > 8 else "")
+            raise CnnCalcError(
+                f"unsupported: {len(unsupported)} node{'s' if len(unsupported) != 1 else ''} without a cnncalc kind — {listed}",
+                hint="nothing was written: a spec that silently differs from the model would mislead; write those layers by hand",
+            )
+        spec_name = name or source.rpartition(":")[2].replace(".", "_")
+        text = write_spec(spec_name, shape.hwc().replace("×", "x"), f"imported from {source} by cnncalc import", items)
+        _write_file(Path(output), text.encode("utf-8"), text=True)
+
+
 def _needs_torch(command: str) -> None:
     import importlib.util
 

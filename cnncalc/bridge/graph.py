@@ -1,0 +1,93 @@
+"""What `cnncalc import` reads from a model, whatever the source (torch.fx or ONNX): a graph of layers,
+and the one step that turns it into a spec's nested items.
+
+A `Step` is one computation: a layer (a cnncalc kind with its options) or a merge (add, concat,
+multiply) of two or more earlier steps. `structure` rebuilds sequences and merges from the graph's
+dominators: a merge's branches are the chains from the step that dominates it (where they split) to
+each of its inputs; an input that is that step itself is an identity branch. Every series-parallel
+network (ResNet, MobileNet, EfficientNet, Inception, DenseNet) comes out as the spec a person would
+write; a skip that crosses a merge (U-Net) nests the layers between inside the branch, which computes
+the same rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+
+class Step(NamedTuple):
+    id: int
+    path: str
+    kind: str  # a cnncalc kind (`conv`), or `add` / `concat` / `multiply`
+    options: dict[str, Any]
+    inputs: tuple[int, ...]  # ids of the steps it reads (0: the network's input)
+
+
+class Leaf(NamedTuple):
+    path: str
+    kind: str
+    options: dict[str, Any]
+
+
+class MergeItem(NamedTuple):
+    path: str
+    kind: str
+    branches: tuple[tuple[Any, ...], ...]
+
+
+MERGE_KINDS = ("add", "concat", "multiply")
+
+
+def structure(steps: dict[int, Step], output: int) -> list[Any]:
+    """The items that compute `output` from the input (id 0), nested by the graph's dominators."""
+    order = {0: 0}
+    for index, step_id in enumerate(steps, start=1):
+        order[step_id] = index
+    idom: dict[int, int] = {0: 0}
+
+    def intersect(a: int, b: int) -> int:
+        while a != b:
+            while order[a] > order[b]:
+                a = idom[a]
+            while order[b] > order[a]:
+                b = idom[b]
+        return a
+
+    for step in steps.values():  # topological order: one pass finds the immediate dominators of a DAG
+        dominator = step.inputs[0]
+        for other in step.inputs[1:]:
+            dominator = intersect(dominator, other)
+        idom[step.id] = dominator
+
+    def sequence(start: int, end: int) -> list[Any]:
+        chain = []
+        node = end
+        while node != start:
+            chain.append(node)
+            node = idom[node]
+        items: list[Any] = []
+        for step_id in reversed(chain):
+            step = steps[step_id]
+            if step.kind in MERGE_KINDS:
+                fork = idom[step_id]
+                branches = tuple(tuple(sequence(fork, source)) for source in step.inputs)
+                items.append(MergeItem(step.path, step.kind, branches))
+            else:
+                items.append(Leaf(step.path, step.kind, step.options))
+        return items
+
+    return sequence(0, output)
+
+
+def unique_paths(calls: list[str]) -> list[str]:
+    """Paths for the calls of modules in order: a module run k times (torchvision's ResNet reuses one
+    ReLU) names its calls name1 … name(k−1) and keeps its own name for the last, whose output is its output."""
+    counts: dict[str, int] = {}
+    for path in calls:
+        counts[path] = counts.get(path, 0) + 1
+    seen: dict[str, int] = {}
+    result = []
+    for path in calls:
+        seen[path] = seen.get(path, 0) + 1
+        result.append(path if seen[path] == counts[path] else f"{path}{seen[path]}")
+    return result

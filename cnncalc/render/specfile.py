@@ -1,0 +1,103 @@
+"""A spec file from imported layers (`cnncalc import`): nested `sequential` groups rebuild the paths.
+
+A spec builds each path from names (`layer1` > `0` > `conv1` is layer1.0.conv1); a merge takes no
+path segment from its branches, so its layers are named beside it, and a branch whose layers all
+live under one name (`downsample.0`, `downsample.1`) is that named branch.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_scalar(v) for v in value) + "]"
+    if isinstance(value, str):
+        return value if _PLAIN.match(value) and value not in ("true", "false", "null", "yes", "no", "on", "off") else json.dumps(value)
+    return repr(value)
+
+
+def _segments(item: Any, prefix: str) -> list[str]:
+    """The first path segment under `prefix` of every path the item holds."""
+    paths = [item.path]
+    if hasattr(item, "branches"):
+        for branch in item.branches:
+            paths += [p for sub in branch for p in _all_paths(sub)]
+    return [p[len(prefix):].split(".")[0] for p in paths]
+
+
+def _all_paths(item: Any) -> list[str]:
+    paths = [item.path]
+    if hasattr(item, "branches"):
+        for branch in item.branches:
+            for sub in branch:
+                paths += _all_paths(sub)
+    return paths
+
+
+def _group_key(item: Any, prefix: str) -> str | None:
+    """The name of the group the item sits in under `prefix`, or None when it is named right here."""
+    own = item.path[len(prefix):]
+    if "." not in own:
+        return None
+    first = own.split(".")[0]
+    return first if all(s == first for s in _segments(item, prefix)) else None
+
+
+def _items(items: list[Any], prefix: str, indent: str) -> list[str]:
+    lines: list[str] = []
+    index = 0
+    while index < len(items):
+        item = items[index]
+        key = _group_key(item, prefix)
+        if key is not None:
+            run = [item]
+            while index + 1 < len(items) and _group_key(items[index + 1], prefix) == key:
+                index += 1
+                run.append(items[index])
+            lines.append(f"{indent}- sequential:")
+            lines.append(f"{indent}    name: {_scalar(key)}")
+            lines.append(f"{indent}    layers:")
+            lines += _items(run, f"{prefix}{key}.", indent + "      ")
+        elif hasattr(item, "branches"):
+            lines.append(f"{indent}- {item.kind}:")
+            lines.append(f"{indent}    name: {_scalar(item.path[len(prefix):])}")
+            lines.append(f"{indent}    branches:")
+            for branch in item.branches:
+                lines += _branch(list(branch), prefix, indent + "      ")
+        else:
+            fields = {"name": item.path[len(prefix):], **item.options}
+            lines.append(f"{indent}- {item.kind}: {{{', '.join(f'{k}: {_scalar(v)}' for k, v in fields.items())}}}")
+        index += 1
+    return lines
+
+
+def _branch(items: list[Any], prefix: str, indent: str) -> list[str]:
+    if not items:
+        return [f"{indent}- []"]
+    keys = {_group_key(item, prefix) for item in items}
+    if len(keys) == 1 and None not in keys:
+        (key,) = keys
+        return [f"{indent}- name: {_scalar(key)}", f"{indent}  layers:", *_items(items, f"{prefix}{key}.", indent + "    ")]
+    body = _items(items, prefix, indent + "  ")
+    return [f"{indent}-", *body]
+
+
+def write_spec(name: str, input_text: str, description: str, items: list[Any]) -> str:
+    """The spec's YAML text."""
+    lines = [
+        f"name: {_scalar(name)}",
+        f"description: {json.dumps(description)}",
+        f"input: {input_text}",
+        "",
+        "layers:",
+        *_items(items, "", "  "),
+    ]
+    return "\n".join(lines) + "\n"
