@@ -22,7 +22,7 @@ from cnncalc.bridge.verify import ModelProblem
 from cnncalc.kinds.elementwise import ACTIVATIONS
 
 # module classes torch.fx should not trace into: they are one cnncalc kind each
-_LEAVES = {"StochasticDepth"}
+_LEAVES = {"StochasticDepth", "Permute", "LayerNorm2d", "PositionLinear"}
 _ACTIVATION_CLASSES = {cls: word for word, (cls, _) in ACTIVATIONS.items()}
 
 
@@ -122,6 +122,8 @@ def module_kind(module: nn.Module, input_dim: int) -> tuple[str, dict[str, Any]]
         return ("pixel_shuffle" if isinstance(module, nn.PixelShuffle) else "pixel_unshuffle"), {"factor": factor}
     if isinstance(module, nn.ChannelShuffle):
         return "channel_shuffle", {"groups": module.groups}
+    if name == "Permute":  # torchvision's (dims) or cnncalc's exported one (order)
+        return "permute", {"order": list(getattr(module, "dims", None) or module.order)}
     if name == "StochasticDepth":
         return "stochastic_depth", _only({"p": float(module.p), "mode": module.mode}, {"p": 0.0, "mode": "row"})
     raise Unsupported(name)

@@ -223,6 +223,8 @@ def from_callable(target: str) -> nn.Module:
     module_name, _, name = target.partition(":")
     if not module_name or not name:
         raise ModelProblem(f"--torch takes PACKAGE.MODULE:CALLABLE; got {target!r}", hint="e.g. --torch torchvision.models:resnet50")
+    if "" not in sys.path and "." not in sys.path:
+        sys.path.insert(0, "")  # as `python -m` does: a module in the current folder is found (uvicorn, gunicorn alike)
     try:
         module = importlib.import_module(module_name)
     except Exception as exc:

@@ -235,8 +235,8 @@ class PermuteKind(Kind):
 
     def pytorch(self, layer: Channelwise, shape: Shape) -> Source:
         # The exported code keeps maps channels-first throughout (LayerNorm2d and PositionLinear move the
-        # channels themselves), so the permute is the identity: a module without weights, kept for the path.
-        return Source("nn.Identity", note=f"permute {list(layer.order)}: channels stay first in this code")
+        # channels themselves), so the permute is the identity; a module of its own keeps its path and order.
+        return Source("Permute", (Arg("order", list(layer.order)),), positional=1, helpers=("Permute",))
 
 
 class PixelShuffleKind(Kind):

@@ -551,6 +551,15 @@ def frozen(module: nn.Module) -> nn.Module:
     """A module whose parameters are not trained (`trainable: false` in the spec)."""
     return module.requires_grad_(False)
 ''',
+    "Permute": '''
+class Permute(nn.Identity):
+    """torchvision's Permute, as the spec has it; this code keeps maps channels-first throughout
+    (LayerNorm2d and PositionLinear move the channels themselves), so it passes x on unchanged."""
+
+    def __init__(self, order):
+        super().__init__()
+        self.order = order
+''',
     "PositionLinear": '''
 class PositionLinear(nn.Linear):
     """nn.Linear on the channels of every position of a channels-first map."""
