@@ -32,6 +32,9 @@ BASES: dict[tuple[str, ...], list[list[str]]] = {
     ("draw",): [["lenet5", "-o", "-"]],
     ("report",): [["lenet5", "-o", "-"]],
     ("explain",): [["lenet5", "--layer", "conv1"]],
+    ("export",): [["lenet5", "--to", "pytorch", "-o", "-"]],
+    ("verify",): [["lenet5"], ["lenet5", "--module", "model.py:Net"], ["lenet5", "--torch", "torch.nn:ReLU"]],
+    ("import",): [["torch.nn:ReLU", "--input", "8x8x3", "-o", "-"]],
     ("layer",): [
         ["conv", "--input", "8x8x3", "--filters", "4", "--kernel", "3"],
         ["conv_transpose", "--input", "4x4x8", "--filters", "4", "--kernel", "3", "--stride", "2"],

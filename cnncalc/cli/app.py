@@ -637,6 +637,11 @@ def import_command(
                 f"unsupported: {len(unsupported)} node{'s' if len(unsupported) != 1 else ''} without a cnncalc kind — {listed}",
                 hint="nothing was written: a spec that silently differs from the model would mislead; write those layers by hand",
             )
+        if not items:
+            raise CnnCalcError(
+                f"{source} computes nothing cnncalc has a kind for: its output is its input",
+                hint="import a model with layers, e.g. torchvision.models:resnet50",
+            )
         spec_name = name or source.rpartition(":")[2].replace(".", "_")
         text = write_spec(spec_name, shape.hwc().replace("×", "x"), f"imported from {source} by cnncalc import", items)
         _write_file(Path(output), text.encode("utf-8"), text=True)

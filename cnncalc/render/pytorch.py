@@ -691,8 +691,8 @@ def export_pytorch(analysis: Analysis, origin: str, version: str) -> str:
         '"""',
         "",
         *(imports + [""] if imports else []),
-        "import torch",
-        "import torch.nn.functional as F",
+        *(["import torch"] if "torch." in code + "".join(helpers.values()) else []),
+        *(["import torch.nn.functional as F"] if "F." in code + "".join(helpers.values()) else []),
         "from torch import nn",
     ]
     parts = ["\n".join(header), *(text.strip("\n") for text in helpers.values()), code]
