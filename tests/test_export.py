@@ -244,3 +244,77 @@ def _source_of_small_net() -> str:
     import inspect
 
     return inspect.getsource(SmallNet)
+
+
+# --------------------------------------------------------------------------- ONNX
+
+# Small and middle-sized models (the exporter runs them on the CPU with real weights). Not here: AlexNet
+# (torch exports LocalResponseNorm as Pow, Pad, AveragePool and Reshape nodes, which import refuses) and
+# VGG (an adaptive pool that keeps its 7x7 input is exported as a plain AveragePool of kernel 1).
+ONNX_MODELS = ["lenet5", "m5", "resnet18", "mobilenet_v2", "mobilenet_v3_large", "efficientnet_b0", "densenet121", "squeezenet1_0"]
+
+
+def _onnx_file(model, input_size, path) -> Path:
+    """The model exported by torch's own ONNX exporter, in training mode so batch norm and dropout stay layers."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.train(), (torch.zeros((2, *input_size)),), str(path), dynamo=False,
+                          training=torch.onnx.TrainingMode.TRAINING, do_constant_folding=False)
+    return path
+
+
+@pytest.mark.parametrize("name", ONNX_MODELS)
+def test_round_trip_through_onnx_gives_the_same_rows(name, tmp_path):
+    pytest.importorskip("onnx")
+    from cnncalc.bridge.onnx_import import import_onnx
+
+    analysis = analyse(zoo.load(name))
+    code = export_pytorch(analysis, name, "test")
+    namespace: dict = {}
+    exec(compile(code, name, "exec"), namespace)
+    torch.manual_seed(0)
+    model = namespace[class_name(analysis.network.name)]()  # on the CPU: the exporter runs the model
+    items, unsupported, size = import_onnx(_onnx_file(model, tuple(analysis.input.torch_size()), tmp_path / f"{name}.onnx"))
+    assert unsupported == []
+    assert size[1:] == tuple(analysis.input.torch_size())[1:]
+    again = analyse(load_text(write_spec(name, analysis.input.hwc(), "onnx", items), f"{name}.yaml"))
+    assert _leaf_rows(again) == _leaf_rows(analysis)
+
+
+def test_onnx_import_of_a_hand_written_model_and_what_it_cannot_map(tmp_path):
+    pytest.importorskip("onnx")
+    from cnncalc.bridge.onnx_import import import_onnx
+
+    items, unsupported, size = import_onnx(_onnx_file(SmallNet(), (3, 32, 32), tmp_path / "small.onnx"))
+    assert unsupported == [] and size == (3, 32, 32)
+    imported = analyse(load_text(write_spec("small", "32x32x3", "t", items), "i.yaml"))
+    assert _leaf_rows(imported) == _leaf_rows(analyse(load_text(SMALL_SPEC, "small.yaml")))
+
+    class Transposed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3)
+
+        def forward(self, x):
+            return self.conv(x).transpose(2, 3)
+
+    _, unsupported, _ = import_onnx(_onnx_file(Transposed(), (3, 16, 16), tmp_path / "t.onnx"))
+    assert unsupported[0] == "Transpose at /Transpose" or unsupported[0].startswith("Transpose")
+    assert "the model's output" in unsupported[-1]
+
+
+def test_cli_imports_an_onnx_file_and_refuses_a_broken_one(tmp_path):
+    pytest.importorskip("onnx")
+    cnncalc = shutil.which("cnncalc") or str(Path(sys.executable).with_name("cnncalc"))
+    _onnx_file(SmallNet(), (3, 32, 32), tmp_path / "small.onnx")
+    result = subprocess.run([cnncalc, "import", "small.onnx", "-o", "small.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "input: 32x32x3" in (tmp_path / "small.yaml").read_text()
+    assert subprocess.run([cnncalc, "table", "small.yaml"], capture_output=True, cwd=tmp_path).returncode == 0
+    (tmp_path / "broken.onnx").write_bytes(b"not a model")
+    result = subprocess.run([cnncalc, "import", "broken.onnx"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2 and "is not an ONNX model" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run([cnncalc, "import", "missing.onnx"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2 and "no file missing.onnx" in result.stderr

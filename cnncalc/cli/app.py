@@ -600,37 +600,55 @@ def verify_command(
 @app.command("import")
 def import_command(
     source: Annotated[str, typer.Argument(metavar="SOURCE", show_default=False,
-                                          help="package.module:callable, e.g. torchvision.models:resnet50 (built without arguments).")],
+                                          help="package.module:callable (e.g. torchvision.models:resnet50, built without arguments), or a model.onnx file.")],
     output: Annotated[
         str,
         typer.Option("--output", "-o", metavar="FILE", help="Where the spec goes, e.g. -o resnet50.yaml; - for standard output."),
     ] = "-",
     input: Annotated[
-        str,
-        typer.Option("--input", "-i", metavar="HxWxC", help="The input to trace the model with, in cnncalc's order (sizes, then channels)."),
-    ] = "224x224x3",
-    name: Annotated[Optional[str], typer.Option("--name", show_default=False, help="The spec's name (default: the callable's).")] = None,
+        Optional[str],
+        typer.Option("--input", "-i", metavar="HxWxC", show_default=False,
+                     help="The input, in cnncalc's order (sizes, then channels). Default: 224x224x3 for a torch model, the graph's own for ONNX."),
+    ] = None,
+    name: Annotated[Optional[str], typer.Option("--name", show_default=False, help="The spec's name (default: the callable's or the file's).")] = None,
 ) -> None:
-    """Write a spec from a PyTorch model: traced with torch.fx on the meta device (no weights, no data),
-    each module call mapped to its cnncalc kind under the module's path, `+`, `torch.cat` and `*` to
-    add, concat and multiply. Anything without a cnncalc kind is listed and nothing is written (exit 2).
-    Needs torch (pip install 'cnncalc[torch]').
+    """Write a spec from a PyTorch model or an ONNX file. A torch model is traced with torch.fx on the
+    meta device (no weights, no data): each module call becomes its cnncalc kind under the module's
+    path, `+`, `torch.cat` and `*` become add, concat and multiply. An ONNX graph (pip install
+    'cnncalc[onnx]') is read node by node the same way, so Keras and TensorFlow models exported with
+    tf2onnx can be analysed too. Anything without a cnncalc kind is listed and nothing is written (exit 2).
 
     Examples:
 
       cnncalc import torchvision.models:resnet50 -o resnet50.yaml
 
+      cnncalc import model.onnx -o model.yaml
+
       cnncalc import my_models:Net --input 32x32x3 -o net.yaml && cnncalc verify net.yaml --torch my_models:Net
     """
     with guarded():
-        _needs_torch("import")
-        from cnncalc.bridge import fx_import, verify
         from cnncalc.errors import CnnCalcError
         from cnncalc.render.specfile import write_spec
 
         shape = parse_input_option(input)
-        model = verify.from_callable(source)
-        items, unsupported = fx_import.import_model(model, tuple(shape.torch_size()))
+        if source.lower().endswith(".onnx"):
+            _needs("onnx", "import an ONNX file", "onnx")
+            from cnncalc.bridge import onnx_import
+
+            items, unsupported, size = onnx_import.import_onnx(source)
+            if shape is None:
+                from cnncalc.model.shapes import Spatial, Vector
+
+                shape = Spatial(*size[1:], size[0]) if len(size) > 1 else Vector(*size)
+            default_name = Path(source).stem
+        else:
+            _needs_torch("import")
+            from cnncalc.bridge import fx_import, verify
+
+            if shape is None:
+                shape = parse_input_option("224x224x3")
+            items, unsupported = fx_import.import_model(verify.from_callable(source), tuple(shape.torch_size()))
+            default_name = source.rpartition(":")[2]
         if unsupported:
             listed = "; ".join(unsupported[:8]) + ("; …" if len(unsupported) > 8 else "")
             raise CnnCalcError(
@@ -642,20 +660,25 @@ def import_command(
                 f"{source} computes nothing cnncalc has a kind for: its output is its input",
                 hint="import a model with layers, e.g. torchvision.models:resnet50",
             )
-        spec_name = name or source.rpartition(":")[2].replace(".", "_")
-        text = write_spec(spec_name, shape.hwc().replace("×", "x"), f"imported from {source} by cnncalc import", items)
+        spec_name = name or default_name.replace(".", "_")
+        text = write_spec(spec_name, shape.hwc(), f"imported from {source} by cnncalc import", items)
         _write_file(Path(output), text.encode("utf-8"), text=True)
 
 
 def _needs_torch(command: str) -> None:
+    _needs("torch", f"`cnncalc {command}` builds the network with torch", "torch")
+
+
+def _needs(package: str, what: str, extra: str) -> None:
+    """A clear exit 2 when an optional package is missing, before anything imports it."""
     import importlib.util
 
     from cnncalc.errors import CnnCalcError
 
-    if importlib.util.find_spec("torch") is None:
+    if importlib.util.find_spec(package) is None:
         raise CnnCalcError(
-            f"`cnncalc {command}` builds the network with torch, which is not installed here",
-            hint="pip install 'cnncalc[torch]' (torch is optional: every other command works without it)",
+            f"{what}, which needs {package}; it is not installed here",
+            hint=f"pip install 'cnncalc[{extra}]' ({package} is optional: the other commands work without it)",
         )
 
 
