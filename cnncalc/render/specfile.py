@@ -52,7 +52,7 @@ def _group_key(item: Any, prefix: str) -> str | None:
 
 
 def _items(items: list[Any], prefix: str, indent: str) -> list[str]:
-    lines: list[str] = []
+    entries: list[tuple[str | None, list[str], list[str]]] = []  # (group name, its lines, its body lines at a fixed indent)
     index = 0
     while index < len(items):
         item = items[index]
@@ -62,19 +62,50 @@ def _items(items: list[Any], prefix: str, indent: str) -> list[str]:
             while index + 1 < len(items) and _group_key(items[index + 1], prefix) == key:
                 index += 1
                 run.append(items[index])
-            lines.append(f"{indent}- sequential:")
-            lines.append(f"{indent}    name: {_scalar(key)}")
-            lines.append(f"{indent}    layers:")
-            lines += _items(run, f"{prefix}{key}.", indent + "      ")
+            body = _items(run, f"{prefix}{key}.", "")
+            lines = [f"{indent}- sequential:", f"{indent}    name: {_scalar(key)}", f"{indent}    layers:"]
+            entries.append((key, lines + [indent + "      " + line for line in body], body))
         elif hasattr(item, "branches"):
-            lines.append(f"{indent}- {item.kind}:")
-            lines.append(f"{indent}    name: {_scalar(item.path[len(prefix):])}")
-            lines.append(f"{indent}    branches:")
+            lines = [f"{indent}- {item.kind}:", f"{indent}    name: {_scalar(item.path[len(prefix):])}", f"{indent}    branches:"]
             for branch in item.branches:
                 lines += _branch(list(branch), prefix, indent + "      ")
+            entries.append((None, lines, []))
         else:
             fields = {"name": item.path[len(prefix):], **item.options}
-            lines.append(f"{indent}- {item.kind}: {{{', '.join(f'{k}: {_scalar(v)}' for k, v in fields.items())}}}")
+            entries.append((None, [f"{indent}- {item.kind}: {{{', '.join(f'{k}: {_scalar(v)}' for k, v in fields.items())}}}"], []))
+        index += 1
+    return _fold_repeats(entries, indent)
+
+
+def _fold_repeats(entries: list[tuple[str | None, list[str], list[str]]], indent: str) -> list[str]:
+    """Runs of groups named by consecutive numbers with the same layers (ResNet's layer1.1, layer1.2) as one
+    `repeat` whose copies are named `$index` + the first number, so every path stays what it was."""
+    lines: list[str] = []
+    index = 0
+    while index < len(entries):
+        name, own, body = entries[index]
+        end = index + 1
+        if name is not None and name.isdigit() and body:
+            while (
+                end < len(entries)
+                and entries[end][0] is not None
+                and entries[end][0] == str(int(name) + end - index)  # type: ignore[operator]
+                and entries[end][2] == body
+            ):
+                end += 1
+        if end - index >= 2:
+            first = int(name)  # type: ignore[arg-type]
+            lines += [
+                f"{indent}- repeat: {end - index}",
+                f"{indent}  layers:",
+                f"{indent}    - sequential:",
+                f"{indent}        name: {'$index' if first == 0 else f'$($index + {first})'}",
+                f"{indent}        layers:",
+                *(f"{indent}          {line}" for line in body),
+            ]
+            index = end
+            continue
+        lines += own
         index += 1
     return lines
 
