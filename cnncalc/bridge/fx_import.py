@@ -17,7 +17,7 @@ from cnncalc.bridge import quiet  # noqa: F401  (before torch)
 import torch
 from torch import fx, nn
 
-from cnncalc.bridge.graph import Step, structure, unique_paths
+from cnncalc.bridge.graph import Imported, Step, structure, unique_paths
 from cnncalc.bridge.verify import ModelProblem
 from cnncalc.kinds.elementwise import ACTIVATIONS
 
@@ -174,8 +174,8 @@ def _function_kind(node: fx.Node, tensors: dict[fx.Node, int]) -> tuple[str, dic
 _FUNCTION_NAMES = {"add": "add", "concat": "cat", "multiply": "scale"}
 
 
-def import_model(model: nn.Module, input_size: tuple[int, ...]) -> tuple[list[Any], list[str]]:
-    """(the spec's items, the unsupported nodes) of a model on one sample of `input_size` (torch's order)."""
+def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
+    """The spec's items, side outputs and unsupported nodes of a model on one sample of `input_size` (torch's order)."""
     from torch.fx.passes.shape_prop import ShapeProp
 
     model = model.to("meta").eval()  # shapes only: no weights in memory
@@ -245,14 +245,22 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> tuple[list[An
         tensors[node] = len(raw) + 1
         raw.append((tensors[node], path, kind, options, tuple(tensors[i] for i in inputs)))
     assert output_node is not None
-    result = output_node.args[0]
-    while isinstance(result, (tuple, list)):
-        result = result[0]
-    if isinstance(result, dict):
-        result = result.get("out", next(iter(result.values())))
-    if not isinstance(result, fx.Node) or result not in tensors:
+    outputs = _outputs(output_node.args[0])
+    if not outputs or outputs[0] not in tensors:
         unsupported.append("the model's output (it is not computed by layers cnncalc knows)")
-        return [], unsupported
+        return Imported([], [], unsupported, input_size)
     paths = unique_paths([path for _, path, _, _, _ in raw])
     steps = {step_id: Step(step_id, path, kind, options, inputs) for (step_id, _, kind, options, inputs), path in zip(raw, paths)}
-    return structure(steps, tensors[result]), unsupported
+    main, sides, problems = structure(steps, tensors[outputs[0]], tuple(tensors[o] for o in outputs[1:] if o in tensors))
+    return Imported(main, sides, unsupported + problems, input_size)
+
+
+def _outputs(value: Any) -> list[Any]:
+    """The model's outputs, main first: a tensor, a tuple or named tuple, or a dict (`out` first, as
+    torchvision's segmentation models return it)."""
+    if isinstance(value, dict):
+        ordered = [value["out"]] if "out" in value else []
+        return [v for item in ordered + [v for k, v in value.items() if k != "out"] for v in _outputs(item)]
+    if isinstance(value, (tuple, list)):
+        return [v for item in value for v in _outputs(item)]
+    return [value] if isinstance(value, fx.Node) else []

@@ -15,6 +15,16 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 
+class Imported(NamedTuple):
+    """What an importer read: the main path's items, the side outputs, what it could not map, the input
+    (one sample, torch's order)."""
+
+    items: list[Any]
+    sides: list[Any]
+    unsupported: list[str]
+    input_size: tuple[int, ...]
+
+
 class Step(NamedTuple):
     id: int
     path: str
@@ -35,11 +45,21 @@ class MergeItem(NamedTuple):
     branches: tuple[tuple[Any, ...], ...]
 
 
+class SideItem(NamedTuple):
+    """A side output: `items` computed from the output of the step at `source` (its path)."""
+
+    path: str
+    source: str
+    items: tuple[Any, ...]
+
+
 MERGE_KINDS = ("add", "concat", "multiply")
 
 
-def structure(steps: dict[int, Step], output: int) -> list[Any]:
-    """The items that compute `output` from the input (id 0), nested by the graph's dominators."""
+def structure(steps: dict[int, Step], output: int, sides: tuple[int, ...] = ()) -> tuple[list[Any], list[SideItem], list[str]]:
+    """The items that compute `output` from the input (id 0), nested by the graph's dominators; then each
+    further output as a side output from the last step of the main path it depends on; and what could
+    not be placed (a side output whose layers share no module path)."""
     order = {0: 0}
     for index, step_id in enumerate(steps, start=1):
         order[step_id] = index
@@ -76,7 +96,33 @@ def structure(steps: dict[int, Step], output: int) -> list[Any]:
                 items.append(Leaf(step.path, step.kind, step.options))
         return items
 
-    return sequence(0, output)
+    main = sequence(0, output)
+    on_main = {item.path for item in _flatten(main)}
+    path_of = {step.id: step.path for step in steps.values()}
+    side_items: list[SideItem] = []
+    problems: list[str] = []
+    for extra in sides:
+        if extra in (0, output) or path_of.get(extra) in on_main:
+            continue
+        fork = idom[extra]
+        while fork != 0 and path_of[fork] not in on_main:
+            fork = idom[fork]
+        items = sequence(fork, extra)
+        paths = [item.path for item in _flatten(items)]
+        firsts = {p.split(".")[0] for p in paths}
+        if fork == 0 or len(firsts) != 1 or any("." not in p for p in paths):
+            problems.append(f"a side output ({path_of[extra]}) whose layers share no module of their own")
+            continue
+        side_items.append(SideItem(firsts.pop(), path_of[fork], tuple(items)))
+    return main, side_items, problems
+
+
+def _flatten(items: list[Any] | tuple[Any, ...]):
+    for item in items:
+        yield item
+        if isinstance(item, MergeItem):
+            for branch in item.branches:
+                yield from _flatten(branch)
 
 
 def unique_paths(calls: list[str]) -> list[str]:

@@ -22,7 +22,7 @@ from typing import Any
 import onnx
 from onnx import numpy_helper
 
-from cnncalc.bridge.graph import Step, structure, unique_paths
+from cnncalc.bridge.graph import Imported, Step, structure, unique_paths
 from cnncalc.errors import CnnCalcError, FileProblem
 
 _ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "HardSwish": "hardswish", "Mish": "mish",
@@ -60,8 +60,8 @@ def _padding(pads: list[int], rank: int) -> Any:
     return [v for pair in zip(begins, ends) for v in pair]
 
 
-def import_onnx(path: str | Path) -> tuple[list[Any], list[str], tuple[int, ...]]:
-    """(the spec's items, the unsupported nodes, the input's size in torch's order without the batch)."""
+def import_onnx(path: str | Path) -> Imported:
+    """The spec's items, side outputs and unsupported nodes, and the input's size (torch's order, no batch)."""
     try:
         model = onnx.load(str(path))
     except FileNotFoundError:
@@ -191,13 +191,14 @@ def import_onnx(path: str | Path) -> tuple[list[Any], list[str], tuple[int, ...]
             add(node, f"{scope}.{word}" if scope else word, kind, {}, tensor_inputs)
         else:
             unsupported.append(f"{op} at {scope or node.name}" + (f".{own}" if not scope else ""))
-    out = graph.output[0].name
-    if out not in data:
+    outputs = [o.name for o in graph.output]
+    if outputs[0] not in data:
         unsupported.append("the model's output (it is not computed by layers cnncalc knows)")
-        return [], unsupported, input_size
+        return Imported([], [], unsupported, input_size)
     paths = unique_paths([_call_path(p) for _, p, _, _, _ in raw])
     steps = {r[0]: Step(r[0], path, r[2], r[3], r[4]) for r, path in zip(raw, paths)}
-    return structure(steps, data[out]), unsupported, input_size
+    main, sides, problems = structure(steps, data[outputs[0]], tuple(data[o] for o in outputs[1:] if o in data))
+    return Imported(main, sides, unsupported + problems, input_size)
 
 
 _CALL = re.compile(r"^(.*)_(\d+)$")

@@ -635,7 +635,8 @@ def import_command(
             _needs("onnx", "import an ONNX file", "onnx")
             from cnncalc.bridge import onnx_import
 
-            items, unsupported, size = onnx_import.import_onnx(source)
+            imported = onnx_import.import_onnx(source)
+            size = imported.input_size
             if shape is None:
                 from cnncalc.model.shapes import Spatial, Vector
 
@@ -647,8 +648,9 @@ def import_command(
 
             if shape is None:
                 shape = parse_input_option("224x224x3")
-            items, unsupported = fx_import.import_model(verify.from_callable(source), tuple(shape.torch_size()))
+            imported = fx_import.import_model(verify.from_callable(source), tuple(shape.torch_size()))
             default_name = source.rpartition(":")[2]
+        items, unsupported = imported.items, imported.unsupported
         if unsupported:
             listed = "; ".join(unsupported[:8]) + ("; …" if len(unsupported) > 8 else "")
             raise CnnCalcError(
@@ -661,7 +663,7 @@ def import_command(
                 hint="import a model with layers, e.g. torchvision.models:resnet50",
             )
         spec_name = name or default_name.replace(".", "_")
-        text = write_spec(spec_name, shape.hwc(), f"imported from {source} by cnncalc import", items)
+        text = write_spec(spec_name, shape.hwc(), f"imported from {source} by cnncalc import", items, imported.sides)
         _write_file(Path(output), text.encode("utf-8"), text=True)
 
 

@@ -56,10 +56,17 @@ def _items(items: list[Any], prefix: str, indent: str) -> list[str]:
     index = 0
     while index < len(items):
         item = items[index]
-        key = _group_key(item, prefix)
-        if key is not None:
+        key = None if isinstance(item, _Side) else _group_key(item, prefix)
+        if isinstance(item, _Side):
+            lines = [f"{indent}- side:", f"{indent}    name: {_scalar(item.path[len(prefix):])}"]
+            if item.source is not None:
+                lines.append(f"{indent}    from: {_scalar(item.source)}")
+            lines.append(f"{indent}    layers:")
+            lines += _items(list(item.side.items), f"{item.path}.", indent + "      ")
+            entries.append((None, lines, []))
+        elif key is not None:
             run = [item]
-            while index + 1 < len(items) and _group_key(items[index + 1], prefix) == key:
+            while index + 1 < len(items) and not isinstance(items[index + 1], _Side) and _group_key(items[index + 1], prefix) == key:
                 index += 1
                 run.append(items[index])
             body = _items(run, f"{prefix}{key}.", "")
@@ -121,14 +128,42 @@ def _branch(items: list[Any], prefix: str, indent: str) -> list[str]:
     return [f"{indent}-", *body]
 
 
-def write_spec(name: str, input_text: str, description: str, items: list[Any]) -> str:
-    """The spec's YAML text."""
+def write_spec(name: str, input_text: str, description: str, items: list[Any], sides: list[Any] = ()) -> str:
+    """The spec's YAML text; side outputs come last, each `from:` the output it is computed from."""
     lines = [
         f"name: {_scalar(name)}",
         f"description: {json.dumps(description)}",
         f"input: {input_text}",
         "",
         "layers:",
-        *_items(items, "", "  "),
+        *_items(_with_sides(list(items), list(sides)), "", "  "),
     ]
     return "\n".join(lines) + "\n"
+
+
+class _Side:
+    """A side output placed in a list: right after the layer it reads (no `from:` needed) when its
+    layers' paths fit there, else at the end of the top level with `from:`."""
+
+    def __init__(self, side: Any, source: str | None):
+        self.path, self.side, self.source = side.path, side, source
+
+
+def _with_sides(items: list[Any], sides: list[Any]) -> list[Any]:
+    for side in sides:
+        if not _insert_after(items, side, ""):
+            items.append(_Side(side, side.source))
+    return items
+
+
+def _insert_after(items: list[Any], side: Any, prefix: str) -> bool:
+    """Put the side right after the item it reads, when that item ends a top-level group (GoogLeNet's
+    aux1 after inception4a): the side then reads the current tensor, in the order the model runs."""
+    for index, item in enumerate(items):
+        if item.path == side.source:
+            following = items[index + 1] if index + 1 < len(items) else None
+            if following is None or following.path.split(".")[0] != item.path.split(".")[0]:
+                items.insert(index + 1, _Side(side, None))
+                return True
+            return False
+    return False
