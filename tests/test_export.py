@@ -225,6 +225,30 @@ def test_import_of_a_hand_written_model_gives_its_spec():
     assert _leaf_rows(imported) == _leaf_rows(written)
 
 
+def test_import_follows_the_modules_where_torch_fx_cannot_trace():
+    class Branchy(nn.Module):  # control flow on a size: torch.fx refuses, the modules still run as a chain
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3)
+            self.big = nn.MaxPool2d(2)
+            self.small = nn.Identity()
+            self.fc = nn.Linear(8 * 7 * 7, 10)
+
+        def forward(self, x):
+            x = self.conv(x)
+            x = self.big(x) if x.shape[-1] > 8 else self.small(x)
+            return self.fc(torch.flatten(x, 1))
+
+    with torch.device("meta"):
+        model = Branchy()
+    result = fx_import.import_model(model, (3, 16, 16))
+    assert result.unsupported == []
+    rows = analyse(load_text(write_spec("branchy", "16x16x3", "t", result.items), "b.yaml")).leaves()
+    assert [(r.path, r.kind, r.output.hwc()) for r in rows] == [
+        ("conv", "conv", "14x14x8"), ("big", "maxpool", "7x7x8"), ("flatten", "flatten", "392"), ("fc", "fc", "10")
+    ]
+
+
 def test_import_lists_what_it_cannot_map():
     class Rolled(nn.Module):
         def __init__(self):

@@ -181,11 +181,9 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
     model = model.to("meta").eval()  # shapes only: no weights in memory
     try:
         graph = _Tracer().trace(model)
-    except Exception as exc:
-        raise ModelProblem(
-            f"torch.fx cannot trace the model: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
-            hint="control flow that depends on tensor values cannot be traced; export the model to ONNX and import the .onnx file",
-        ) from None
+    except Exception as exc:  # control flow on values or sizes: follow the modules as they run instead
+        reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        return _hooked(model, input_size, reason)
     module = fx.GraphModule(model, graph)
     try:
         with torch.no_grad():
@@ -252,6 +250,50 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
     paths = unique_paths([path for _, path, _, _, _ in raw])
     steps = {step_id: Step(step_id, path, kind, options, inputs) for (step_id, _, kind, options, inputs), path in zip(raw, paths)}
     main, sides, problems = structure(steps, tensors[outputs[0]], tuple(tensors[o] for o in outputs[1:] if o in tensors))
+    return Imported(main, sides, unsupported + problems, input_size)
+
+
+def _hooked(model: nn.Module, input_size: tuple[int, ...], reason: str) -> Imported:
+    """Where torch.fx cannot trace (`if x.shape[-1] > 8:`), the leaf modules in the order they run, hooked:
+    a chain when each reads what the one before gave (a flatten between them is recognised by its sizes)."""
+    calls: list[tuple[str, nn.Module, Any, Any]] = []
+    names = {id(m): n for n, m in model.named_modules()}
+    hooks = [m.register_forward_hook(lambda m, i, o: calls.append((names[id(m)], m, i[0] if i else None, o)))
+             for m in model.modules() if not list(m.children())]
+    x = torch.zeros((1, *input_size), device="meta")
+    try:
+        with torch.no_grad():
+            out = model(x)
+    except Exception as exc:
+        raise ModelProblem(f"the model does not run on one sample of {'x'.join(map(str, input_size))}: {type(exc).__name__}: {exc}",
+                           hint="give the input the model expects with --input HxWxC") from None
+    finally:
+        for hook in hooks:
+            hook.remove()
+    raw: list[tuple[str, str, dict[str, Any]]] = []
+    unsupported: list[str] = []
+    previous = x
+    for path, module, given, result in calls:
+        if given is not previous:
+            if isinstance(given, torch.Tensor) and given.dim() == 2 and previous.dim() > 2 and given.shape[1] == previous[0].numel():
+                raw.append(("flatten", "flatten", {}))
+            else:
+                raise ModelProblem(
+                    f"torch.fx cannot trace the model ({reason}), and its modules do not run as a chain: {path} does not read what the module before it gave",
+                    hint="export the model to ONNX (torch.onnx.export) and import the .onnx file",
+                )
+        try:
+            kind, options = module_kind(module, given.dim())
+        except Unsupported as exc:
+            unsupported.append(f"{exc} at {path}")
+        else:
+            raw.append((path, kind, options))
+        previous = result
+    if out is not previous:
+        unsupported.append("the model's output (it is computed after its last module, by a function cnncalc cannot see)")
+    paths = unique_paths([path for path, _, _ in raw])
+    steps = {i: Step(i, p, kind, options, (i - 1,)) for i, (p, (_, kind, options)) in enumerate(zip(paths, raw), start=1)}
+    main, sides, problems = structure(steps, len(steps)) if steps else ([], [], [])
     return Imported(main, sides, unsupported + problems, input_size)
 
 
