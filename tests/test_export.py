@@ -368,3 +368,56 @@ def test_cli_imports_an_onnx_file_and_refuses_a_broken_one(tmp_path):
     assert result.returncode == 2 and "is not an ONNX model" in result.stderr and "Traceback" not in result.stderr
     result = subprocess.run([cnncalc, "import", "missing.onnx"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2 and "no file missing.onnx" in result.stderr
+
+
+def test_import_of_a_densenet_style_list_concat_grows_one_concat_at_a_time():
+    class Dense(nn.Module):  # torchvision's DenseNet: each layer reads cat(every earlier feature map)
+        def __init__(self):
+            super().__init__()
+            self.stem = nn.Conv2d(3, 8, 3, padding=1)
+            self.layers = nn.ModuleList([nn.Conv2d(8 + 4 * i, 4, 3, padding=1) for i in range(3)])
+
+        def forward(self, x):
+            features = [self.stem(x)]
+            for layer in self.layers:
+                features.append(layer(torch.cat(features, 1)))
+            return torch.cat(features, 1)
+
+    with torch.device("meta"):
+        model = Dense()
+    result = fx_import.import_model(model, (3, 16, 16))
+    assert result.unsupported == []
+    renamed: list[str] = []
+    analysis = analyse(load_text(write_spec("dense", "16x16x3", "t", result.items, renamed=renamed), "d.yaml"))
+    assert analysis.leaves()[-1].output.hwc() == "16x16x20"
+    assert [r.kind for r in analysis.leaves()].count("concat") == 3  # cat(f0) is f0 itself
+    # the ModuleList `layers` is split by the concats; a spec names a group once, so two layers get flat names
+    assert renamed == ["layers.1 → layers_1", "layers.2 → layers_2"]
+    verdict = verify.compare(analysis, model)
+    assert all(ours == theirs for _, ours, theirs in verdict.totals)
+    assert {d.path for d in verdict.differences} == {"layers_1", "layers_2", "layers.1", "layers.2"}
+
+
+def test_import_keeps_heads_that_run_only_in_training_as_side_outputs():
+    class WithAux(nn.Module):  # GoogLeNet's pattern: an auxiliary classifier computed only while training
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.aux = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5))
+            self.head = nn.Conv2d(8, 4, 1)
+
+        def forward(self, x):
+            x = self.conv(x)
+            aux = self.aux(x) if self.training else None
+            x = self.head(x)
+            return (x, aux) if self.training else x
+
+    with torch.device("meta"):
+        model = WithAux()
+    result = fx_import.import_model(model, (3, 8, 8))
+    assert result.unsupported == [] and len(result.sides) == 1
+    analysis = analyse(load_text(write_spec("aux", "8x8x3", "t", result.items, result.sides), "a.yaml"))
+    assert [(r.path, r.side) for r in analysis.leaves()] == [("conv", False), ("aux.0", True), ("aux.1", True), ("aux.2", True), ("head", False)]
+    verdict = verify.compare(analysis, model)  # in eval mode the head does not run: the main path's MACs are compared
+    assert verdict.agrees, verdict.differences
+    assert any("side outputs did not run" in what for what, _, _ in verdict.totals)

@@ -162,16 +162,37 @@ def _function_kind(node: fx.Node, tensors: dict[fx.Node, int]) -> tuple[str, dic
         return None
     if name in ("relu", "relu_", "sigmoid", "tanh", "silu", "gelu", "hardswish", "hardsigmoid"):
         return name.rstrip("_"), {}, tensor_args[:1]
-    if name == "adaptive_avg_pool2d" and len(tensor_args) == 1 and node.args[1:] in ((1,), ((1, 1),)):
-        return "global_avgpool", {}, tensor_args
+    if name in ("adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d") and len(tensor_args) == 1:
+        size = node.args[1] if len(node.args) > 1 else node.kwargs.get("output_size")
+        sizes = list(size) if isinstance(size, (tuple, list)) else [size]
+        if all(s == 1 for s in sizes):
+            return "global_avgpool", {}, tensor_args
+        if all(isinstance(s, int) for s in sizes):
+            return "adaptive_avgpool", {"output_size": _size(sizes)}, tensor_args
+        return None
+    if name in ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "avg_pool2d", "avg_pool3d") and len(tensor_args) == 1:
+        average = name.startswith("avg")
+        params = ["kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"] if average else ["kernel_size", "stride", "padding", "dilation", "ceil_mode"]
+        given = dict(zip(params, node.args[1:]))
+        given.update({k: v for k, v in node.kwargs.items() if k in params})
+        if average and given.get("count_include_pad", True) is False:
+            return None
+        options = {"kernel": _size(given["kernel_size"])}
+        if given.get("stride") not in (None, [], ()):
+            options["stride"] = _size(given["stride"])
+        for key, default in (("padding", 0), ("dilation", 1), ("ceil_mode", False)):
+            if key in given and _size(given[key]) != default:
+                options[key] = _size(given[key])
+        return ("avgpool" if average else "maxpool"), options, tensor_args
     if name == "dropout":
-        return "dropout", {}, tensor_args[:1]
+        p = node.args[1] if len(node.args) > 1 else node.kwargs.get("p", 0.5)
+        return "dropout", ({} if p == 0.5 else {"p": p}), tensor_args[:1]
     if name == "stochastic_depth" and len(tensor_args) == 1:
         return "stochastic_depth", {"p": float(node.args[1]), "mode": node.args[2]}, tensor_args
     return None
 
 
-_FUNCTION_NAMES = {"add": "add", "concat": "cat", "multiply": "scale"}
+_FUNCTION_NAMES = {"add": "add", "concat": "cat", "multiply": "scale", "avgpool": "avg_pool", "maxpool": "max_pool"}
 
 
 def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
@@ -184,13 +205,25 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
     except Exception as exc:  # control flow on values or sizes: follow the modules as they run instead
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
         return _hooked(model, input_size, reason)
+    if _unused_weights(model, graph):
+        # Modules with weights that inference does not run (GoogLeNet's and Inception's auxiliary heads):
+        # the training-mode graph has them, as side outputs; its layers are the same otherwise.
+        try:
+            trained = _Tracer().trace(model.train())
+        except Exception:
+            trained = None
+        if trained is not None and len(_unused_weights(model, trained)) < len(_unused_weights(model, graph)):
+            graph = trained
+        model.eval()  # the graph is fixed now; batch norm in eval mode takes a batch of one
     module = fx.GraphModule(model, graph)
     try:
         with torch.no_grad():
             ShapeProp(module).propagate(torch.zeros((1, *input_size), device="meta"))
     except Exception as exc:
-        raise ModelProblem(f"the model does not run on one sample of {'x'.join(map(str, input_size))}: {type(exc).__name__}: {exc}",
-                           hint="give the input the model expects with --input HxWxC") from None
+        cause = exc.__cause__ or exc  # ShapeProp wraps the error torch raised in a message about the node
+        first = str(cause).splitlines()[0] if str(cause) else ""
+        raise ModelProblem(f"the model does not run on one sample of {'x'.join(map(str, input_size))} (torch's order): {type(cause).__name__}: {first}",
+                           hint="give the input the model expects with --input, in cnncalc's order (e.g. 16x112x112x3 for a video model)") from None
     modules = dict(model.named_modules())
     parameters = dict(model.named_parameters())
     tensors: dict[fx.Node, int] = {}
@@ -223,6 +256,8 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
             tensors[node] = len(raw) + 1
             raw.append((tensors[node], str(node.target), kind, options, (tensors[source],)))
             continue
+        if isinstance(node.target, type) and issubclass(node.target, tuple):
+            continue  # a named tuple of outputs (GoogLeNetOutputs): the outputs are its fields
         # functions and methods: merges, flatten, layer scale, functional activations
         gate = [a for a in node.args if isinstance(a, fx.Node) and a.op == "get_attr" and str(a.target) in parameters]
         target_name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
@@ -238,6 +273,9 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
                 unsupported.append(f"{target_name or node.target} at {scope + '.' if scope else ''}{node.name}")
             continue
         kind, options, inputs = found
+        if not inputs:
+            unsupported.append(f"{target_name or node.target} at {scope + '.' if scope else ''}{node.name} (its input is not a tensor the spec has)")
+            continue
         base = _FUNCTION_NAMES.get(kind, kind)
         path = f"{scope}.{base}" if scope else base
         tensors[node] = len(raw) + 1
@@ -251,6 +289,13 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
     steps = {step_id: Step(step_id, path, kind, options, inputs) for (step_id, _, kind, options, inputs), path in zip(raw, paths)}
     main, sides, problems = structure(steps, tensors[outputs[0]], tuple(tensors[o] for o in outputs[1:] if o in tensors))
     return Imported(main, sides, unsupported + problems, input_size)
+
+
+def _unused_weights(model: nn.Module, graph: fx.Graph) -> set[str]:
+    """Modules with parameters of their own that the traced graph never calls."""
+    called = {str(node.target) for node in graph.nodes if node.op == "call_module"}
+    weighted = {name for name, m in model.named_modules() if name and any(True for _ in m.parameters(recurse=False))}
+    return {name for name in weighted if name not in called and not any(c.startswith(name + ".") for c in called)}
 
 
 def _hooked(model: nn.Module, input_size: tuple[int, ...], reason: str) -> Imported:
@@ -305,4 +350,6 @@ def _outputs(value: Any) -> list[Any]:
         return [v for item in ordered + [v for k, v in value.items() if k != "out"] for v in _outputs(item)]
     if isinstance(value, (tuple, list)):
         return [v for item in value for v in _outputs(item)]
+    if isinstance(value, fx.Node) and isinstance(value.target, type) and issubclass(value.target, tuple):
+        return [v for item in (*value.args, *value.kwargs.values()) for v in _outputs(item)]
     return [value] if isinstance(value, fx.Node) else []

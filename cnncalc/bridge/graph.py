@@ -60,10 +60,15 @@ def structure(steps: dict[int, Step], output: int, sides: tuple[int, ...] = ()) 
     """The items that compute `output` from the input (id 0), nested by the graph's dominators; then each
     further output as a side output from the last step of the main path it depends on; and what could
     not be placed (a side output whose layers share no module path)."""
+    steps, alias = _nested_concats(steps)
+    output = alias.get(output, output)
+    sides = tuple(alias.get(o, o) for o in sides)
     order = {0: 0}
     for index, step_id in enumerate(steps, start=1):
         order[step_id] = index
     idom: dict[int, int] = {0: 0}
+    emitted: set[int] = set()
+    problems: list[str] = []
 
     def intersect(a: int, b: int) -> int:
         while a != b:
@@ -88,6 +93,10 @@ def structure(steps: dict[int, Step], output: int, sides: tuple[int, ...] = ()) 
         items: list[Any] = []
         for step_id in reversed(chain):
             step = steps[step_id]
+            if step_id in emitted:  # one output read by merges that do not nest (not series-parallel): stop here
+                problems.append(f"{step.path}: its output is read by merges that do not nest inside one another")
+                return items
+            emitted.add(step_id)
             if step.kind in MERGE_KINDS:
                 fork = idom[step_id]
                 branches = tuple(tuple(sequence(fork, source)) for source in step.inputs)
@@ -100,7 +109,6 @@ def structure(steps: dict[int, Step], output: int, sides: tuple[int, ...] = ()) 
     on_main = {item.path for item in _flatten(main)}
     path_of = {step.id: step.path for step in steps.values()}
     side_items: list[SideItem] = []
-    problems: list[str] = []
     for extra in sides:
         if extra in (0, output) or path_of.get(extra) in on_main:
             continue
@@ -115,6 +123,28 @@ def structure(steps: dict[int, Step], output: int, sides: tuple[int, ...] = ()) 
             continue
         side_items.append(SideItem(firsts.pop(), path_of[fork], tuple(items)))
     return main, side_items, problems
+
+
+def _nested_concats(steps: dict[int, Step]) -> tuple[dict[int, Step], dict[int, int]]:
+    """torchvision's DenseNet concatenates the list of every earlier feature map in each layer,
+    cat(f0, …, fk); a spec (and the paper) grows one concat at a time. A concat whose inputs but the last
+    are exactly an earlier concat's inputs reads that concat instead; a concat of one tensor is that tensor."""
+    result: dict[int, Step] = {}
+    by_inputs: dict[tuple[int, ...], int] = {}
+    alias: dict[int, int] = {}
+    for step_id, step in steps.items():
+        inputs = tuple(alias.get(i, i) for i in step.inputs)
+        if step.kind == "concat":
+            if len(inputs) == 1:
+                alias[step_id] = inputs[0]
+                continue
+            if len(inputs) > 2 and inputs[:-1] in by_inputs:
+                by_inputs[inputs] = step_id
+                inputs = (by_inputs[inputs[:-1]], inputs[-1])
+            else:
+                by_inputs[inputs] = step_id
+        result[step_id] = step._replace(inputs=inputs)
+    return result, alias
 
 
 def _flatten(items: list[Any] | tuple[Any, ...]):

@@ -111,9 +111,15 @@ def compare(analysis: Analysis, model: nn.Module) -> Verdict:
     differences: list[Difference] = []
     compared = 0
     seen: set[str] = set()
+    channels_last = False  # between torchvision's Permute([0, 2, 3, 1]) and Permute([0, 3, 1, 2]) torch holds maps channels-last
     for row in analysis.leaves():
         if isinstance(row.node, Merge):
             continue
+        if row.kind == "permute":
+            # torchvision's Permute moves the axes; cnncalc's exported code keeps channels first (its Permute has no `dims`)
+            order = list(getattr(row.node, "order", ()))
+            moves = hasattr(modules.get(row.path), "dims")
+            channels_last = moves and len(order) > 2 and order[1] != 1 and order[-1] == 1
         module = modules.get(row.path)
         if module is None:
             parameter = parameters.get(row.path)
@@ -134,6 +140,8 @@ def compare(analysis: Analysis, model: nn.Module) -> Verdict:
         if len(ran) != 1:
             continue  # run several times (a shared ReLU) or inside something that hides it: no single output
         expected = (1, *row.output.torch_size())
+        if channels_last and hasattr(row.output, "sizes"):
+            expected = (1, *row.output.sizes, row.output.channels)
         if ran[0].output != expected:
             differences.append(Difference(row.path, "output", _torch_text(expected), _torch_text(ran[0].output)))
         macs = module_macs(module, ran[0])
@@ -146,10 +154,15 @@ def compare(analysis: Analysis, model: nn.Module) -> Verdict:
                 differences.append(Difference(name, "missing in the spec", "no layer of this path", f"{direct:,} parameters"))
     model_params = sum(p.numel() for p in model.parameters())
     model_macs = sum(module_macs(modules[name], call) for name, ran in calls.items() for call in ran)
+    macs, what = analysis.totals.macs, ""
+    side_rows = [r for r in analysis.leaves() if r.side]
+    if side_rows and not any(calls.get(r.path) for r in side_rows):
+        # the side outputs did not run (torchvision's auxiliary heads run only in training): the main path's
+        macs, what = analysis.totals.main_macs, ", main path: the side outputs did not run"
     totals = (
         ("parameters", analysis.totals.params, model_params),
-        ("MACs (conv, linear)", analysis.totals.macs, model_macs),
-        ("FLOPs (torch.utils.flop_counter)", analysis.totals.flops, flops),
+        (f"MACs (conv, linear{what})", macs, model_macs),
+        ("FLOPs (torch.utils.flop_counter)", 2 * macs, flops),
     )
     for what, ours, theirs in totals:
         if ours != theirs:

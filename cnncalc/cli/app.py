@@ -663,8 +663,14 @@ def import_command(
                 hint="import a model with layers, e.g. torchvision.models:resnet50",
             )
         spec_name = name or default_name.replace(".", "_")
-        text = write_spec(spec_name, shape.hwc(), f"imported from {source} by cnncalc import", items, imported.sides)
+        renamed: list[str] = []
+        text = write_spec(spec_name, shape.hwc(), f"imported from {source} by cnncalc import", items, imported.sides, renamed)
         _write_file(Path(output), text.encode("utf-8"), text=True)
+        if renamed:
+            sys.stderr.write(
+                f"note: {len(renamed)} layer{'s' if len(renamed) != 1 else ''} named by their whole path ({renamed[0]}{', …' if len(renamed) > 1 else ''}): "
+                "their module group is split by merges, and a spec names a group once\n"
+            )
 
 
 def _needs_torch(command: str) -> None:

@@ -51,12 +51,42 @@ def _group_key(item: Any, prefix: str) -> str | None:
     return first if all(s == first for s in _segments(item, prefix)) else None
 
 
-def _items(items: list[Any], prefix: str, indent: str) -> list[str]:
+def _renamed(item: Any, prefix: str, key: str, renamed: list[str]) -> Any:
+    """The item with every path under `prefix.key.` flattened into one name (`layers.1` → `layers_1`)."""
+    start = prefix + key + "."
+
+    def path(p: str) -> str:
+        if not p.startswith(start):
+            return p
+        new = prefix + p[len(prefix):].replace(".", "_")
+        renamed.append(f"{p} → {new}")
+        return new
+
+    if hasattr(item, "branches"):
+        return item._replace(path=path(item.path), branches=tuple(tuple(_renamed(i, prefix, key, renamed) for i in b) for b in item.branches))
+    return item._replace(path=path(item.path))
+
+
+RENAMED: list[str] = []  # filled while writing: layers whose group a spec cannot name twice
+
+
+def _items(items: list[Any], prefix: str, indent: str, used: set[str] | None = None) -> list[str]:
     entries: list[tuple[str | None, list[str], list[str]]] = []  # (group name, its lines, its body lines at a fixed indent)
+    used = set() if used is None else used  # names taken in this group so far (branches share it)
+    items = list(items)
     index = 0
     while index < len(items):
         item = items[index]
         key = None if isinstance(item, _Side) else _group_key(item, prefix)
+        if key is not None and key in used:
+            # a module group split by merges (a ModuleList whose layers sit in different branches): a spec names
+            # a group once, so these layers are named with their whole relative path instead
+            run_end = index
+            while run_end < len(items) and not isinstance(items[run_end], _Side) and _group_key(items[run_end], prefix) == key:
+                run_end += 1
+            items[index:run_end] = [_renamed(i, prefix, key, RENAMED) for i in items[index:run_end]]
+            item = items[index]
+            key = None
         if isinstance(item, _Side):
             lines = [f"{indent}- side:", f"{indent}    name: {_scalar(item.path[len(prefix):])}"]
             if item.source is not None:
@@ -69,16 +99,22 @@ def _items(items: list[Any], prefix: str, indent: str) -> list[str]:
             while index + 1 < len(items) and not isinstance(items[index + 1], _Side) and _group_key(items[index + 1], prefix) == key:
                 index += 1
                 run.append(items[index])
+            used.add(key)
             body = _items(run, f"{prefix}{key}.", "")
             lines = [f"{indent}- sequential:", f"{indent}    name: {_scalar(key)}", f"{indent}    layers:"]
             entries.append((key, lines + [indent + "      " + line for line in body], body))
         elif hasattr(item, "branches"):
-            lines = [f"{indent}- {item.kind}:", f"{indent}    name: {_scalar(item.path[len(prefix):])}", f"{indent}    branches:"]
+            # a merge is a function in a model, not a module: where its scope is not the group its layers are in
+            # (torchvision's DenseNet concatenates at the start of the next layer), its name keeps the scope with _
+            own = item.path[len(prefix):].replace(".", "_")
+            used.add(own)
+            lines = [f"{indent}- {item.kind}:", f"{indent}    name: {_scalar(own)}", f"{indent}    branches:"]
             for branch in item.branches:
-                lines += _branch(list(branch), prefix, indent + "      ")
+                lines += _branch(list(branch), prefix, indent + "      ", used)
             entries.append((None, lines, []))
         else:
             fields = {"name": item.path[len(prefix):], **item.options}
+            used.add(fields["name"])
             entries.append((None, [f"{indent}- {item.kind}: {{{', '.join(f'{k}: {_scalar(v)}' for k, v in fields.items())}}}"], []))
         index += 1
     return _fold_repeats(entries, indent)
@@ -117,19 +153,24 @@ def _fold_repeats(entries: list[tuple[str | None, list[str], list[str]]], indent
     return lines
 
 
-def _branch(items: list[Any], prefix: str, indent: str) -> list[str]:
+def _branch(items: list[Any], prefix: str, indent: str, used: set[str]) -> list[str]:
     if not items:
         return [f"{indent}- []"]
     keys = {_group_key(item, prefix) for item in items}
     if len(keys) == 1 and None not in keys:
         (key,) = keys
-        return [f"{indent}- name: {_scalar(key)}", f"{indent}  layers:", *_items(items, f"{prefix}{key}.", indent + "    ")]
-    body = _items(items, prefix, indent + "  ")
+        if key not in used:
+            used.add(key)
+            return [f"{indent}- name: {_scalar(key)}", f"{indent}  layers:", *_items(items, f"{prefix}{key}.", indent + "    ")]
+    body = _items(items, prefix, indent + "  ", used)
     return [f"{indent}-", *body]
 
 
-def write_spec(name: str, input_text: str, description: str, items: list[Any], sides: list[Any] = ()) -> str:
-    """The spec's YAML text; side outputs come last, each `from:` the output it is computed from."""
+def write_spec(name: str, input_text: str, description: str, items: list[Any], sides: list[Any] = (), renamed: list[str] | None = None) -> str:
+    """The spec's YAML text; side outputs come last, each `from:` the output it is computed from. Layers
+    whose path a spec cannot name (`layers.1` when merges split the group `layers`) get one flat name,
+    and `renamed` receives `old → new` for each."""
+    RENAMED.clear()
     lines = [
         f"name: {_scalar(name)}",
         f"description: {json.dumps(description)}",
@@ -138,6 +179,8 @@ def write_spec(name: str, input_text: str, description: str, items: list[Any], s
         "layers:",
         *_items(_with_sides(list(items), list(sides)), "", "  "),
     ]
+    if renamed is not None:
+        renamed.extend(RENAMED)
     return "\n".join(lines) + "\n"
 
 
