@@ -379,20 +379,20 @@ class _Emitter:
 
 def _chain(net: _Network, node: Sequential) -> Chain | None:
     """The group as nn.Sequential, if each item runs on the previous one's output under one name of its own."""
-    items: list[tuple[str, Expr]] = []
     prefix = node.path + "."
-    for child in node.children:
-        name = child.path[len(prefix):] if child.path.startswith(prefix) else ""
-        if not name or "." in name or child.path in net.reads:
+    names = [child.path[len(prefix):] if child.path.startswith(prefix) else "" for child in node.children]
+    return _chain_of(net, node.children, names)
+
+
+def _chain_of(net: _Network, children: tuple[Node, ...], names: list[str]) -> Chain | None:
+    items: list[tuple[str, Expr]] = []
+    for child, name in zip(children, names):
+        if not name or "." in name or child.path in net.reads or isinstance(child, (Merge, Side)):
             return None
         if isinstance(child, Sequential):
-            expr = _chain(net, child) if net.self_contained(child) else None
-            if expr is None:
-                if not net.self_contained(child):
-                    return None
-                expr = Use(_instance(net, child))
-        elif isinstance(child, (Merge, Side)):
-            return None
+            if not net.self_contained(child):
+                return None
+            expr: Expr = _chain(net, child) or Use(_instance(net, child))
         else:
             expr = net.source_of(child)
             if expr.cls is None or expr.parameter or expr.call != "{m}({x})":
@@ -701,23 +701,7 @@ def export_pytorch(analysis: Analysis, origin: str, version: str) -> str:
 
 def _top_chain(net: _Network, top: Sequential) -> Chain | None:
     """The whole network as one nn.Sequential, when it is a chain of uniquely named items (LeNet-5, VGG)."""
-    items: list[tuple[str, Expr]] = []
-    for child in top.children:
-        if "." in child.path or child.path in net.reads:
-            return None
-        if isinstance(child, Sequential):
-            if not net.self_contained(child):
-                return None
-            expr = _chain(net, child) or Use(_instance(net, child))
-        elif isinstance(child, (Merge, Side)):
-            return None
-        else:
-            source = net.source_of(child)
-            if source.cls is None or source.parameter or source.call != "{m}({x})":
-                return None
-            expr = source
-        items.append((child.path, expr))
-    return Chain(tuple(items)) if items else None
+    return _chain_of(net, top.children, [child.path for child in top.children])
 
 
 def _families(instances: list[Instance], reserved: set[str]) -> list[Family]:
