@@ -228,11 +228,30 @@ def to_layer(layer: LayerSpec) -> Layer:
     return cached
 
 
+_MATH_CACHE: dict[tuple[int, Shape], LayerMath | CnnCalcError] = {}
+_MATH_CACHE_SIZE = 50_000  # entries (≈ 10 MB at most); the draws of a set repeat layers and shapes often
+
+
 def run(shape: Shape, layers: Iterable[LayerSpec]) -> list[LayerMath]:
-    """Each layer's `layer_math`, in order. Raises CnnCalcError where torch would refuse."""
+    """Each layer's `layer_math`, in order. Raises CnnCalcError where torch would refuse.
+
+    A large set draws the same layer on the same input many times (a third of all draws are duplicates
+    that are skipped, and stacks share layers): each answer is computed once, keyed by the built layer
+    (one object per distinct spec entry, see `to_layer`) and the input shape."""
     out = []
     for item in layers:
-        math = layer_math(to_layer(item), shape)
+        layer = to_layer(item)
+        key = (id(layer), shape)
+        math = _MATH_CACHE.get(key)
+        if math is None:
+            try:
+                math = layer_math(layer, shape)
+            except CnnCalcError as exc:
+                math = exc
+            if len(_MATH_CACHE) < _MATH_CACHE_SIZE:
+                _MATH_CACHE[key] = math
+        if isinstance(math, CnnCalcError):
+            raise math
         out.append(math)
         shape = math.output
     return out
