@@ -273,3 +273,18 @@ def test_receptive_field_of_1d_3d_and_graph_networks_equals_torchs_gradient_foot
         end = start + f.size - 1
         n = shape.sizes[axis]
         assert seen[0] == max(start, 0) and seen[-1] == min(end, n - 1), (name_, seen[0], seen[-1], start, end)
+
+
+# A 3-D average pool refuses an input smaller than its kernel before its own padding (ATen's
+# pool3d_shape_check with check_input_size); 2-D average pools and max pools do not. Found by exporting
+# random specs and running them in torch: cnncalc had accepted AvgPool3d((3, 2, 3), ceil_mode=True) on 1×1×1.
+SMALL_3D_CASES = list(itertools.product(("1x1x1x2", "2x2x2x2", "2x3x4x2", "3x3x3x2"), ("avgpool", "maxpool"), [2, 3, [3, 2, 3]], [0, 1], (False, True)))
+
+
+@pytest.mark.parametrize("size,kind,kernel,padding,ceil_mode", SMALL_3D_CASES)
+def test_small_3d_pools_are_refused_exactly_where_torch_refuses(size, kind, kernel, padding, ceil_mode):
+    k = tuple(kernel) if isinstance(kernel, list) else kernel
+    if padding * 2 > (min(k) if isinstance(k, tuple) else k):
+        return  # the padding rule (at most half the kernel) is tested elsewhere
+    cls = nn.AvgPool3d if kind == "avgpool" else nn.MaxPool3d
+    check(size, kind, {"kernel": kernel, "padding": padding, "ceil_mode": ceil_mode}, cls(k, padding=padding, ceil_mode=ceil_mode))

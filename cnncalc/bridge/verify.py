@@ -55,6 +55,9 @@ class Verdict(NamedTuple):
         return not self.differences
 
 
+BATCH = 2  # samples run through the model; every count below is per sample
+
+
 class _Call(NamedTuple):
     input: tuple[int, ...]
     output: tuple[int, ...]
@@ -76,7 +79,7 @@ def module_macs(module: nn.Module, call: _Call) -> int:
 
 
 def run(model: nn.Module, input_size: tuple[int, ...]) -> tuple[dict[str, list[_Call]], int]:
-    """Every leaf module's calls on a batch of one (meta device, eval mode), and the FLOPs torch counts."""
+    """Every leaf module's calls on a batch of BATCH (meta device, eval mode), and the FLOPs torch counts per sample."""
     from torch.utils.flop_counter import FlopCounterMode
 
     calls: dict[str, list[_Call]] = {}
@@ -91,7 +94,8 @@ def run(model: nn.Module, input_size: tuple[int, ...]) -> tuple[dict[str, list[_
     counter = FlopCounterMode(display=False)
     try:
         with torch.no_grad(), counter:
-            model.eval()(torch.zeros((1, *input_size), device="meta"))
+            # a batch of two: batch norm without running statistics refuses one value per channel even in eval mode
+            model.eval()(torch.zeros((BATCH, *input_size), device="meta"))
     except Exception as exc:  # whatever the model raises on this input is the user's to see
         raise ModelProblem(
             f"the model does not run on one sample of {'x'.join(map(str, input_size))} (torch's order): {type(exc).__name__}: {exc}",
@@ -100,7 +104,7 @@ def run(model: nn.Module, input_size: tuple[int, ...]) -> tuple[dict[str, list[_
     finally:
         for handle in handles:
             handle.remove()
-    return calls, counter.get_total_flops()
+    return calls, counter.get_total_flops() // BATCH
 
 
 def compare(analysis: Analysis, model: nn.Module) -> Verdict:
@@ -139,9 +143,9 @@ def compare(analysis: Analysis, model: nn.Module) -> Verdict:
         ran = calls.get(row.path, [])
         if len(ran) != 1:
             continue  # run several times (a shared ReLU) or inside something that hides it: no single output
-        expected = (1, *row.output.torch_size())
+        expected = (BATCH, *row.output.torch_size())
         if channels_last and hasattr(row.output, "sizes"):
-            expected = (1, *row.output.sizes, row.output.channels)
+            expected = (BATCH, *row.output.sizes, row.output.channels)
         if ran[0].output != expected:
             differences.append(Difference(row.path, "output", _torch_text(expected), _torch_text(ran[0].output)))
         macs = module_macs(module, ran[0])
@@ -149,7 +153,7 @@ def compare(analysis: Analysis, model: nn.Module) -> Verdict:
             differences.append(Difference(row.path, "MACs", f"{row.macs:,}", f"{macs:,}"))
     for name, module in modules.items():
         direct = sum(p.numel() for p in module.parameters(recurse=False))
-        if direct and name not in seen and not any(f"{name}.{p}" in seen for p, _ in module.named_parameters(recurse=False)):
+        if direct and name not in seen and not any((f"{name}.{p}" if name else p) in seen for p, _ in module.named_parameters(recurse=False)):
             if not any(s.startswith(name + ".") for s in seen) or not list(module.children()):
                 differences.append(Difference(name, "missing in the spec", "no layer of this path", f"{direct:,} parameters"))
     model_params = sum(p.numel() for p in model.parameters())

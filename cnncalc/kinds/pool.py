@@ -92,6 +92,8 @@ class PoolKind(Kind):
                         f"{max(before, after)} with a {span}-pixel kernel",
                         hint=f"use padding ≤ {span // 2}, or add a `zeropad` layer before the pool",
                     )
+        if layer.kind is LayerKind.AVGPOOL and x.rank == 3:
+            _check_avgpool3d_input(layer, x, pads)
         outs = sliding_lengths(layer, x, pads, pool=True, ceil_mode=layer.ceil_mode)
         return LayerMath(Spatial(*outs, x.channels), padding=pads)
 
@@ -148,6 +150,23 @@ class PoolKind(Kind):
                 Section("Parameters", "", (Step("total", "", "0 (a pool has no weights)"),)),
                 Section("Multiply-accumulates", "", (Step("MACs", "", "0 (comparisons and sums are not counted as MACs)"),)),
             )
+        )
+
+
+def _check_avgpool3d_input(layer: Pool, x: Spatial, pads: tuple[int, ...]) -> None:
+    """ATen's avg_pool3d (pool3d_shape_check with check_input_size) refuses an input smaller than the kernel
+    along any axis, before its own padding is counted: AvgPool3d(3, padding=1) on 2×2×2 is an error even
+    though the padded input would fit. (2-D average pools and max pools have no such check.) A pad torch
+    does not take itself (one side more than the other, `same`) is applied before the pool, so it counts."""
+    torch_pads = layer.padding.mode is PaddingMode.EXPLICIT and layer.padding.is_symmetric
+    sizes = x.sizes if torch_pads else tuple(n + pads[2 * i] + pads[2 * i + 1] for i, n in enumerate(x.sizes))
+    if any(n < k for n, k in zip(sizes, layer.kernel)):
+        seen = "×".join(map(str, sizes))
+        raise layer_error(
+            layer,
+            f"a 3-D average pool needs an input at least as large as its kernel along every axis (torch: \"input image smaller "
+            f"than kernel size\"), before its padding; the input is {seen} and the kernel {'×'.join(map(str, layer.kernel))}",
+            hint="use a smaller kernel, pool earlier where the map is larger, or use adaptive_avgpool / global_avgpool",
         )
 
 

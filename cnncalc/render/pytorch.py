@@ -262,12 +262,23 @@ class _Emitter:
 
     def _expression(self, relative: str) -> str:
         first, *rest = relative.split(".")
-        text = f"self.{first}" if _is_attribute(first) else f"self.get_submodule({_literal(first)})"
+        text = f"self.{first}" if _is_attribute(first) else f"getattr(self, {_literal(first)})"
         prefix = first
         for part in rest:
-            text += f"[{part}]" if part.isdigit() and self._in_list(prefix) else f"[{_literal(part)}]"
+            if self._holds_parameter(prefix):
+                text = f"getattr({text}, {_literal(part)})"
+            else:
+                text += f"[{part}]" if part.isdigit() and self._in_list(prefix) else f"[{_literal(part)}]"
             prefix = f"{prefix}.{part}"
         return text
+
+    def _holds_parameter(self, prefix: str) -> bool:
+        """Whether the holder at `prefix` keeps a parameter itself (then it is a `Holder`, read with getattr)."""
+        depth = len(prefix.split("."))
+        return any(
+            isinstance(expr, Source) and expr.parameter and relative.startswith(prefix + ".") and len(relative.split(".")) == depth + 1
+            for relative, expr in self.attributes.items()
+        )
 
     def _in_list(self, prefix: str) -> bool:
         depth = len(prefix.split("."))
@@ -479,6 +490,10 @@ class _Writer:
                 return Bracketed("nn.Sequential", tuple(("", self.expr(e)) for _, e in expr.items), explode=True)
             pairs = tuple(("", Bracketed("", (("", _literal(k)), ("", self.expr(e))))) for k, e in expr.items)
             return Bracketed("nn.Sequential", (("", Bracketed("OrderedDict", (("", Bracketed("", pairs, "[", "]", explode=True)),))),))
+        if any(isinstance(e, Source) and e.parameter for _, e in expr.items):
+            # nn.ModuleDict takes no parameter: a small holder that keeps both under their names
+            pairs = tuple(("", Bracketed("", (("", _literal(k)), ("", self.expr(e))))) for k, e in expr.items)
+            return Bracketed("Holder", (("", Bracketed("", pairs, "[", "]", explode=True)),))
         if expr.is_list:
             return Bracketed("nn.ModuleList", (("", Bracketed("", tuple(("", self.expr(e)) for _, e in expr.items), "[", "]", explode=True)),))
         entries = tuple((f"{_literal(k)}: ", self.expr(e)) for k, e in expr.items)
@@ -545,6 +560,15 @@ class {name}(nn.{base}):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = pad_input(x, self.pad, self.kernel_size, self.stride, self.dilation, math.inf)
         return -super().forward(-x)
+''',
+    "Holder": '''
+class Holder(nn.Module):
+    """Modules and parameters kept under their names (as the spec's paths), not run as a chain."""
+
+    def __init__(self, items):
+        super().__init__()
+        for name, item in items:
+            setattr(self, name, item)
 ''',
     "frozen": '''
 def frozen(module: nn.Module) -> nn.Module:
@@ -629,6 +653,8 @@ def _collect_helpers(exprs, found: dict[str, str]) -> None:
                     found.setdefault(key, text)
             _collect_helpers([a.value for a in expr.args if isinstance(a.value, Source)], found)
         elif isinstance(expr, (Holder, Chain)):
+            if isinstance(expr, Holder) and any(isinstance(e, Source) and e.parameter for _, e in expr.items):
+                found.setdefault("Holder", _HELPERS["Holder"])
             _collect_helpers([e for _, e in expr.items], found)
 
 
