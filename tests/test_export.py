@@ -453,3 +453,21 @@ def test_random_valid_networks_export_run_and_verify(chunk):
         assert verdict.agrees, (seed, verdict.differences[:3], text)
         checked += 1
     assert checked >= len(FUZZ_SEEDS) // 6 // 5  # about two fifths of the grammar's valid-looking specs pass the engine
+
+
+def test_without_torch_verify_and_import_say_how_to_get_it(monkeypatch):
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from cnncalc.cli.app import app
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name in ("torch", "onnx") else real(name, *a))
+    runner = CliRunner()
+    for args, extra in ((["verify", "lenet5"], "torch"), (["import", "torchvision.models:resnet50"], "torch"), (["import", "model.onnx"], "onnx")):
+        result = runner.invoke(app, args, env={"COLUMNS": "100", "NO_COLOR": "1"})
+        assert result.exit_code == 2, result.output
+        assert f"pip install 'cnncalc[{extra}]'" in result.output
+        assert "Traceback" not in result.output
+    assert runner.invoke(app, ["export", "lenet5"]).exit_code == 0  # export needs nothing but cnncalc
