@@ -289,6 +289,9 @@ def test_cli_export_verify_and_import_end_to_end(tmp_path):
     assert "fc  output" in " ".join(result.stdout.split("  ")).replace("   ", "  ") or "fc" in result.stdout
     assert run("import", "small_models:Nope").returncode == 2
     assert not (tmp_path / "nope.yaml").exists()
+    (tmp_path / "script.py").write_text("import sys\nsys.exit(3)\n")  # a training script, not a module
+    result = run("verify", "lenet5", "--module", "script.py:Net")
+    assert result.returncode == 2 and "importing script.py failed: SystemExit: 3" in result.stderr
 
 
 def _source_of_small_net() -> str:

@@ -198,7 +198,7 @@ def _on_meta(build: Callable[[], Any], what: str) -> nn.Module:
                 model = model.to("meta")
     except CnnCalcError:
         raise
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise ModelProblem(f"building {what} failed: {type(exc).__name__}: {exc}", hint="it must build without arguments") from None
     if not isinstance(model, nn.Module):
         raise ModelProblem(f"{what} gave a {type(model).__name__}, not a torch.nn.Module", hint="name a class or a function that returns the model")
@@ -227,7 +227,7 @@ def from_file(target: str) -> nn.Module:
     sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a script that calls sys.exit() or argparse when imported
         raise ModelProblem(f"importing {file} failed: {type(exc).__name__}: {exc}", hint="run the file with python to see where") from None
     if not hasattr(module, name):
         found = sorted(k for k, v in vars(module).items() if isinstance(v, type) and issubclass(v, nn.Module) and v.__module__ == spec.name)
@@ -244,7 +244,7 @@ def from_callable(target: str) -> nn.Module:
         sys.path.insert(0, "")  # as `python -m` does: a module in the current folder is found (uvicorn, gunicorn alike)
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:
         raise ModelProblem(f"cannot import {module_name}: {type(exc).__name__}: {exc}", hint="install it in the same environment as cnncalc") from None
     factory = getattr(module, name, None)
     if factory is None:
