@@ -36,7 +36,7 @@ def rows(analysis):
 
 
 def check(name: str, how: str, imported, expected) -> bool:
-    text = write_spec(name, "x".join(map(str, (*imported.input_size[1:], imported.input_size[0]))), how, imported.items, imported.sides)
+    text = write_spec(name, "x".join(map(str, (*imported.input_size[1:], imported.input_size[0]))), how, imported.items, imported.sides, classes=imported.classes)
     ours = rows(analyse(parse_spec(text)))
     same = imported.unsupported == [] and ours == expected
     print(f"{name:24s} {how:6s} {'equal' if same else 'DIFFERENT'} ({len(ours)} leaf rows, bundled {len(expected)})")

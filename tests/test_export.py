@@ -474,3 +474,35 @@ def test_without_torch_verify_and_import_say_how_to_get_it(monkeypatch):
         assert f"pip install 'cnncalc[{extra}]'" in result.output
         assert "Traceback" not in result.output
     assert runner.invoke(app, ["export", "lenet5"]).exit_code == 0  # export needs nothing but cnncalc
+
+
+def test_import_writes_blocks_for_groups_of_one_structure():
+    class Residual(nn.Module):
+        def __init__(self, channels):
+            super().__init__()
+            self.conv1 = nn.Conv2d(channels, channels, 3, padding=1)
+            self.relu = nn.ReLU()
+            self.conv2 = nn.Conv2d(channels, channels, 3, padding=1)
+
+        def forward(self, x):
+            return x + self.conv2(self.relu(self.conv1(x)))
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.stage1 = nn.Sequential(Residual(8), Residual(8), nn.Conv2d(8, 16, 1))
+            self.stage2 = nn.Sequential(Residual(16), Residual(16))
+
+        def forward(self, x):
+            return self.stage2(self.stage1(x))
+
+    with torch.device("meta"):
+        model = Net()
+    result = fx_import.import_model(model, (8, 16, 16))
+    text = write_spec("net", "16x16x8", "t", result.items, result.sides, classes=result.classes)
+    assert "blocks:\n  residual:\n    args: {filters: null}\n" in text  # named after the module's class
+    assert "- residual: {name: $index, filters: 8}" in text  # stage1.0 and stage1.1: one repeat of the block
+    assert "- residual: {name: $index, filters: 16}" in text
+    analysis = analyse(load_text(text, "net.yaml"))
+    assert [r.path for r in analysis.leaves() if r.params] == [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    assert verify.compare(analysis, model).agrees

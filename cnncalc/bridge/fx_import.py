@@ -288,7 +288,8 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
     paths = unique_paths([path for _, path, _, _, _ in raw])
     steps = {step_id: Step(step_id, path, kind, options, inputs) for (step_id, _, kind, options, inputs), path in zip(raw, paths)}
     main, sides, problems = structure(steps, tensors[outputs[0]], tuple(tensors[o] for o in outputs[1:] if o in tensors))
-    return Imported(main, sides, unsupported + problems, input_size)
+    classes = {path: type(m).__name__ for path, m in modules.items() if path}
+    return Imported(main, sides, unsupported + problems, input_size, classes)
 
 
 def _unused_weights(model: nn.Module, graph: fx.Graph) -> set[str]:

@@ -23,6 +23,7 @@ class Imported(NamedTuple):
     sides: list[Any]
     unsupported: list[str]
     input_size: tuple[int, ...]
+    classes: dict[str, str] = {}  # module path -> its class's name (torch.fx), to name the spec's blocks
 
 
 class Step(NamedTuple):

@@ -664,7 +664,7 @@ def import_command(
             )
         spec_name = name or default_name.replace(".", "_")
         renamed: list[str] = []
-        text = write_spec(spec_name, shape.hwc(), f"imported from {source} by cnncalc import", items, imported.sides, renamed)
+        text = write_spec(spec_name, shape.hwc(), f"imported from {source} by cnncalc import", items, imported.sides, renamed, imported.classes)
         _write_file(Path(output), text.encode("utf-8"), text=True)
         if renamed:
             sys.stderr.write(

@@ -68,6 +68,10 @@ def _renamed(item: Any, prefix: str, key: str, renamed: list[str]) -> Any:
 
 
 RENAMED: list[str] = []  # filled while writing: layers whose group a spec cannot name twice
+# While writing: the innermost groups seen (path, body) in a first pass, and in the second pass the block
+# each of them is a use of (path -> (block name, argument values)).
+GROUPS: list[tuple[str, list[str]]] = []
+USES: dict[str, tuple[str, dict[str, Any]]] = {}
 
 
 def _items(items: list[Any], prefix: str, indent: str, used: set[str] | None = None) -> list[str]:
@@ -101,8 +105,17 @@ def _items(items: list[Any], prefix: str, indent: str, used: set[str] | None = N
                 run.append(items[index])
             used.add(key)
             body = _items(run, f"{prefix}{key}.", "")
-            lines = [f"{indent}- sequential:", f"{indent}    name: {_scalar(key)}", f"{indent}    layers:"]
-            entries.append((key, lines + [indent + "      " + line for line in body], body))
+            path = f"{prefix}{key}"
+            if path in USES:
+                block, args = USES[path]
+                use = ", ".join(f"{k}: {_scalar(v)}" for k, v in args.items())
+                template = f"- {block}: {{name: {{name}}{', ' + use if use else ''}}}"
+                entries.append((key, [indent + template.replace("{name}", _scalar(key))], [template]))
+            else:
+                if not any(line.lstrip().startswith(("- sequential:", "- repeat:", "- side:")) for line in body):
+                    GROUPS.append((path, body))
+                lines = [f"{indent}- sequential:", f"{indent}    name: {_scalar(key)}", f"{indent}    layers:"]
+                entries.append((key, lines + [indent + "      " + line for line in body], body))
         elif hasattr(item, "branches"):
             # a merge is a function in a model, not a module: where its scope is not the group its layers are in
             # (torchvision's DenseNet concatenates at the start of the next layer), its name keeps the scope with _
@@ -138,14 +151,18 @@ def _fold_repeats(entries: list[tuple[str | None, list[str], list[str]]], indent
                 end += 1
         if end - index >= 2:
             first = int(name)  # type: ignore[arg-type]
-            lines += [
-                f"{indent}- repeat: {end - index}",
-                f"{indent}  layers:",
-                f"{indent}    - sequential:",
-                f"{indent}        name: {'$index' if first == 0 else f'$($index + {first})'}",
-                f"{indent}        layers:",
-                *(f"{indent}          {line}" for line in body),
-            ]
+            copy_name = "$index" if first == 0 else f"$($index + {first})"
+            if len(body) == 1 and body[0].startswith("- ") and "{name}" in body[0]:  # uses of one block
+                lines += [f"{indent}- repeat: {end - index}", f"{indent}  layers:", f"{indent}    " + body[0].replace("{name}", copy_name)]
+            else:
+                lines += [
+                    f"{indent}- repeat: {end - index}",
+                    f"{indent}  layers:",
+                    f"{indent}    - sequential:",
+                    f"{indent}        name: {copy_name}",
+                    f"{indent}        layers:",
+                    *(f"{indent}          {line}" for line in body),
+                ]
             index = end
             continue
         lines += own
@@ -166,22 +183,130 @@ def _branch(items: list[Any], prefix: str, indent: str, used: set[str]) -> list[
     return [f"{indent}-", *body]
 
 
-def write_spec(name: str, input_text: str, description: str, items: list[Any], sides: list[Any] = (), renamed: list[str] | None = None) -> str:
+def write_spec(
+    name: str, input_text: str, description: str, items: list[Any], sides: list[Any] = (), renamed: list[str] | None = None,
+    classes: dict[str, str] | None = None,
+) -> str:
     """The spec's YAML text; side outputs come last, each `from:` the output it is computed from. Layers
     whose path a spec cannot name (`layers.1` when merges split the group `layers`) get one flat name,
-    and `renamed` receives `old → new` for each."""
+    and `renamed` receives `old → new` for each. Innermost groups with the same structure become uses of
+    one block, its arguments the numbers that differ between them; `classes` (group path -> the module's
+    class, from torch.fx) names the blocks (`Bottleneck` -> `bottleneck`)."""
+    placed = _with_sides(list(items), list(sides))
     RENAMED.clear()
+    GROUPS.clear()
+    USES.clear()
+    _items(placed, "", "  ")
+    blocks = _infer_blocks(GROUPS, classes or {})
+    RENAMED.clear()
+    body = _items(placed, "", "  ")
+    USES.clear()
     lines = [
         f"name: {_scalar(name)}",
         f"description: {json.dumps(description)}",
         f"input: {input_text}",
         "",
-        "layers:",
-        *_items(_with_sides(list(items), list(sides)), "", "  "),
     ]
+    if blocks:
+        lines.append("blocks:")
+        for block, (args, layers) in blocks.items():
+            lines.append(f"  {block}:")
+            if args:
+                lines.append(f"    args: {{{', '.join(f'{a}: null' for a in args)}}}")
+            lines.append("    layers:")
+            lines += [f"      {line}" for line in layers]
+        lines.append("")
+    lines += ["layers:", *body]
     if renamed is not None:
         renamed.extend(RENAMED)
     return "\n".join(lines) + "\n"
+
+
+_PAIR = re.compile(r"([A-Za-z_][A-Za-z0-9_]*): (-?[0-9][0-9.e+-]*|true|false)(?=[,}])")
+
+
+def _skeleton(line: str) -> tuple[str, list[tuple[int, int, str, str]]]:
+    """The line with its numbers and booleans taken out (`name:` stays), and where each one was."""
+    holes = [(m.start(2), m.end(2), m.group(1), m.group(2)) for m in _PAIR.finditer(line) if m.group(1) != "name"]
+    text, last = "", 0
+    for start, end, _, _ in holes:
+        text += line[last:start] + "#"
+        last = end
+    return text + line[last:], holes
+
+
+def _infer_blocks(groups: list[tuple[str, list[str]]], classes: dict[str, str]) -> dict[str, tuple[list[str], list[str]]]:
+    """Blocks for the innermost groups that share a structure (two uses or more); USES gets each use."""
+    families: dict[tuple[str, ...], list[tuple[str, list[str]]]] = {}
+    for path, body in groups:
+        key = tuple(_skeleton(line)[0] for line in body)
+        families.setdefault(key, []).append((path, body))
+    blocks: dict[str, tuple[list[str], list[str]]] = {}
+    taken: set[str] = set()
+    for members in families.values():
+        if len(members) < 2:
+            continue
+        first = members[0][1]
+        positions = [(i, j) for i, line in enumerate(first) for j in range(len(_skeleton(line)[1]))]
+        values = {(i, j): [_skeleton(body[i])[1][j][3] for _, body in members] for i, j in positions}
+        varying = [(i, j) for i, j in positions if len(set(values[(i, j)])) > 1]
+        by_column: dict[tuple[str, ...], list[tuple[int, int]]] = {}
+        for position in varying:
+            by_column.setdefault(tuple(values[position]), []).append(position)
+        names: dict[tuple[int, int], str] = {}
+        used: set[str] = set()
+        for column, where in by_column.items():
+            option = _skeleton(first[where[0][0]])[1][where[0][1]][2]
+            arg, n = option, 2
+            while arg in used:
+                arg, n = f"{option}{n}", n + 1
+            used.add(arg)
+            for position in where:
+                names[position] = arg
+        block = _block_name(classes.get(members[0][0], ""), taken)
+        layers = []
+        for i, line in enumerate(first):
+            holes = _skeleton(line)[1]
+            text, last = "", 0
+            for j, (start, end, _, _) in enumerate(holes):
+                text += line[last:start] + (f"${names[(i, j)]}" if (i, j) in names else line[start:end])
+                last = end
+            layers.append(text + line[last:])
+        args = list(dict.fromkeys(names[p] for p in varying))
+        blocks[block] = (args, layers)
+        for index, (path, _) in enumerate(members):
+            given = {}
+            for arg in args:
+                i, j = next(p for p in varying if names[p] == arg)
+                given[arg] = _number(values[(i, j)][index])
+            USES[path] = (block, given)
+    return blocks
+
+
+def _number(text: str) -> Any:
+    if text in ("true", "false"):
+        return text == "true"
+    return float(text) if any(c in text for c in ".e") else int(text)
+
+
+def _block_name(cls: str, taken: set[str]) -> str:
+    """`Bottleneck` -> `bottleneck`, `InvertedResidual` -> `inverted_residual`; `block` without a class."""
+    base = re.sub(r"(?<!^)(?=[A-Z])", "_", cls).lower() if cls else "block"
+    base = re.sub(r"[^a-z0-9_]", "_", base) or "block"
+    if base[0].isdigit():
+        base = f"block_{base}"
+    name, n = base, 2
+    while name in taken or name in RESERVED:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
+
+
+# spec words a block may not be called (kinds, structures)
+RESERVED = frozenset(
+    "conv conv_transpose maxpool avgpool minpool global_avgpool adaptive_avgpool fc flatten batchnorm lrn dropout zeropad "
+    "upsample sequential add concat multiply repeat side layers".split()
+)
 
 
 class _Side:
