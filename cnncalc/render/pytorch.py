@@ -70,8 +70,8 @@ Expr = Union[Source, Holder, Chain, Use]
 class Instance:
     """One group written as a class: its attributes (path relative to the group -> expression) and forward."""
 
-    def __init__(self, label: str, attributes: tuple[tuple[str, Expr], ...], forward: list[str], sides: bool = False):
-        self.label, self.attributes, self.forward, self.sides = label, attributes, forward, sides
+    def __init__(self, label: str, attributes: tuple[tuple[str, Expr], ...], forward: list[str]):
+        self.label, self.attributes, self.forward = label, attributes, forward
         self.family: Family | None = None
 
     def skeleton(self) -> tuple:
@@ -694,7 +694,7 @@ def export_pytorch(analysis: Analysis, origin: str, version: str) -> str:
         emitter = _Emitter(net, "")
         out = emitter.run(network.layers, "x", "x")
         emitter.lines.append(f"return {', '.join([out, *emitter.sides])}")
-        body = Instance("network", emitter.tree(), emitter.resolved_lines(), sides=bool(emitter.sides))
+        body = Instance("network", emitter.tree(), emitter.resolved_lines())
     families = _families(net.instances, reserved={top_name})
     helpers: dict[str, str] = {}
     for family in families:
