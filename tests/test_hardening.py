@@ -162,9 +162,9 @@ def test_lists_still_compare_item_by_item(tmp_path):
 
 def test_a_field_that_outgrows_int64_is_undefined_and_fast(tmp_path):
     network = parse_spec(chain(14_000, "conv: {filters: 1, kernel: 1, stride: 2, padding: same}"), file="x.yaml")
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time: the suite shares the cores (pytest-xdist), the work does not change
     report = receptive_fields(network)
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
     fields = report.leaves()
     assert fields[61].height.stride == 2**62 and not fields[62].height.defined
     assert fields[62].height.note == "r, S or P passes 2^63 − 1, torch's largest size: no input is that large"
@@ -183,9 +183,9 @@ def test_a_derivation_is_exact_for_a_stride_of_2_to_the_40(cli):
 def test_strided_transposed_convs_in_many_branches_are_answered_quickly(cli, tmp_path):
     branch = "        - [conv_transpose: {filters: 1, kernel: [3, 1], dilation: [45000, 1], stride: [2, 1]}]\n"
     path = write(tmp_path, "name: s\ninput: 50000x1x1\nlayers:\n  - concat:\n      branches:\n" + branch * 60)
-    start = time.perf_counter()
+    start = time.process_time()
     result = cli("receptive-field", path, "--format", "json")
-    assert time.perf_counter() - start < 2
+    assert time.process_time() - start < 2
     assert result.exit_code == 0
     notes = [layer["note"] for layer in json.loads(result.stdout)["layers"][:-1]]
     # the first few get their range of r; the run's budget then says it is not computed
