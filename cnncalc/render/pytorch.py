@@ -4,8 +4,9 @@ What the file holds, and why:
 - Module attribute names are the spec's paths, so `state_dict()` keys are the table's paths plus
   `.weight`/`.bias`/…: for a bundled torchvision model they equal torchvision's and its weights load
   strictly. Each layer's constructor comes from its kind (`Kind.pytorch`, one home per kind).
-- A group whose layers run one after another, each under one name of its own (`features`, `downsample`,
-  a block without merges), is an `nn.Sequential`, as torchvision writes them.
+- A group whose layers run one after another, each under one name of its own (`features`, `downsample`),
+  is an `nn.Sequential`, as torchvision writes them; a spec block used more than once that is such a
+  chain is a subclass of nn.Sequential named after it (torchvision's Conv2dNormActivation, BasicConv2d).
 - A group with merges inside (a residual block, an Inception module) becomes a class of its own, one
   per spec block: the uses of the block are compared and what differs between them (channels, stride)
   becomes the class's constructor arguments, named after the layer and option they set
@@ -70,12 +71,12 @@ Expr = Union[Source, Holder, Chain, Use]
 class Instance:
     """One group written as a class: its attributes (path relative to the group -> expression) and forward."""
 
-    def __init__(self, label: str, attributes: tuple[tuple[str, Expr], ...], forward: list[str]):
-        self.label, self.attributes, self.forward = label, attributes, forward
+    def __init__(self, label: str, attributes: tuple[tuple[str, Expr], ...], forward: list[str], chain: bool = False):
+        self.label, self.attributes, self.forward, self.chain = label, attributes, forward, chain
         self.family: Family | None = None
 
     def skeleton(self) -> tuple:
-        return (self.label, tuple((name, _skeleton(e)) for name, e in self.attributes), tuple(self.forward))
+        return (self.label, self.chain, tuple((name, _skeleton(e)) for name, e in self.attributes), tuple(self.forward))
 
     def values(self) -> tuple[list[Any], list[tuple[str, str]]]:
         """Every literal of the constructors in order, and two names for each: `conv2_stride` and `stride`."""
@@ -129,6 +130,7 @@ class Family:
         self.instances: list[Instance] = [first]
         self.name = ""
         self.holes: list[Hole] = []
+        self.inline = False  # written in place as nn.Sequential (a chain block used once), not as a class
 
     def find_holes(self) -> None:
         vectors = [inst.values()[0] for inst in self.instances]
@@ -346,10 +348,7 @@ class _Emitter:
         """The group as one module (nn.Sequential or a class), or None when it must be written out in place."""
         if not self.net.self_contained(node):
             return None
-        chain = _chain(self.net, node)
-        if chain is not None:
-            return chain
-        return Use(_instance(self.net, node))
+        return _group_module(self.net, node)
 
     def merge(self, node: Merge, var: str, target: str) -> str:
         terms = []
@@ -403,7 +402,7 @@ def _chain_of(net: _Network, children: tuple[Node, ...], names: list[str]) -> Ch
         if isinstance(child, Sequential):
             if not net.self_contained(child):
                 return None
-            expr: Expr = _chain(net, child) or Use(_instance(net, child))
+            expr: Expr = _group_module(net, child)
         else:
             expr = net.source_of(child)
             if expr.cls is None or expr.parameter or expr.call != "{m}({x})":
@@ -412,11 +411,28 @@ def _chain_of(net: _Network, children: tuple[Node, ...], names: list[str]) -> Ch
     return Chain(tuple(items)) if items else None
 
 
+_GENERIC_LABELS = ("sequential", "branch", "side")
+
+
+def _group_module(net: _Network, node: Sequential) -> Expr:
+    """A self-contained group as one module: a use of a spec block that is a chain becomes a subclass of
+    nn.Sequential named after the block (torchvision's Conv2dNormActivation, GoogLeNet's BasicConv2d), any
+    other chain an nn.Sequential, a group with merges a class of its own."""
+    chain = _chain(net, node)
+    if chain is None:
+        return Use(_instance(net, node))
+    if node.label in _GENERIC_LABELS:
+        return chain
+    instance = Instance(node.label, chain.items, [], chain=True)
+    net.instances.append(instance)
+    return Use(instance)
+
+
 def _instance(net: _Network, node: Sequential) -> Instance:
     emitter = _Emitter(net, node.path)
     out = emitter.run(node.children, "x", "x")
     emitter.lines.append(f"return {out}")
-    label = node.label if node.label not in ("sequential", "branch", "side") else node.path.rsplit(".", 1)[-1]
+    label = node.label if node.label not in _GENERIC_LABELS else node.path.rsplit(".", 1)[-1]
     instance = Instance(label, emitter.tree(), emitter.resolved_lines())
     net.instances.append(instance)
     return instance
@@ -483,6 +499,8 @@ class _Writer:
         if isinstance(expr, Use):
             family = expr.instance.family
             assert family is not None
+            if family.inline:  # a block used once as a chain: a plain nn.Sequential reads better than a class
+                return _Writer().expr(Chain(expr.instance.attributes))
             own = expr.instance.values()[0]
             return Bracketed(family.name, tuple((f"{hole.name}=", self.value(own[hole.position])) for hole in family.holes))
         if isinstance(expr, Chain):
@@ -660,6 +678,11 @@ def _collect_helpers(exprs, found: dict[str, str]) -> None:
 
 def _class_lines(name: str, holes: list[Hole], instance: Instance, hole_at: dict[int, str]) -> list[str]:
     writer = _Writer(hole_at)
+    if instance.chain:
+        value = writer.expr(Chain(instance.attributes))
+        lines = [f"class {name}(nn.Sequential):"]
+        lines += format_lines("def __init__", Bracketed("", tuple(("", h) for h in ["self", *(h.name for h in holes)])), ":", "    ")
+        return lines + format_lines("", Bracketed("super().__init__", value.items), "", "        ")
     lines = [f"class {name}(nn.Module):"]
     lines += format_lines("def __init__", Bracketed("", tuple(("", h) for h in ["self", *(h.name for h in holes)])), ":", "    ")
     lines.append("        super().__init__()")
@@ -697,9 +720,8 @@ def export_pytorch(analysis: Analysis, origin: str, version: str) -> str:
         body = Instance("network", emitter.tree(), emitter.resolved_lines())
     families = _families(net.instances, reserved={top_name})
     helpers: dict[str, str] = {}
-    for family in families:
-        for instance in family.instances:
-            _collect_helpers([e for _, e in instance.attributes], helpers)
+    for instance in net.instances:  # every use, also the blocks written in place
+        _collect_helpers([e for _, e in instance.attributes], helpers)
     _collect_helpers([e for _, e in body.attributes] if body is not None else [chain], helpers)
 
     classes = [_class_lines(f.name, f.holes, f.instances[0], f.hole_at()) for f in families]
@@ -743,10 +765,14 @@ def _families(instances: list[Instance], reserved: set[str]) -> list[Family]:
         else:
             family.instances.append(instance)
         instance.family = family
+    for family in order:  # innermost first: a family's values include the holes of the classes it uses
+        family.find_holes()
+        family.inline = family.instances[0].chain and len(family.instances) == 1
     used = set(reserved) | set(_HELPERS) | {"PaddedConv1d", "PaddedConv2d", "PaddedConv3d"}
     by_label: dict[str, list[Family]] = {}
     for family in order:
-        by_label.setdefault(family.instances[0].label, []).append(family)
+        if not family.inline:
+            by_label.setdefault(family.instances[0].label, []).append(family)
     for label, group in by_label.items():
         # Uses of one block with different structures: named by what one has that the others lack
         # (ResNet's Bottleneck and BottleneckWithDownsample), else numbered.
@@ -754,8 +780,7 @@ def _families(instances: list[Instance], reserved: set[str]) -> list[Family]:
         common = set.intersection(*attributes)
         for family, own in zip(group, attributes):
             extra = sorted(own - common, key=[n for n, _ in family.instances[0].attributes].index)
-            base = _camel(label) + ("With" + "".join(_camel(e) for e in extra[:2]) if extra and len(group) > 1 else "")
+            named = [e for e in extra if not e[0].isdigit()][:2]  # `downsample` says what differs; `3` does not
+            base = _camel(label) + ("With" + "".join(_camel(e) for e in named) if named and len(group) > 1 else "")
             family.name = _unique(base, used)
-    for family in order:  # innermost first: a family's values include the holes of the classes it uses
-        family.find_holes()
-    return order
+    return [family for family in order if not family.inline]
