@@ -372,6 +372,17 @@ def test_cli_imports_an_onnx_file_and_refuses_a_broken_one(tmp_path):
     assert result.returncode == 2 and "is not an ONNX model" in result.stderr and "Traceback" not in result.stderr
     result = subprocess.run([cnncalc, "import", "missing.onnx"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 2 and "no file missing.onnx" in result.stderr
+    import warnings
+
+    with warnings.catch_warnings():  # an export with dynamic sizes: the graph does not say how large the input is
+        warnings.simplefilter("ignore")
+        torch.onnx.export(SmallNet().eval(), (torch.zeros((1, 3, 32, 32)),), str(tmp_path / "dynamic.onnx"), dynamo=False,
+                          dynamic_axes={"x": {0: "batch", 2: "height", 3: "width"}}, input_names=["x"])
+    result = subprocess.run([cnncalc, "import", "dynamic.onnx", "-o", "d.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2 and "input has sizes the graph does not fix (3x?x?" in result.stderr and not (tmp_path / "d.yaml").exists()
+    result = subprocess.run([cnncalc, "import", "dynamic.onnx", "--input", "40x40x3", "-o", "d.yaml"], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "input: 40x40x3" in (tmp_path / "d.yaml").read_text()
 
 
 def test_import_of_a_densenet_style_list_concat_grows_one_concat_at_a_time():

@@ -637,6 +637,11 @@ def import_command(
 
             imported = onnx_import.import_onnx(source)
             size = imported.input_size
+            if shape is None and (len(size) < 2 or any(n <= 0 for n in size)):
+                raise CnnCalcError(
+                    f"{source}'s input has sizes the graph does not fix ({'x'.join(str(n) if n > 0 else '?' for n in size)}, torch's order without the batch)",
+                    hint="give the input with --input, e.g. --input 224x224x3",
+                )
             if shape is None:
                 from cnncalc.model.shapes import Spatial, Vector
 
