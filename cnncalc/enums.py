@@ -130,6 +130,13 @@ class OutputFormat(StrEnum):
     MARKDOWN = "markdown"
 
 
+class VerifyFormat(StrEnum):
+    """How `cnncalc verify` reports."""
+
+    TEXT = "text"
+    JSON = "json"
+
+
 class TableColumn(StrEnum):
     """What `cnncalc table --columns` can show besides the layer's name (always first)."""
 

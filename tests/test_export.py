@@ -13,6 +13,7 @@ model is `scripts/check_export_state_dicts.py`, run where torchvision is install
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -286,6 +287,10 @@ def test_cli_export_verify_and_import_end_to_end(tmp_path):
     bad.write_text((tmp_path / "small.yaml").read_text().replace("units: 10", "units: 12"))
     result = run("verify", str(bad), "--torch", "small_models:SmallNet")
     assert result.returncode == 1
+    report = json.loads(run("verify", str(bad), "--torch", "small_models:SmallNet", "--format", "json").stdout)
+    assert report["agrees"] is False and report["spec"] == "SmallNet" and report["against"] == "small_models:SmallNet"
+    assert {"path": "fc", "what": "output", "cnncalc": "12", "torch": "10"} in report["differences"]
+    assert report["totals"][0]["what"] == "parameters" and report["totals"][0]["torch"] == sum(p.numel() for p in SmallNet().parameters())
     assert "fc  output" in " ".join(result.stdout.split("  ")).replace("   ", "  ") or "fc" in result.stdout
     assert run("import", "small_models:Nope").returncode == 2
     assert not (tmp_path / "nope.yaml").exists()

@@ -16,7 +16,7 @@ import typer
 from cnncalc import __version__
 from cnncalc.cli import complete
 from cnncalc.cli.usage import CnnCalcGroup
-from cnncalc.enums import Difficulty, DrawStyle, Dtype, ExportTarget, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, TableColumn, Task, WeightOrder, WorkFormat
+from cnncalc.enums import Difficulty, DrawStyle, Dtype, ExportTarget, VerifyFormat, Lang, Optimizer, OutputFormat, QuizFormat, QuizTopic, TableColumn, Task, WeightOrder, WorkFormat
 
 # Every whole number an option takes is bounded by torch's int64 sizes: a product of a few of them still
 # prints (Python refuses str() of ints past 4,300 digits) and converts to a float for the memory figures.
@@ -558,6 +558,10 @@ def verify_command(
                      help="Compare with what this callable returns, e.g. --torch torchvision.models:resnet50."),
     ] = None,
     input: InputOption = None,
+    format: Annotated[
+        VerifyFormat,
+        typer.Option("--format", "-f", case_sensitive=False, help="text (a report), or json (for scripts: agrees, totals, differences)."),
+    ] = VerifyFormat.TEXT,
 ) -> None:
     """Check a real PyTorch model against the spec: every layer's output shape, parameters and MACs,
     and the totals (parameters, MACs, FLOPs from torch.utils.flop_counter = 2 x MACs). The model runs
@@ -571,7 +575,7 @@ def verify_command(
 
       cnncalc verify my_net.yaml --module my_net.py:MyNet
 
-      cnncalc verify lenet5
+      cnncalc verify lenet5 --format json
     """
     with guarded():
         if module is not None and torch_callable is not None:
@@ -592,7 +596,12 @@ def verify_command(
             code = pytorch.export_pytorch(analysis, network.name, __version__)
             model, against = verify.from_source(code, pytorch.class_name(network.name)), "its exported PyTorch code"
         verdict = verify.compare(analysis, model)
-        sys.stdout.write(render_verdict(network.name, against, verdict))
+        if format is VerifyFormat.JSON:
+            from cnncalc.render.verdict import verdict_json
+
+            sys.stdout.write(verdict_json(network.name, against, verdict))
+        else:
+            sys.stdout.write(render_verdict(network.name, against, verdict))
         if not verdict.agrees:
             raise typer.Exit(1)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -24,3 +25,17 @@ def render_verdict(name: str, against: str, verdict: Any) -> str:
         lines.append(f"{count} difference{'s' if count != 1 else ''}:")
         lines += _aligned([("path", "what", "cnncalc", "torch")] + [tuple(d) for d in verdict.differences])
     return "\n".join(lines) + "\n"
+
+
+def verdict_json(name: str, against: str, verdict: Any) -> str:
+    """The same as JSON: {"spec", "against", "agrees", "compared", "totals": [{what, cnncalc, torch}],
+    "differences": [{path, what, cnncalc, torch}]} (numbers in the differences as the report shows them)."""
+    document = {
+        "spec": name,
+        "against": against,
+        "agrees": verdict.agrees,
+        "compared": verdict.compared,
+        "totals": [{"what": what, "cnncalc": ours, "torch": theirs} for what, ours, theirs in verdict.totals],
+        "differences": [d._asdict() for d in verdict.differences],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
