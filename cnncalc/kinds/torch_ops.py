@@ -176,6 +176,8 @@ class ChannelScale(nn.Module):
         return x * self.layer_scale
 
 
+# `cnncalc export` copies this class's text into the files it writes (render/pytorch.py reads it from this
+# file without importing torch): keep it self-contained, using only torch and nn.
 class StochasticDepth(nn.Module):
     """torchvision.ops.StochasticDepth: in training, the input times a Bernoulli(1 − p) draw scaled by
     1/(1 − p), one per sample ("row") or one for the whole batch ("batch"); the identity otherwise."""
@@ -188,7 +190,9 @@ class StochasticDepth(nn.Module):
         if not self.training or self.p == 0.0:
             return x
         survival = 1.0 - self.p
-        size = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        size = [1] * x.dim()
+        if self.mode == "row":
+            size[0] = x.shape[0]
         noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
         if survival > 0.0:
             noise.div_(survival)

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections import Counter
 from typing import Any, NamedTuple, Union
 
-from cnncalc.core.engine import Analysis, references
+from cnncalc.core.engine import Analysis
 from cnncalc.errors import LimitProblem
 from cnncalc.kinds.base import NO_DEFAULT, Source
 from cnncalc.kinds.merge import MERGES
@@ -188,10 +189,11 @@ class _Network:
 
     def __init__(self, analysis: Analysis):
         self.inputs = {row.path: row.input for row in analysis.rows if not row.is_block}
-        self.reads = references(analysis.network.layers, {})
         self.readers: list[tuple[str, str]] = []  # (source, reader path)
         self._find_readers(analysis.network.layers)
+        self.reads = Counter(source for source, _ in self.readers)  # as core.engine.references counts them
         self.instances: list[Instance] = []  # every class use, innermost first
+        self.modules: dict[int, Expr] = {}  # id(group) -> its module: a group is built once (a parent may try it as a chain first)
 
     def _find_readers(self, nodes: tuple[Node, ...]) -> None:
         for node in nodes:
@@ -418,6 +420,13 @@ def _group_module(net: _Network, node: Sequential) -> Expr:
     """A self-contained group as one module: a use of a spec block that is a chain becomes a subclass of
     nn.Sequential named after the block (torchvision's Conv2dNormActivation, GoogLeNet's BasicConv2d), any
     other chain an nn.Sequential, a group with merges a class of its own."""
+    built = net.modules.get(id(node))
+    if built is None:
+        built = net.modules[id(node)] = _build_group_module(net, node)
+    return built
+
+
+def _build_group_module(net: _Network, node: Sequential) -> Expr:
     chain = _chain(net, node)
     if chain is None:
         return Use(_instance(net, node))
@@ -616,27 +625,6 @@ class LayerNorm2d(nn.LayerNorm):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.movedim(1, -1)).movedim(-1, 1)
 ''',
-    "StochasticDepth": '''
-class StochasticDepth(nn.Module):
-    """torchvision.ops.StochasticDepth: while training, zero the input per sample ("row") or for the whole
-    batch ("batch") with probability p and scale the rest by 1 / (1 - p); the identity in eval mode."""
-
-    def __init__(self, p: float, mode: str):
-        super().__init__()
-        self.p, self.mode = p, mode
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or self.p == 0.0:
-            return x
-        survival = 1.0 - self.p
-        size = [1] * x.dim()
-        if self.mode == "row":
-            size[0] = x.shape[0]
-        noise = torch.empty(size, dtype=x.dtype, device=x.device).bernoulli_(survival)
-        if survival > 0.0:
-            noise.div_(survival)
-        return x * noise
-''',
     "Crop": '''
 class Crop(nn.Module):
     """Cut units off each side (F.pad with negative amounts, last axis first); torchvision's CenterCrop's offsets."""
@@ -651,6 +639,20 @@ class Crop(nn.Module):
 }
 
 
+def _torch_ops_class(name: str) -> str:
+    """The source of a class of kinds/torch_ops.py (the tests' reference modules), read from the file:
+    importing the module would import torch, which export does not need."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("cnncalc.kinds.torch_ops")
+    assert spec is not None and spec.origin is not None
+    with open(spec.origin, encoding="utf-8") as file:
+        text = file.read()
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.ClassDef) and n.name == name)
+    return ast.get_source_segment(text, node) or ""
+
+
 def _helper_text(name: str) -> list[tuple[str, str]]:
     """(key, text) of a helper class and what it needs first."""
     if name.startswith("Padded"):
@@ -660,6 +662,8 @@ def _helper_text(name: str) -> list[tuple[str, str]]:
         return [("pad_input", _HELPERS["pad_input"]), (name, _HELPERS["Padded"].format(name=name, base=base, dilation=dilation, fill=fill))]
     if name.startswith("MinPool"):
         return [("pad_input", _HELPERS["pad_input"]), (name, _HELPERS["MinPool"].format(name=name, base=name.replace("Min", "Max")))]
+    if name == "StochasticDepth":  # the same class the tests build networks with
+        return [(name, _torch_ops_class(name))]
     return [(name, _HELPERS[name])]
 
 
