@@ -151,7 +151,7 @@ def _function_kind(node: fx.Node, tensors: dict[fx.Node, int]) -> tuple[str, dic
             return "concat", {}, list(parts)
         return None
     if name in ("flatten",):
-        start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0 if not isinstance(target, str) else 0)
+        start = node.args[1] if len(node.args) > 1 else node.kwargs.get("start_dim", 0)
         if start == 1 and len(tensor_args) == 1:
             return "flatten", {}, tensor_args
         return None
@@ -269,7 +269,7 @@ def import_model(model: nn.Module, input_size: tuple[int, ...]) -> Imported:
                 continue
         found = _function_kind(node, tensors)
         if found is None:
-            if any(isinstance(a, fx.Node) and a in tensors for a in node.all_input_nodes) and isinstance(node.meta.get("tensor_meta"), object) and node.meta.get("tensor_meta") is not None:
+            if any(a in tensors for a in node.all_input_nodes) and node.meta.get("tensor_meta") is not None:
                 unsupported.append(f"{target_name or node.target} at {scope + '.' if scope else ''}{node.name}")
             continue
         kind, options, inputs = found

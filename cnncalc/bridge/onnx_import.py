@@ -177,14 +177,13 @@ def import_onnx(path: str | Path) -> Imported:
             add(node, scope or "flatten", "flatten", {}, [x])
         elif op == "LRN":
             add(node, scope, "lrn", {"size": attrs["size"]}, [x])
-        elif op == "Mul" and len(tensor_inputs) == 2 and {producer.get(i).op_type if producer.get(i) is not None else "" for i in tensor_inputs} >= {"Sigmoid"} and any(
-            producer.get(i) is not None and producer[i].op_type == "Sigmoid" and producer[i].input[0] in tensor_inputs for i in tensor_inputs
-        ):
-            sigmoid = next(i for i in tensor_inputs if producer.get(i) is not None and producer[i].op_type == "Sigmoid" and producer[i].input[0] in tensor_inputs)
+        elif op == "Mul" and len(tensor_inputs) == 2 and (sigmoid := _sigmoid_of_other(tensor_inputs, producer)) is not None:
             raw[data[sigmoid] - 1][2] = "silu"  # x * sigmoid(x): the sigmoid's step becomes SiLU, this Mul its output
             data[node.output[0]] = data[sigmoid]
         elif op == "Mul" and len(tensor_inputs) == 1 and "stochastic_depth" in scope.rsplit(".", 1)[-1]:
-            survival = next((float(constants[n.input[1]]) for n in graph.node if n.op_type == "Div" and n.output[0] in node.input and n.input[1] in constants), 1.0)
+            # x * (mask / survival): the survival rate is the Div's constant
+            divisions = [producer[i] for i in node.input if i not in data and i in producer and producer[i].op_type == "Div"]
+            survival = next((float(constants[d.input[1]]) for d in divisions if d.input[1] in constants), 1.0)
             add(node, scope, "stochastic_depth", {"p": round(1.0 - survival, 7)}, [x])
         elif op in _MERGES and len(tensor_inputs) >= 2 and (op != "Concat" or attrs.get("axis") == 1):
             kind, word = _MERGES[op]
@@ -199,6 +198,15 @@ def import_onnx(path: str | Path) -> Imported:
     steps = {r[0]: Step(r[0], path, r[2], r[3], r[4]) for r, path in zip(raw, paths)}
     main, sides, problems = structure(steps, data[outputs[0]], tuple(data[o] for o in outputs[1:] if o in data))
     return Imported(main, sides, unsupported + problems, input_size)
+
+
+def _sigmoid_of_other(tensors: list[str], producer: dict[str, Any]) -> str | None:
+    """Of two multiplied tensors, the one that is Sigmoid of the other (SiLU as exported), or None."""
+    for name in tensors:
+        node = producer.get(name)
+        if node is not None and node.op_type == "Sigmoid" and node.input[0] in tensors:
+            return name
+    return None
 
 
 _CALL = re.compile(r"^(.*)_(\d+)$")

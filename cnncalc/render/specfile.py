@@ -26,11 +26,7 @@ def _scalar(value: Any) -> str:
 
 def _segments(item: Any, prefix: str) -> list[str]:
     """The first path segment under `prefix` of every path the item holds."""
-    paths = [item.path]
-    if hasattr(item, "branches"):
-        for branch in item.branches:
-            paths += [p for sub in branch for p in _all_paths(sub)]
-    return [p[len(prefix):].split(".")[0] for p in paths]
+    return [p[len(prefix):].split(".")[0] for p in _all_paths(item)]
 
 
 def _all_paths(item: Any) -> list[str]:
@@ -319,12 +315,12 @@ class _Side:
 
 def _with_sides(items: list[Any], sides: list[Any]) -> list[Any]:
     for side in sides:
-        if not _insert_after(items, side, ""):
+        if not _insert_after(items, side):
             items.append(_Side(side, side.source))
     return items
 
 
-def _insert_after(items: list[Any], side: Any, prefix: str) -> bool:
+def _insert_after(items: list[Any], side: Any) -> bool:
     """Put the side right after the item it reads, when that item ends a top-level group (GoogLeNet's
     aux1 after inception4a): the side then reads the current tensor, in the order the model runs."""
     for index, item in enumerate(items):
