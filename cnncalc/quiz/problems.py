@@ -251,7 +251,7 @@ def run(shape: Shape, layers: Iterable[LayerSpec]) -> list[LayerMath]:
             if len(_MATH_CACHE) < _MATH_CACHE_SIZE:
                 _MATH_CACHE[key] = math
         if isinstance(math, CnnCalcError):
-            raise math
+            raise math.with_traceback(None)  # raised again and again: each raise would lengthen its traceback
         out.append(math)
         shape = math.output
     return out
