@@ -63,14 +63,17 @@ def _renamed(item: Any, prefix: str, key: str, renamed: list[str]) -> Any:
     return item._replace(path=path(item.path))
 
 
-RENAMED: list[str] = []  # filled while writing: layers whose group a spec cannot name twice
-# While writing: the innermost groups seen (path, body) in a first pass, and in the second pass the block
-# each of them is a use of (path -> (block name, argument values)).
-GROUPS: list[tuple[str, list[str]]] = []
-USES: dict[str, tuple[str, dict[str, Any]]] = {}
+class _Pass:
+    """One writing pass over the items: the layers it had to name by their whole path, the innermost
+    groups it wrote out (path, body), and the block each group is a use of (from the pass before)."""
+
+    def __init__(self, uses: dict[str, tuple[str, dict[str, Any]]] | None = None):
+        self.renamed: list[str] = []
+        self.groups: list[tuple[str, list[str]]] = []
+        self.uses = uses or {}
 
 
-def _items(items: list[Any], prefix: str, indent: str, used: set[str] | None = None) -> list[str]:
+def _items(w: _Pass, items: list[Any], prefix: str, indent: str, used: set[str] | None = None) -> list[str]:
     entries: list[tuple[str | None, list[str], list[str]]] = []  # (group name, its lines, its body lines at a fixed indent)
     used = set() if used is None else used  # names taken in this group so far (branches share it)
     items = list(items)
@@ -84,7 +87,7 @@ def _items(items: list[Any], prefix: str, indent: str, used: set[str] | None = N
             run_end = index
             while run_end < len(items) and not isinstance(items[run_end], _Side) and _group_key(items[run_end], prefix) == key:
                 run_end += 1
-            items[index:run_end] = [_renamed(i, prefix, key, RENAMED) for i in items[index:run_end]]
+            items[index:run_end] = [_renamed(i, prefix, key, w.renamed) for i in items[index:run_end]]
             item = items[index]
             key = None
         if isinstance(item, _Side):
@@ -92,7 +95,7 @@ def _items(items: list[Any], prefix: str, indent: str, used: set[str] | None = N
             if item.source is not None:
                 lines.append(f"{indent}    from: {_scalar(item.source)}")
             lines.append(f"{indent}    layers:")
-            lines += _items(list(item.side.items), f"{item.path}.", indent + "      ")
+            lines += _items(w, list(item.side.items), f"{item.path}.", indent + "      ")
             entries.append((None, lines, []))
         elif key is not None:
             run = [item]
@@ -100,16 +103,16 @@ def _items(items: list[Any], prefix: str, indent: str, used: set[str] | None = N
                 index += 1
                 run.append(items[index])
             used.add(key)
-            body = _items(run, f"{prefix}{key}.", "")
+            body = _items(w, run, f"{prefix}{key}.", "")
             path = f"{prefix}{key}"
-            if path in USES:
-                block, args = USES[path]
+            if path in w.uses:
+                block, args = w.uses[path]
                 use = ", ".join(f"{k}: {_scalar(v)}" for k, v in args.items())
                 template = f"- {block}: {{name: {{name}}{', ' + use if use else ''}}}"
                 entries.append((key, [indent + template.replace("{name}", _scalar(key))], [template]))
             else:
                 if not any(line.lstrip().startswith(("- sequential:", "- repeat:", "- side:")) for line in body):
-                    GROUPS.append((path, body))
+                    w.groups.append((path, body))
                 lines = [f"{indent}- sequential:", f"{indent}    name: {_scalar(key)}", f"{indent}    layers:"]
                 entries.append((key, lines + [indent + "      " + line for line in body], body))
         elif hasattr(item, "branches"):
@@ -119,7 +122,7 @@ def _items(items: list[Any], prefix: str, indent: str, used: set[str] | None = N
             used.add(own)
             lines = [f"{indent}- {item.kind}:", f"{indent}    name: {_scalar(own)}", f"{indent}    branches:"]
             for branch in item.branches:
-                lines += _branch(list(branch), prefix, indent + "      ", used)
+                lines += _branch(w, list(branch), prefix, indent + "      ", used)
             entries.append((None, lines, []))
         else:
             fields = {"name": item.path[len(prefix):], **item.options}
@@ -166,7 +169,7 @@ def _fold_repeats(entries: list[tuple[str | None, list[str], list[str]]], indent
     return lines
 
 
-def _branch(items: list[Any], prefix: str, indent: str, used: set[str]) -> list[str]:
+def _branch(w: _Pass, items: list[Any], prefix: str, indent: str, used: set[str]) -> list[str]:
     if not items:
         return [f"{indent}- []"]
     keys = {_group_key(item, prefix) for item in items}
@@ -174,8 +177,8 @@ def _branch(items: list[Any], prefix: str, indent: str, used: set[str]) -> list[
         (key,) = keys
         if key not in used:
             used.add(key)
-            return [f"{indent}- name: {_scalar(key)}", f"{indent}  layers:", *_items(items, f"{prefix}{key}.", indent + "    ")]
-    body = _items(items, prefix, indent + "  ", used)
+            return [f"{indent}- name: {_scalar(key)}", f"{indent}  layers:", *_items(w, items, f"{prefix}{key}.", indent + "    ")]
+    body = _items(w, items, prefix, indent + "  ", used)
     return [f"{indent}-", *body]
 
 
@@ -189,14 +192,11 @@ def write_spec(
     one block, its arguments the numbers that differ between them; `classes` (group path -> the module's
     class, from torch.fx) names the blocks (`Bottleneck` -> `bottleneck`)."""
     placed = _with_sides(list(items), list(sides))
-    RENAMED.clear()
-    GROUPS.clear()
-    USES.clear()
-    _items(placed, "", "  ")
-    blocks = _infer_blocks(GROUPS, classes or {})
-    RENAMED.clear()
-    body = _items(placed, "", "  ")
-    USES.clear()
+    first = _Pass()
+    _items(first, placed, "", "  ")  # finds the innermost groups
+    blocks, uses = _infer_blocks(first.groups, classes or {})
+    final = _Pass(uses)
+    body = _items(final, placed, "", "  ")
     lines = [
         f"name: {_scalar(name)}",
         f"description: {json.dumps(description)}",
@@ -214,7 +214,7 @@ def write_spec(
         lines.append("")
     lines += ["layers:", *body]
     if renamed is not None:
-        renamed.extend(RENAMED)
+        renamed.extend(final.renamed)
     return "\n".join(lines) + "\n"
 
 
@@ -231,13 +231,17 @@ def _skeleton(line: str) -> tuple[str, list[tuple[int, int, str, str]]]:
     return text + line[last:], holes
 
 
-def _infer_blocks(groups: list[tuple[str, list[str]]], classes: dict[str, str]) -> dict[str, tuple[list[str], list[str]]]:
-    """Blocks for the innermost groups that share a structure (two uses or more); USES gets each use."""
+def _infer_blocks(
+    groups: list[tuple[str, list[str]]], classes: dict[str, str]
+) -> tuple[dict[str, tuple[list[str], list[str]]], dict[str, tuple[str, dict[str, Any]]]]:
+    """Blocks for the innermost groups that share a structure (two uses or more): each block's arguments
+    and layers, and for each group path the block it uses with its argument values."""
     families: dict[tuple[str, ...], list[tuple[str, list[str]]]] = {}
     for path, body in groups:
         key = tuple(_skeleton(line)[0] for line in body)
         families.setdefault(key, []).append((path, body))
     blocks: dict[str, tuple[list[str], list[str]]] = {}
+    uses: dict[str, tuple[str, dict[str, Any]]] = {}
     taken: set[str] = set()
     for members in families.values():
         if len(members) < 2:
@@ -275,8 +279,8 @@ def _infer_blocks(groups: list[tuple[str, list[str]]], classes: dict[str, str]) 
             for arg in args:
                 i, j = next(p for p in varying if names[p] == arg)
                 given[arg] = _number(values[(i, j)][index])
-            USES[path] = (block, given)
-    return blocks
+            uses[path] = (block, given)
+    return blocks, uses
 
 
 def _number(text: str) -> Any:
