@@ -15,7 +15,7 @@ from cnncalc.errors import CnnCalcError, LimitProblem, MergeProblem, SpecWarning
 from cnncalc.kinds.base import LayerMath
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
-from cnncalc.model.layers import Layer, Merge, Network, Node, Sequential, Side
+from cnncalc.model.layers import Layer, Merge, Network, Node, Sequential, Side, alike
 from cnncalc.model.shapes import Shape, Spatial
 
 
@@ -179,6 +179,9 @@ class _Walk:
     side_outputs: list[tuple[str, Shape]] = field(default_factory=list)
     side_depth: int = 0  # > 0 while inside a side output
     side_macs: int = 0
+    # (alike token, input) -> the layer's numbers, for layers written alike (model.layers.placed) on an
+    # input seen before without a warning or a refusal: those are computed again, to name their own layer.
+    computed: dict[tuple[object, Shape], LayerMath] = field(default_factory=dict)
 
     def warn(self, warnings: list[SpecWarning]) -> None:
         """Keep each warning once per spec line: a block used 16 times, or a repeated layer, says it once."""
@@ -258,9 +261,15 @@ def _walk_node(node: Node, shape: Shape, depth: int, walk: _Walk) -> _Sums:
         return sums
     if isinstance(node, Merge):
         return _walk_merge(node, shape, depth, walk)
-    math = layer_math(node, shape)
-    _check_size(node, math.output)
-    walk.warn(_layer_warnings(node, shape, math))
+    token = alike(node)
+    math = walk.computed.get((token, shape)) if token is not None else None
+    if math is None:
+        math = layer_math(node, shape)
+        _check_size(node, math.output)
+        warnings = _layer_warnings(node, shape, math)
+        walk.warn(warnings)
+        if token is not None and not warnings:
+            walk.computed[token, shape] = math
     walk.running_stats += math.running_stats
     if walk.side_depth:
         walk.side_macs += math.macs

@@ -24,11 +24,11 @@ from typing import NamedTuple
 
 from cnncalc.core.engine import Analysis, Row, references
 from cnncalc.enums import Dtype, MergeKind, Optimizer
-from cnncalc.kinds.base import GRAD, INDEX, NEW, STATISTIC, VALUE, Extra, MemoryContext
+from cnncalc.kinds.base import GRAD, INDEX, NEW, STATISTIC, VALUE, Extra, Memory, MemoryContext
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse
-from cnncalc.model.layers import Merge, Node, Sequential, Side
+from cnncalc.model.layers import Merge, Node, Sequential, Side, alike
 from cnncalc.model.shapes import Shape
 
 INDEX_BYTES = 8  # torch.int64
@@ -75,6 +75,9 @@ class _Walk:
     parts: bool = False  # record `kept` (the quiz's worked solutions); the table's runs do not need it
     kept: dict[str, list[Kept]] = field(default_factory=dict)  # path -> what it keeps, part by part
     stored: dict[str, _Tensor] = field(default_factory=dict)
+    # (alike token, input, channels-last, contiguous) -> the kind's Memory: layers written alike
+    # (model.layers.placed) on the same input and layout keep the same tensors
+    memories: dict[tuple, Memory] = field(default_factory=dict)
 
     def bytes(self, elements: int, fixed: int = 0, type: str = VALUE) -> int:
         if type == INDEX:
@@ -160,8 +163,14 @@ def _node(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
 
 def _leaf(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
     row = walk.rows[id(node)]
-    use = LayerUse(node, row.input, row.output, row.params, row.macs, row.padding)
-    memory = kind_of(node).memory(node, use, MemoryContext(walk.training, tensor.channels_last, tensor.contiguous))
+    token = alike(node)
+    key = (token, row.input, tensor.channels_last, tensor.contiguous)
+    memory = walk.memories.get(key) if token is not None else None
+    if memory is None:
+        use = LayerUse(node, row.input, row.output, row.params, row.macs, row.padding)
+        memory = kind_of(node).memory(node, use, MemoryContext(walk.training, tensor.channels_last, tensor.contiguous))
+        if token is not None:
+            walk.memories[key] = memory
     walk.moment(memory.working)
     storage = _Storage(row.output.elements) if memory.output == NEW else tensor.storage
     trains = row.trainable_params > 0

@@ -368,6 +368,31 @@ class Network:
     warnings: tuple = field(default=(), compare=False)  # SpecWarnings about the document itself (its input)
 
 
+# Layers written alike. A spec repeats the same layer many times (a written-out chain, a block used 16
+# times, a `repeat`): the expander builds each distinct written layer once and places copies of it at the
+# other paths. The copies share a token, so the stages can compute a layer's numbers once per token and
+# input (`alike`) instead of once per path. The token is kept outside the dataclass fields: it takes no
+# part in equality or repr, and `dataclasses.replace`, which may change an option, drops it.
+_ALIKE = "_alike"
+
+
+def placed(template: Layer, *, path: str, name: str | None, pos: SourcePos | None) -> Layer:
+    """`template` under another path, name and position: what building it again from the same options gives
+    (every field value is immutable, so the fields are shared as they are), sharing its `alike` token."""
+    state = template.__dict__
+    if _ALIKE not in state:
+        object.__setattr__(template, _ALIKE, object())
+    layer = object.__new__(type(template))
+    layer.__dict__.update(state)
+    layer.__dict__.update(path=path, name=name, pos=pos)
+    return layer
+
+
+def alike(layer: Node) -> object | None:
+    """The token `placed` copies share (None for a layer built on its own): equal tokens, equal options."""
+    return layer.__dict__.get(_ALIKE)
+
+
 def _rank_of(*values: object) -> int:
     """The rank the tuple-valued options were given with, DEFAULT_RANK if every one is a plain number."""
     for value in values:

@@ -19,7 +19,7 @@ from cnncalc.errors import CnnCalcError, LimitProblem, MergeProblem, SourcePos, 
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.options import REQUIRED, Bad, non_negative
 from cnncalc.kinds.registry import ALIASES, KINDS, LAYER_WORDS, kind_of, kinds_hint
-from cnncalc.model.layers import DEFAULT_RANK, Merge, Node, Sequential, Side
+from cnncalc.model.layers import DEFAULT_RANK, Merge, Node, Sequential, Side, placed
 from cnncalc.model.shapes import Shape, Spatial
 from cnncalc.spec import expressions
 from cnncalc.spec.safe_yaml import YList, YMap
@@ -128,6 +128,28 @@ class Namespace:
         return f"{self.prefix}.{segment}" if self.prefix else segment
 
 
+_PLAIN = (int, float, bool, str, type(None))
+
+
+def _written_key(options: YMap) -> tuple | None:
+    """A layer's options as written, as a dict key; None where the same text may mean different layers
+    (an expression, `size_of`, something nested). Each value keeps its type: `1`, `1.0` and `true` are
+    equal in Python but not as options."""
+    key = []
+    for name, raw in options.items():
+        if name in COMMON_OPTIONS:
+            continue
+        cls = raw.__class__
+        if cls is YList or cls is list:
+            if not all(x.__class__ in _PLAIN and not (x.__class__ is str and "$" in x) for x in raw):
+                return None
+            raw = tuple((x.__class__, x) for x in raw)
+        elif cls not in _PLAIN or (cls is str and "$" in raw) or name == "size_of":
+            return None
+        key.append((name, cls, raw))
+    return tuple(key)
+
+
 class Expander:
     def __init__(self, blocks: dict[str, Block], input_shape: Shape | None = None, track_shapes: bool = True, origin: str | None = None) -> None:
         self.blocks = blocks
@@ -144,6 +166,9 @@ class Expander:
         self.input_shape = input_shape
         self.outputs: dict[str, Shape | None] = {}  # finished paths, for `from:`
         self.trainable: list[bool] = []  # `trainable:` of the enclosing groups that say it; the innermost holds
+        # Each distinct written layer, built once: (kind as written, rank, enclosing `trainable`, options) ->
+        # the layer. Its other uses are `placed` copies (see model.layers.placed).
+        self.written: dict[tuple, Node] = {}
 
     # -- shapes while expanding
 
@@ -436,6 +461,15 @@ class Expander:
         self._count(ns, pos)
         path = ns.place(name, pos, in_repeat)
         rank = rank_demanded or self.rank()
+        written_key = _written_key(options)
+        if written_key is not None:
+            written_key = (written, rank, self.trainable[-1] if self.trainable else None, written_key)
+            template = self.written.get(written_key)
+            if template is not None:  # the same options were checked and built before: only the place differs
+                node = placed(template, path=path, name=name, pos=pos)
+                self._track(lambda shape: owner.forward(node, shape).output)
+                self._finished(path)
+                return [node]
         values: dict[str, Any] = {}
         for key, raw in options.items():
             if key in COMMON_OPTIONS:
@@ -484,6 +518,8 @@ class Expander:
             values["size"] = self._size_of(values["size_of"], ns, options.key_pos["size_of"])
         base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
         node = owner.build(kind, values, base, rank)
+        if written_key is not None:
+            self.written[written_key] = node
         self._track(lambda shape: owner.forward(node, shape).output)
         self._finished(path)
         return [node]
