@@ -58,9 +58,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from cnncalc.core.engine import Analysis, Row, analyse
-from cnncalc.kinds.base import AxisContext, Irregular, Passed, Through, Window
+from cnncalc.kinds.base import AxisContext, Irregular, Kind, Passed, Through, Window
 from cnncalc.kinds.registry import kind_of
-from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
+from cnncalc.model.layers import Merge, Network, Node, Sequential, Side, alike
 from cnncalc.model.shapes import AXIS_NAMES, Shape, Spatial
 from cnncalc.words import MAX_INT
 
@@ -184,13 +184,19 @@ class LayerField:
         return tuple(f"{name}: {axis.note}" for name, axis in self.axes if axis.note)
 
     def as_json(self) -> dict[str, Any]:
-        per_axis = [a.as_json() for a in self.fields]
-        out: dict[str, Any] = {"path": self.path, "kind": self.kind, "output": self.output.as_json()}
-        for key in ("receptive_field", "effective_stride", "effective_padding"):
-            out[key] = {name: a[key] for name, a in zip(self.names, per_axis)}
-        if any("receptive_field_range" in a for a in per_axis):
-            out["receptive_field_range"] = {name: a.get("receptive_field_range") for name, a in zip(self.names, per_axis)}
-        out["exceeds_input"] = dict(zip(self.names, self.exceeds_input))
+        # AxisField.as_json per axis, regrouped by key (written out: it runs once per row of large networks)
+        names, fields = self.names, self.fields
+        out: dict[str, Any] = {
+            "path": self.path,
+            "kind": self.kind,
+            "output": self.output.as_json(),
+            "receptive_field": {name: a.size for name, a in zip(names, fields)},
+            "effective_stride": {name: a.stride for name, a in zip(names, fields)},
+            "effective_padding": {name: a.padding for name, a in zip(names, fields)},
+        }
+        if any(a.size_range is not None for a in fields):
+            out["receptive_field_range"] = {name: None if a.size_range is None else list(a.size_range) for name, a in zip(names, fields)}
+        out["exceeds_input"] = dict(zip(names, self.exceeds_input))
         if self.aligned is not None:
             out["aligned"] = self.aligned
         out["block"] = self.is_block
@@ -289,17 +295,18 @@ def _range(sizes: list[int]) -> tuple[int, int] | None:
     return (min(sizes), max(sizes)) if sizes else None
 
 
-def _axis_field(node: Node, row: Row, i: int, prev: AxisState, grid: tuple[int, ...], walk: _Walk) -> tuple[AxisField, AxisState]:
+def _axis_field(
+    node: Node, kind: Kind, row: Row, i: int, prev: AxisState, n_in: int, n_out: int, walk: _Walk
+) -> tuple[AxisField, AxisState]:
     """Axis i of one leaf layer, from its kind's geometry. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
-    kind = kind_of(node)
-    context = AxisContext(
-        axis=i,
-        n_in=_lengths(row.input, grid)[i],
-        n_out=_lengths(row.output, grid)[i],
-        pad_before=row.padding[2 * i] if row.padding is not None else None,
-        defined=isinstance(prev, Span),
-    )
-    geometry = kind.field(node, context)
+    context = AxisContext(i, n_in, n_out, row.padding[2 * i] if row.padding is not None else None, isinstance(prev, Span))
+    token = alike(node)
+    if token is None:
+        geometry = kind.field(node, context)
+    else:  # layers written alike (model.layers.placed) have one geometry per context
+        geometry = walk.geometries.get((token, context))
+        if geometry is None:
+            geometry = walk.geometries[token, context] = kind.field(node, context)
     if isinstance(geometry, Through):
         return _through(prev, geometry.window, node.path, rule=geometry.rule)
     if isinstance(geometry, Passed):
@@ -398,6 +405,7 @@ class _Walk:
     names: tuple[str, ...]
     states: dict[str, _State] = field(default_factory=dict)  # path -> state after it, for `from:`
     spread_budget: int = SPREAD_BUDGET  # units the irregular layers' ranges of r may still examine
+    geometries: dict[tuple[object, AxisContext], Any] = field(default_factory=dict)  # (alike token, context) -> Through/Passed/Irregular
 
 
 def _exceeds(fields: tuple[AxisField, ...], lengths: tuple[int, ...]) -> tuple[bool, ...]:
@@ -461,12 +469,13 @@ def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
         after = _State(tuple(r[1] for r in results), n_out, whole)
         walk.states[node.path] = after
         return after
-    results = [_axis_field(node, row, i, state.axis(i), state.grid, walk) for i in range(len(walk.names))]
     kind = kind_of(node)
-    whole = state.whole or kind.whole_map(node)
+    n_in, n_out = _lengths(row.input, state.grid), _lengths(row.output, state.grid)
+    results = [_axis_field(node, kind, row, i, state.fields[i], n_in[i], n_out[i], walk) for i in range(len(walk.names))]
+    whole_map = kind.whole_map(node)
+    whole = state.whole or whole_map
     _record(walk, node, row, tuple(r[0] for r in results), whole=whole)
-    rank = len(walk.names)
-    grid = (1,) * rank if kind.whole_map(node) else _lengths(row.output, state.grid)
+    grid = (1,) * len(walk.names) if whole_map else n_out
     after = _State(tuple(r[1] for r in results), grid, whole)
     walk.states[node.path] = after
     return after

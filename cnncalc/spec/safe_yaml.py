@@ -127,11 +127,37 @@ class _Builder:
     def _root(self, get: Any) -> Any:
         events = self.yaml.events
         scalar_event, ends = events.ScalarEvent, (events.MappingEndEvent, events.SequenceEndEvent)
+        map_start, list_start = events.MappingStartEvent, events.SequenceStartEvent
         stack: list[_Frame] = []
         root: Any = _NO_KEY
         while True:
             event = get()
-            if type(event) is scalar_event and stack:  # the common case first, without the general path's tests
+            cls = type(event)
+            if (cls is map_start or cls is list_start) and stack and event.anchor is None and event.tag is None and len(stack) < MAX_YAML_DEPTH:
+                # the next most common case: a plain list or mapping inside another (the general path below
+                # does the same after its tests for tags, anchors, depth and the end of the budget)
+                mark = event.start_mark
+                pos = SourcePos(mark.line + 1, mark.column + 1)
+                self.budget -= 1
+                if self.budget >= 0:
+                    if cls is map_start:
+                        container: YMap | YList | None = YMap()
+                        container.key_pos = {}  # type: ignore[union-attr]
+                    else:
+                        container = YList()
+                        container.item_pos = []  # type: ignore[union-attr]
+                    container.pos = pos  # type: ignore[union-attr]
+                    frame = stack[-1]
+                    target = frame.value
+                    if type(target) is YList:
+                        target.append(container)
+                        target.item_pos.append(pos)
+                    else:
+                        self._add(frame, container, pos, event)
+                    stack.append(_Frame(container, mark))  # type: ignore[arg-type]
+                    continue
+                self.budget += 1  # counted again below, where the refusal is
+            if cls is scalar_event and stack:  # the common case first, without the general path's tests
                 mark = event.start_mark
                 pos = SourcePos(mark.line + 1, mark.column + 1)
                 self.budget -= 1
@@ -161,7 +187,7 @@ class _Builder:
                     hint="a spec of the largest networks has a few thousand values: use blocks and `repeat`",
                     pos=pos,
                 )
-            container: YMap | YList | None = None
+            container = None
             if isinstance(event, events.ScalarEvent):
                 value = self._scalar(event, pos, stack)
             elif isinstance(event, events.AliasEvent):
