@@ -165,7 +165,18 @@ def cell_width(text: str) -> int:
     """Terminal columns of `text`: two for wide East Asian characters (Hangul, CJK), one otherwise."""
     if text.isascii():
         return len(text)
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+    width = _CELL_WIDTHS.get(text)
+    if width is None:
+        width = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+        if len(_CELL_WIDTHS) < _CELL_WIDTHS_KEPT:
+            _CELL_WIDTHS[text] = width
+    return width
+
+
+# Texts measured before: a table's shapes (`56×56×256`) are few and each measured on many rows, character
+# by character. Bounded, so that a table of 100,000 distinct names does not keep them all.
+_CELL_WIDTHS: dict[str, int] = {}
+_CELL_WIDTHS_KEPT = 10_000
 
 
 def cut(text: str, width: int) -> str:

@@ -78,6 +78,17 @@ class Grid:
         out.append(Line((edge + sep.join(pad(c.header, w, c.right) for c, w in zip(self.columns, self.widths))).rstrip(), bold=True))
         out.append(Line(edge + RULE * (self.width - self.frame.edge)))
         rows = len(self.columns[0].cells) if self.columns else 0
+        if not any(c.wrap for c in self.columns):  # one line per row: the loop below without its lists
+            bold = self.bold_rows
+            columns = tuple(zip(self.columns, self.widths))
+            for i in range(rows):
+                cells = (pad(cut(c.cells[i], w) if c.cut else c.cells[i], w, c.right) for c, w in columns)
+                out.append(Line((edge + sep.join(cells)).rstrip(), bold=i in bold))
+                if i in self.section_ends and i + 1 < rows:
+                    out.append(Line(""))
+            if self.frame.open:
+                out.append(Line(""))
+            return out
         for i in range(rows):
             parts: list[list[str]] = []
             for c, w in zip(self.columns, self.widths):

@@ -255,22 +255,25 @@ def table_lines(
     batch = memory.batch if show_batch else None
     within = saved_within(memory.saved_by_row)
     layer = Column("Layer", [label for _, label in rows], cut=True, min_width=8)
-    exact = {
-        TableColumn.KIND: Column("Kind", [r.kind for r, _ in rows]),
-        TableColumn.INPUT: Column("Input", [shape_text(r.input, chw, batch) for r, _ in rows]),
-        TableColumn.OUTPUT: Column("Output", [shape_text(r.output, chw, batch) for r, _ in rows]),
-        TableColumn.KSP: Column("k/s/p", [geometry(r) for r, _ in rows]),
-        TableColumn.WEIGHTS: Column("Weights", [weight_text(r, weights) for r, _ in rows], right=True),
-        TableColumn.PARAMS: Column("Params", [f"{r.params:,}" for r, _ in rows], right=True),
-        TableColumn.MACS: Column("MACs", [f"{r.macs:,}" for r, _ in rows], right=True),
-        TableColumn.ACTIVATIONS: Column("Activations", [f"{r.activations:,}" for r, _ in rows], right=True),
-        TableColumn.MEMORY: Column("Saved", [human_bytes(saved_by(r, memory.saved_by_row, within)) for r, _ in rows], right=True),
+    # each column is made only when asked for: the cells of every possible column cost as much as the rest
+    # of a large table
+    make_exact = {
+        TableColumn.KIND: lambda: Column("Kind", [r.kind for r, _ in rows]),
+        TableColumn.INPUT: lambda: Column("Input", [shape_text(r.input, chw, batch) for r, _ in rows]),
+        TableColumn.OUTPUT: lambda: Column("Output", [shape_text(r.output, chw, batch) for r, _ in rows]),
+        TableColumn.KSP: lambda: Column("k/s/p", [geometry(r) for r, _ in rows]),
+        TableColumn.WEIGHTS: lambda: Column("Weights", [weight_text(r, weights) for r, _ in rows], right=True),
+        TableColumn.PARAMS: lambda: Column("Params", [f"{r.params:,}" for r, _ in rows], right=True),
+        TableColumn.MACS: lambda: Column("MACs", [f"{r.macs:,}" for r, _ in rows], right=True),
+        TableColumn.ACTIVATIONS: lambda: Column("Activations", [f"{r.activations:,}" for r, _ in rows], right=True),
+        TableColumn.MEMORY: lambda: Column("Saved", [human_bytes(saved_by(r, memory.saved_by_row, within)) for r, _ in rows], right=True),
     }
-    short = {
-        TableColumn.PARAMS: Column("Params", [compact(r.params) if r.params else "0" for r, _ in rows], right=True),
-        TableColumn.MACS: Column("MACs", [compact(r.macs) if r.macs else "0" for r, _ in rows], right=True),
-        TableColumn.ACTIVATIONS: Column("Activations", [compact(r.activations) if r.activations else "0" for r, _ in rows], right=True),
+    make_short = {
+        TableColumn.PARAMS: lambda: Column("Params", [compact(r.params) if r.params else "0" for r, _ in rows], right=True),
+        TableColumn.MACS: lambda: Column("MACs", [compact(r.macs) if r.macs else "0" for r, _ in rows], right=True),
+        TableColumn.ACTIVATIONS: lambda: Column("Activations", [compact(r.activations) if r.activations else "0" for r, _ in rows], right=True),
     }
+    exact = {c: make_exact[c]() for c in columns}
     choices = []
     shown = list(columns)
     for gives_way in (None, TableColumn.KSP, TableColumn.WEIGHTS, TableColumn.KIND, TableColumn.INPUT):
@@ -279,10 +282,9 @@ def table_lines(
         elif gives_way is not None:
             continue
         choices.append([layer, *(exact[c] for c in shown)])
-    choices.append([layer, *(short.get(c, exact[c]) for c in shown)])
-    # a choice fits when the names fit whole; only the last one may cut names to make room
-    grid = next((g for g in (fit([replace(c[0], cut=False), *c[1:]], width) for c in choices[:-1]) if g), None)
-    grid = grid or first_fit([choices[-1]], width)
+    # a choice fits when the names fit whole; only the last one, with short numbers, may cut names to make room
+    grid = next((g for g in (fit([replace(c[0], cut=False), *c[1:]], width) for c in choices) if g), None)
+    grid = grid or first_fit([[layer, *(make_short[c]() if c in make_short else exact[c] for c in shown)]], width)
     grid = replace(grid, bold_rows=frozenset(i for i, (r, _) in enumerate(rows) if r.is_block))
     title = f"{analysis.network.name}: input {shape_text(analysis.input, chw, batch)} ({order_text(analysis.input, chw, batch is not None)})"
     lines = grid.lines(title)
