@@ -103,7 +103,9 @@ class _Walk:
 
     def moment(self, extras: tuple[Extra, ...]) -> None:
         """A layer runs: what is alive now plus what it holds at once besides its input."""
-        self.peak = max(self.peak, self.alive + sum(self.bytes(*e) for e in extras))
+        now = self.alive + sum(self.bytes(*e) for e in extras) if extras else self.alive
+        if now > self.peak:
+            self.peak = now
 
     def keep(self, row: Row, storage: _Storage, what: str) -> None:
         """Autograd keeps `storage` for the backward pass (once, for the first layer that keeps it)."""
@@ -135,14 +137,24 @@ def _sequence(nodes: tuple[Node, ...], tensor: _Tensor, walk: _Walk) -> _Tensor:
     """Run `nodes` from `tensor` (which the caller holds); the result comes with one hold for the caller."""
     current = tensor
     walk.hold(current.storage)
+    groups = _GROUPS
     for node in nodes:
-        out = _node(node, current, walk)
+        if node.__class__ in groups:
+            out = _node(node, current, walk)
+        else:  # a layer, the common case, without `_node`'s tests
+            out = _leaf(node, current, walk)
+            if node.path in walk.referenced:
+                walk.finished(node.path, out)
         walk.release(current.storage)
         current = out
     return current
 
 
+_GROUPS = frozenset((Side, Sequential, Merge))
+
+
 def _node(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
+    """A group or a merge (`_sequence` calls `_leaf` for layers directly)."""
     if isinstance(node, Side):
         start = walk.read(node.source) if node.source else tensor
         out = _sequence(node.children, start, walk)  # a side output: alive to the end (its hold is never given back)
@@ -151,12 +163,7 @@ def _node(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
         walk.finished(node.path, out)  # a later `from:` may read it
         walk.hold(tensor.storage)
         return tensor
-    if isinstance(node, Sequential):
-        out = _sequence(node.children, tensor, walk)
-    elif isinstance(node, Merge):
-        out = _merge(node, tensor, walk)
-    else:
-        out = _leaf(node, tensor, walk)
+    out = _sequence(node.children, tensor, walk) if isinstance(node, Sequential) else _merge(node, tensor, walk)
     walk.finished(node.path, out)
     return out
 
