@@ -174,12 +174,16 @@ class _Reject(Exception):
 # ----------------------------------------------------------------------------- layers through the engine
 
 
+_DEFAULTS = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "output_padding": 0}
+_NO_DEFAULT = object()
+
+
 def spec(kind: str, **options: Any) -> LayerSpec:
     """A layer as the spec format writes it: options at their defaults are left out."""
-    defaults = {"stride": 1, "padding": 0, "dilation": 1, "groups": 1, "bias": True, "output_padding": 0}
+    defaults = _DEFAULTS
     if kind in ("maxpool", "avgpool"):
-        defaults["stride"] = options.get("kernel")  # torch's pools default the stride to the kernel, not to 1
-    kept = {k: v for k, v in options.items() if v is not None and defaults.get(k, object()) != v}
+        defaults = {**_DEFAULTS, "stride": options.get("kernel")}  # torch's pools default the stride to the kernel, not to 1
+    kept = {k: v for k, v in options.items() if v is not None and defaults.get(k, _NO_DEFAULT) != v}
     return _Entry({kind: kept}) if kept else kind
 
 

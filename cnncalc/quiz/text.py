@@ -885,12 +885,15 @@ def to_json(problems: list[Problem], lang: Lang) -> str:
     return out.getvalue()
 
 
+_encode = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(..., ensure_ascii=False) builds an encoder per call
+
+
 def write_json(problems: Iterable[Problem], lang: Lang, out: TextIO) -> None:
     """A JSON list, one problem per line: easy to diff and to split, and json's fast (C) encoder only runs
     without indent. Written problem by problem, as they come."""
     first = True
     for p in problems:
-        out.write(("[\n  " if first else ",\n  ") + json.dumps(problem_json(p, lang), ensure_ascii=False))
+        out.write(("[\n  " if first else ",\n  ") + _encode(problem_json(p, lang)))
         first = False
     out.write("[]\n" if first else "\n]\n")
 
