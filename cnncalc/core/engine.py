@@ -8,7 +8,7 @@ files or prints.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnncalc.enums import Dtype, LayerKind
 from cnncalc.errors import CnnCalcError, LimitProblem, MergeProblem, SpecWarning
@@ -17,6 +17,7 @@ from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Layer, Merge, Network, Node, Sequential, Side, alike
 from cnncalc.model.shapes import Shape, Spatial
+from cnncalc.model.values import value
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Row:
         return entry
 
 
-@dataclass(frozen=True)
+@value
 class Totals:
     params: int
     trainable_params: int
@@ -86,7 +87,7 @@ class Totals:
         return (self.params + self.running_stats) * dtype.bytes
 
 
-@dataclass(frozen=True)
+@value
 class Analysis:
     network: Network
     input: Shape
@@ -166,7 +167,7 @@ def _gib(elements: int) -> str:
     return f"{elements * 4 / 2**30:,.1f} GiB"
 
 
-@dataclass
+@dataclass(repr=False, eq=False)  # a private accumulator: no generated repr or equality to compile on import
 class _Walk:
     """Accumulates rows in execution order while the graph is walked (private to `analyse`)."""
 
@@ -195,8 +196,7 @@ class _Walk:
         self.outputs[path] = output
 
 
-@dataclass(frozen=True)
-class _Sums:
+class _Sums(NamedTuple):  # one per node walked: a tuple is made faster than a frozen dataclass
     output: Shape
     params: int = 0
     trainable: int = 0

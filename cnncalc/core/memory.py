@@ -34,7 +34,7 @@ from cnncalc.model.shapes import Shape
 INDEX_BYTES = 8  # torch.int64
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class _Storage:
     elements: int  # per sample
     fixed: int = 0  # per batch
@@ -60,7 +60,7 @@ class _Tensor(NamedTuple):
     contiguous: bool = True
 
 
-@dataclass
+@dataclass(repr=False, eq=False)  # a private accumulator: no generated repr or equality to compile on import
 class _Walk:
     rows: dict[int, Row]
     training: bool

@@ -55,13 +55,14 @@ This module computes; it does not print. Shapes and padding come from `engine.an
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 from cnncalc.core.engine import Analysis, Row, analyse
 from cnncalc.kinds.base import AxisContext, Irregular, Kind, Passed, Through, Window
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side, alike
 from cnncalc.model.shapes import AXIS_NAMES, Shape, Spatial
+from cnncalc.model.values import value
 from cnncalc.words import MAX_INT
 
 AXES = AXIS_NAMES[2]
@@ -98,7 +99,7 @@ class Span:
 INPUT_SPAN = Span(size=1, stride=1, padding=0)
 
 
-@dataclass(frozen=True)
+@value
 class Undefined:
     """No (r, S, P) describes the field from layer `path` on; `reason` says why in a few words (the layer's note says more)."""
 
@@ -208,7 +209,7 @@ class LayerField:
         return out
 
 
-@dataclass(frozen=True)
+@value
 class ReceptiveAnalysis:
     name: str
     input: Shape
@@ -231,8 +232,7 @@ class ReceptiveAnalysis:
 # --------------------------------------------------------------------------- the walk
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(NamedTuple):  # one per layer walked: a tuple is made faster than a frozen dataclass
     """The field of every unit of the current tensor, per axis, and its number of units per axis.
 
     After `flatten` the units are those of the last feature map, so `grid` keeps its size; after
@@ -397,7 +397,7 @@ def _half(twice: int) -> str:
 SPREAD_BUDGET = 1_000_000
 
 
-@dataclass
+@dataclass(repr=False, eq=False)  # a private accumulator: no generated repr or equality to compile on import
 class _Walk:
     rows: dict[int, Row]
     fields: dict[int, LayerField]

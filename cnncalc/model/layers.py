@@ -8,12 +8,13 @@ equality, so two specs that mean the same network compare equal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Union
 
 from cnncalc.enums import LayerKind, MergeKind, PaddingMode, UpsampleMode
 from cnncalc.errors import SourcePos
 from cnncalc.model.shapes import Shape
+from cnncalc.model.values import value
 
 Pair = tuple[int, int]
 Axes = tuple[int, ...]  # one value per spatial axis: (length,), (height, width) or (depth, height, width)
@@ -39,7 +40,7 @@ def pair_text(value: tuple[int, ...], times: str = "×") -> str:
     return times.join(map(str, value))
 
 
-@dataclass(frozen=True)
+@value
 class Padding:
     """Explicit zero padding per side, or a rule (`same`, `valid`) resolved against the input size.
 
@@ -97,14 +98,14 @@ def describe_pads(explicit: tuple[int, ...]) -> str:
 ZERO_PADDING = Padding()
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class LayerBase:
     path: str = ""
     name: str | None = None
     pos: SourcePos | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class LeafBase(LayerBase):
     """A layer that computes. `rank` is the number of spatial axes an alias such as `conv1d` demands
     (None: whatever the input has); it is how the layer was written, not what it computes."""
@@ -113,7 +114,7 @@ class LeafBase(LayerBase):
     alias: str | None = field(default=None, compare=False, repr=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Conv(LeafBase):
     filters: int
     kernel: Axes
@@ -131,7 +132,7 @@ class Conv(LeafBase):
         object.__setattr__(self, "padding", Padding.of(self.padding, rank))
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class ConvTranspose(LeafBase):
     """torch.nn.ConvTranspose1d/2d/3d: padding is symmetric per axis, so it is kept as one value per axis."""
 
@@ -151,7 +152,7 @@ class ConvTranspose(LeafBase):
         _normalise(self, rank, "kernel", "stride", "padding", "output_padding", "dilation")
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Pool(LeafBase):
     """maxpool, avgpool and minpool: a window with no weights. `stride` defaults to the kernel, as in torch."""
 
@@ -169,7 +170,7 @@ class Pool(LeafBase):
         object.__setattr__(self, "padding", Padding.of(self.padding, rank))
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class AdaptivePool(LeafBase):
     """adaptive_avgpool (any output size) and global_avgpool (output 1 per axis), kept as a map as torch does.
 
@@ -186,7 +187,7 @@ class AdaptivePool(LeafBase):
         return (1,) * rank if self.output is None else self.output  # type: ignore[return-value]
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Fc(LeafBase):
     """nn.Linear; `per_position`: on the channels of every position of a map (a channels-last nn.Linear)."""
 
@@ -197,12 +198,12 @@ class Fc(LeafBase):
     kind: LayerKind = field(default=LayerKind.FC, init=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Flatten(LeafBase):
     kind: LayerKind = field(default=LayerKind.FLATTEN, init=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class BatchNorm(LeafBase):
     """BatchNorm1d/2d/3d: 2 learned values per channel (affine), and 2 running statistics per
     channel kept as torch buffers. On a vector it is BatchNorm1d over the features."""
@@ -213,20 +214,20 @@ class BatchNorm(LeafBase):
     kind: LayerKind = field(default=LayerKind.BATCHNORM, init=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Lrn(LeafBase):
     size: int = 5
     kind: LayerKind = field(default=LayerKind.LRN, init=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Dropout(LeafBase):
     p: float = 0.5
     inplace: bool = False
     kind: LayerKind = field(default=LayerKind.DROPOUT, init=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class ZeroPad(LeafBase):
     padding: Padding = ZERO_PADDING
     kind: LayerKind = field(default=LayerKind.ZEROPAD, init=False)
@@ -235,7 +236,7 @@ class ZeroPad(LeafBase):
         object.__setattr__(self, "padding", Padding.of(self.padding))
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Upsample(LeafBase):
     """torch.nn.Upsample: exactly one of `scale` (output = floor(n * scale)) or `size`, one value per axis."""
 
@@ -253,7 +254,7 @@ class Upsample(LeafBase):
             object.__setattr__(self, "size", axes(self.size, _rank_of(self.size)))
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Normalization(LeafBase):
     """layernorm (over the channels at each position), groupnorm (over groups of channels), instancenorm
     (each channel of each sample): `affine` learned scale (and `bias` shift) per channel."""
@@ -266,7 +267,7 @@ class Normalization(LeafBase):
     trainable: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Channelwise(LeafBase):
     """Layers that act on the channels without weights of a window: layer_scale (a learned per-channel
     factor), stochastic_depth, channel_shuffle, chunk (one of `chunks` slices), pixel_shuffle/unshuffle,
@@ -285,7 +286,7 @@ class Channelwise(LeafBase):
     trainable: bool = True
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Crop(LeafBase):
     """A centre crop to `size` (torchvision's CenterCrop) or explicit `amounts` cut off: (before, after) per axis."""
 
@@ -294,7 +295,7 @@ class Crop(LeafBase):
     kind: LayerKind = field(default=LayerKind.CROP, init=False)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Activation(LeafBase):
     """An elementwise activation; `kind` is its spec word (kinds/elementwise.py lists them), `options` its
     option values as (name, value) pairs, as torch's constructor takes them (LeakyReLU's negative_slope)."""
@@ -309,7 +310,7 @@ Layer = Union[
 ]
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Sequential(LayerBase):
     """A container: a `sequential`, a use of a block (label = the block's name), a named repeat or branch."""
 
@@ -317,7 +318,7 @@ class Sequential(LayerBase):
     children: tuple[Node, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Merge(LayerBase):
     """Parallel branches merged by elementwise add or channel concat.
 
@@ -339,7 +340,7 @@ class Merge(LayerBase):
         return str(self.merge)
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Side(LayerBase):
     """A side output (`- side: {name: aux1, layers: [...]}`): a head computed from the current tensor that
     leaves the main path unchanged; its output is an extra network output (GoogLeNet's auxiliary heads)."""
@@ -356,7 +357,7 @@ class Side(LayerBase):
 Node = Union[Layer, Sequential, Merge, Side]
 
 
-@dataclass(frozen=True, kw_only=True)
+@value(kw_only=True)
 class Network:
     name: str
     input: Shape

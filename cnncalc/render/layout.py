@@ -11,8 +11,10 @@ inside its own column. No line ends in a space.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Sequence
+from dataclasses import field
+from typing import NamedTuple, Sequence
+
+from cnncalc.model.values import value
 
 from cnncalc.words import cell_width, cut, wrap
 
@@ -24,7 +26,7 @@ def pad(text: str, width: int, right: bool) -> str:
     return " " * room + text if right else text + " " * room
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Column:
     header: str
     cells: Sequence[str]
@@ -38,7 +40,7 @@ class Column:
         return max(self.min_width, cell_width(self.header), *(cell_width(c) for c in self.cells))
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Frame:
     """What surrounds the cells. `gap` spaces between columns; `edge` spaces before the first column;
     `open` a blank line between the title and the header and after the last row (rich's SIMPLE_HEAD
@@ -49,13 +51,12 @@ class Frame:
     open: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Line:
+class Line(NamedTuple):  # one per row of a table
     text: str
     bold: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@value
 class Grid:
     columns: tuple[Column, ...]
     widths: tuple[int, ...]
