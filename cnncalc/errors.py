@@ -7,8 +7,10 @@ printed once, by `CnnCalcError.render`, so that raising code never formats locat
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import NamedTuple
+
+from cnncalc.values import value
 
 
 class SourcePos(NamedTuple):
@@ -154,7 +156,7 @@ class OptionProblem(CnnCalcError):
     code = "option"
 
 
-@dataclass(frozen=True)
+@value
 class SpecWarning:
     """Something legal but probably unintended; printed to stderr, the run goes on."""
 

@@ -2,7 +2,7 @@
 
     model <- kinds <- spec, core <- work <- quiz <- render <- cli, and render <- bridge <- cli
 
-(`errors`, `enums` and `words` are shared vocabulary any stage may use.) Nothing outside `render/`
+(`errors`, `enums`, `words` and `values` are shared vocabulary any stage may use.) Nothing outside `render/`
 and `cli/` imports rich, nothing outside `cli/` imports typer, and nothing but the kinds' torch
 modules and bridge/ (verify, import) imports torch: the arithmetic stays pure and start-up pays only for what a command uses.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cnncalc"
-SHARED = {"errors", "enums", "words", "__init__", "__main__"}
+SHARED = {"errors", "enums", "words", "values", "__init__", "__main__"}
 # stage -> the stages it may import (besides itself and the shared modules)
 ALLOWED = {
     "model": set(),

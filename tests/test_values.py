@@ -1,4 +1,4 @@
-"""`model.values.value` makes the class `dataclass(frozen=True)` would, without compiling its methods (issue 14):
+"""`cnncalc.values.value` makes the class `dataclass(frozen=True)` would, without compiling its methods (issue 14):
 each behaviour is compared with a twin made by `dataclasses.dataclass` from the same class body."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import FrozenInstanceError, field
 import pytest
 
 from cnncalc.model import layers
-from cnncalc.model.values import value
+from cnncalc.values import value
 
 
 def twins(body, **options):

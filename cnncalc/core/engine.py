@@ -17,10 +17,10 @@ from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Layer, Merge, Network, Node, Sequential, Side, alike
 from cnncalc.model.shapes import Shape, Spatial
-from cnncalc.model.values import value
+from cnncalc.values import value
 
 
-@dataclass(frozen=True)
+@value
 class Row:
     """One line of the report: a leaf layer, a merge, or a block holding the rows after it."""
 

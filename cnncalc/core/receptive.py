@@ -62,13 +62,13 @@ from cnncalc.kinds.base import AxisContext, Irregular, Kind, Passed, Through, Wi
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side, alike
 from cnncalc.model.shapes import AXIS_NAMES, Shape, Spatial
-from cnncalc.model.values import value
+from cnncalc.values import value
 from cnncalc.words import MAX_INT
 
 AXES = AXIS_NAMES[2]
 
 
-@dataclass(frozen=True)
+@value
 class Span:
     """The field of every unit of a layer along one axis: unit i sees i·stride − padding … + size − 1."""
 
@@ -110,7 +110,7 @@ class Undefined:
 AxisState = Span | Undefined
 
 
-@dataclass(frozen=True)
+@value
 class AxisField:
     """One layer's receptive field along one axis, with what produced it (for explanations)."""
 
@@ -141,7 +141,7 @@ class AxisField:
         return out
 
 
-@dataclass(frozen=True)
+@value
 class LayerField:
     """One row of the report: a leaf layer, a merge, or a block (whose field is that of its output).
 

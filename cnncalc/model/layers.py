@@ -14,7 +14,7 @@ from typing import Any, Union
 from cnncalc.enums import LayerKind, MergeKind, PaddingMode, UpsampleMode
 from cnncalc.errors import SourcePos
 from cnncalc.model.shapes import Shape
-from cnncalc.model.values import value
+from cnncalc.values import value
 
 Pair = tuple[int, int]
 Axes = tuple[int, ...]  # one value per spatial axis: (length,), (height, width) or (depth, height, width)

@@ -15,7 +15,7 @@ and keeping the problem only if exactly one candidate gives the stated result.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
@@ -27,6 +27,7 @@ from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, 
 from cnncalc.errors import CnnCalcError, OptionProblem
 from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Crop, Dropout, Fc, Flatten, Layer, Merge, Network, Pool, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial, Vector
+from cnncalc.values import value
 
 LayerSpec = Any  # {"conv": {"filters": 32, "kernel": 7}} or "flatten": a layer as the spec format writes it
 
@@ -48,7 +49,7 @@ _NETWORKS_BY_DIFFICULTY = {
 # ----------------------------------------------------------------------------- answers
 
 
-@dataclass(frozen=True)
+@value
 class Answer:
     kind: AnswerKind
     value: Any  # int, bool, "A".."D", or a tuple of ints for shapes and pairs
@@ -130,7 +131,7 @@ def parse_answer(typed: str, kind: AnswerKind, parts: int | None = None) -> Any:
 # ----------------------------------------------------------------------------- problems
 
 
-@dataclass(frozen=True)
+@value
 class Statement:
     """One claim of a true/false or spot-the-wrong problem: a template key, its numbers, and whether it holds."""
 
@@ -139,7 +140,7 @@ class Statement:
     true: bool
 
 
-@dataclass(frozen=True)
+@value
 class Problem:
     topic: QuizTopic
     kind: str  # which question template: conv_output, params_missing, ...
@@ -159,7 +160,7 @@ class Problem:
         return repr((self.kind, str(self.ask), given, claims))  # the generator builds each dict in one fixed key order
 
 
-@dataclass(frozen=True)
+@value
 class QuizOptions:
     topics: tuple[QuizTopic, ...] = tuple(QuizTopic)
     count: int = 10

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import field
 from typing import NamedTuple, Sequence
 
-from cnncalc.model.values import value
+from cnncalc.values import value
 
 from cnncalc.words import cell_width, cut, wrap
 

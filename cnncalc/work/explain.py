@@ -8,7 +8,7 @@ Pure: builds dataclasses and strings, prints nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from cnncalc.core.engine import Analysis, Row, analyse, layer_math
@@ -19,10 +19,11 @@ from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse, Section, Step, flatten_factors, num, product
 from cnncalc.model.layers import Flatten, Layer, Merge, Network, Node, Sequential, Side
 from cnncalc.model.shapes import Shape, Spatial
+from cnncalc.values import value
 from cnncalc.words import and_list, suggest_paths, word, wrap
 
 
-@dataclass(frozen=True)
+@value
 class Worked:
     """A titled derivation: a headline, sections of steps, and closing notes."""
 

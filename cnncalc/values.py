@@ -5,12 +5,10 @@
 20 ms for the layer kinds alone, more than computing a whole table of ResNet-152 takes (issue 14). `value`
 makes the same class (a dataclass: `dataclasses.fields`, `replace`, `asdict` and pickling work as before)
 with methods shared by every value class, driven by the fields it reads once when the class is defined.
-Nothing is compiled. They behave as the generated ones do: keyword-only fields, defaults and default
+Nothing is compiled, and an instance is made about as fast as a compiled `__init__` makes one (its
+`__dict__` is filled in two updates; a value class has no `__slots__`). They behave as the generated ones do: keyword-only fields, defaults and default
 factories, `init=False` fields set to their defaults, `__post_init__`, equality and hashing over the fields
 with `compare=True`, the repr of the fields with `repr=True`, and `FrozenInstanceError` on assignment.
-
-For the few classes made hundreds of thousands of times a run (a table's rows), a compiled `__init__` is
-faster; they stay `@dataclass(frozen=True)`.
 """
 
 from __future__ import annotations
@@ -42,9 +40,10 @@ def _equip(cls: type) -> None:
     fields = dataclasses.fields(cls)
     name = cls.__qualname__
     positional = tuple(f.name for f in fields if f.init and not f.kw_only)
-    # (name, takes an argument, default, default factory) in the order the generated __init__ sets them
-    plan = tuple((f.name, f.init, f.default, f.default_factory) for f in fields)
     accepted = frozenset(f.name for f in fields if f.init)
+    required = tuple(f.name for f in fields if f.init and f.default is MISSING and f.default_factory is MISSING)
+    defaults = {f.name: f.default for f in fields if f.default is not MISSING}  # `init=False` fields' too
+    factories = tuple((f.name, f.default_factory) for f in fields if f.default_factory is not MISSING)
     compared = tuple(f.name for f in fields if f.compare)
     shown = tuple(f.name for f in fields if f.repr)
     post_init: Callable[[Any], None] | None = getattr(cls, "__post_init__", None)
@@ -57,18 +56,19 @@ def _equip(cls: type) -> None:
                 if key in kwargs:
                     raise TypeError(f"{name}.__init__() got multiple values for argument '{key}'")
                 kwargs[key] = arg
-        for key, takes, default, factory in plan:
-            if takes and key in kwargs:
-                _set(self, key, kwargs[key])
-            elif default is not MISSING:
-                _set(self, key, default)
-            elif factory is not MISSING:
-                _set(self, key, factory())
-            else:
-                raise TypeError(f"{name}.__init__() missing 1 required argument: '{key}'")
-        if len(kwargs) > len(accepted) or not accepted.issuperset(kwargs):
+        if not accepted.issuperset(kwargs):
             unexpected = next(k for k in kwargs if k not in accepted)
             raise TypeError(f"{name}.__init__() got an unexpected keyword argument '{unexpected}'")
+        for key in required:
+            if key not in kwargs:
+                raise TypeError(f"{name}.__init__() missing 1 required argument: '{key}'")
+        # the instance's own dict, filled in two updates: what the generated __init__ sets one field at a time
+        state = self.__dict__
+        state.update(defaults)
+        for key, factory in factories:
+            if key not in kwargs:
+                state[key] = factory()
+        state.update(kwargs)
         if post_init is not None:
             post_init(self)
 
