@@ -20,7 +20,7 @@ from cnncalc.model.shapes import Shape, Spatial
 from cnncalc.values import value
 
 
-@value
+@dataclass(frozen=True)  # made once per layer: a compiled __init__ (cnncalc.values)
 class Row:
     """One line of the report: a leaf layer, a merge, or a block holding the rows after it."""
 

@@ -68,7 +68,7 @@ from cnncalc.words import MAX_INT
 AXES = AXIS_NAMES[2]
 
 
-@value
+@dataclass(frozen=True)  # made once per layer: a compiled __init__ (cnncalc.values)
 class Span:
     """The field of every unit of a layer along one axis: unit i sees i·stride − padding … + size − 1."""
 
@@ -110,7 +110,7 @@ class Undefined:
 AxisState = Span | Undefined
 
 
-@value
+@dataclass(frozen=True)  # made once per layer: a compiled __init__ (cnncalc.values)
 class AxisField:
     """One layer's receptive field along one axis, with what produced it (for explanations)."""
 
@@ -141,7 +141,7 @@ class AxisField:
         return out
 
 
-@value
+@dataclass(frozen=True)  # made once per layer: a compiled __init__ (cnncalc.values)
 class LayerField:
     """One row of the report: a leaf layer, a merge, or a block (whose field is that of its output).
 

@@ -15,7 +15,7 @@ and keeping the problem only if exactly one candidate gives the stated result.
 from __future__ import annotations
 
 import random
-from dataclasses import field
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Callable, Iterable, Iterator
 
@@ -131,7 +131,7 @@ def parse_answer(typed: str, kind: AnswerKind, parts: int | None = None) -> Any:
 # ----------------------------------------------------------------------------- problems
 
 
-@value
+@dataclass(frozen=True)  # made once per layer: a compiled __init__ (cnncalc.values)
 class Statement:
     """One claim of a true/false or spot-the-wrong problem: a template key, its numbers, and whether it holds."""
 
@@ -140,7 +140,7 @@ class Statement:
     true: bool
 
 
-@value
+@dataclass(frozen=True)  # made once per layer: a compiled __init__ (cnncalc.values)
 class Problem:
     topic: QuizTopic
     kind: str  # which question template: conv_output, params_missing, ...
