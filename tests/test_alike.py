@@ -102,7 +102,7 @@ def test_layers_written_alike_share_one_token_and_others_do_not():
     assert conv1 != conv2 and dataclasses.replace(conv2, path="0") == conv1  # equality still sees the path
 
 
-def test_block_arguments_and_expressions_make_distinct_layers():
+def test_layers_from_expressions_are_alike_when_their_values_are():
     network = parse_spec(textwrap.dedent("""
         input: 32x32x8
         blocks:
@@ -118,7 +118,9 @@ def test_block_arguments_and_expressions_make_distinct_layers():
     """))
     convs = [n for n in leaves(network.layers) if str(n.kind) == "conv"]
     assert [c.filters for c in convs] == [8, 16, 8]
-    assert alike(convs[0]) is None  # written with an expression: built each time
+    # written with an expression, the same values make the same layer: uses 0 and 2 share one, use 1 does not
+    assert alike(convs[0]) is alike(convs[2]) is not None and alike(convs[1]) is not alike(convs[0])
+    assert convs[0] == dataclasses.replace(convs[2], path="0.conv")
     rows = {r.path: r for r in analyse(network).rows}
     assert rows["2.conv"].params == 8 * 16 * 9 + 8 and rows["1.conv"].params == 16 * 8 * 9 + 16
 

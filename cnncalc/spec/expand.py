@@ -150,6 +150,23 @@ def _written_key(options: YMap) -> tuple | None:
     return tuple(key)
 
 
+def _value_key(written: str, rank: int, values: dict[str, Any]) -> tuple | None:
+    """A layer's checked option values (expressions evaluated, defaults filled in), as a dict key, each value
+    with its type down to the items of tuples; None where a value is not hashable."""
+    try:
+        key = ("values", written, rank, tuple((name, _typed(value)) for name, value in values.items()))
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _typed(value: Any) -> Any:
+    if value.__class__ is tuple:
+        return (tuple, tuple(_typed(v) for v in value))
+    return (value.__class__, value)
+
+
 class Expander:
     def __init__(self, blocks: dict[str, Block], input_shape: Shape | None = None, track_shapes: bool = True, origin: str | None = None) -> None:
         self.blocks = blocks
@@ -166,8 +183,9 @@ class Expander:
         self.input_shape = input_shape
         self.outputs: dict[str, Shape | None] = {}  # finished paths, for `from:`
         self.trainable: list[bool] = []  # `trainable:` of the enclosing groups that say it; the innermost holds
-        # Each distinct written layer, built once: (kind as written, rank, enclosing `trainable`, options) ->
-        # the layer. Its other uses are `placed` copies (see model.layers.placed).
+        # Each distinct layer, built once: (kind as written, rank, enclosing `trainable`, options as written)
+        # or, where expressions were written, ("values", kind, rank, the values they gave) -> the layer. Its
+        # other uses are `placed` copies (see model.layers.placed).
         self.written: dict[tuple, Node] = {}
 
     # -- shapes while expanding
@@ -516,10 +534,17 @@ class Expander:
             values["trainable"] = self.trainable[-1]  # the innermost enclosing group's `trainable:`
         if values.get("size_of") is not None:
             values["size"] = self._size_of(values["size_of"], ns, options.key_pos["size_of"])
-        base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
-        node = owner.build(kind, values, base, rank)
-        if written_key is not None:
-            self.written[written_key] = node
+        # Written differently, the same layer: a block's `filters: $width` is 64 in a dozen of its uses.
+        value_key = _value_key(written, rank, values) if written_key is None else None
+        template = self.written.get(value_key) if value_key is not None else None
+        if template is not None:
+            node = placed(template, path=path, name=name, pos=pos)
+        else:
+            base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
+            node = owner.build(kind, values, base, rank)
+            for key in (written_key, value_key):
+                if key is not None:
+                    self.written[key] = node
         self._track(lambda shape: owner.forward(node, shape).output)
         self._finished(path)
         return [node]
