@@ -39,14 +39,22 @@ def cache_dir() -> Path | None:
 
 
 def _code_stamp() -> bytes:
-    """Every cnncalc module's name, size and modification time: 60 stat calls, a fraction of a millisecond."""
-    parts = []
-    for folder, _, names in sorted(os.walk(_PACKAGE)):
-        for name in sorted(names):
-            if name.endswith(".py"):
-                info = os.stat(os.path.join(folder, name))
-                parts.append(f"{os.path.relpath(os.path.join(folder, name), _PACKAGE)}:{info.st_size}:{info.st_mtime_ns}")
+    """Every cnncalc module's name, size and modification time: 75 stat calls through os.scandir, which
+    hands each entry's type over with its name (os.walk and relpath took 1.5 ms of every start)."""
+    parts: list[str] = []
+    _stamp_folder(str(_PACKAGE), "", parts)
     return "\n".join(parts).encode()
+
+
+def _stamp_folder(folder: str, prefix: str, parts: list[str]) -> None:
+    with os.scandir(folder) as found:
+        entries = sorted(found, key=lambda e: e.name)
+    for entry in entries:
+        if entry.name.endswith(".py") and entry.is_file():
+            info = entry.stat()
+            parts.append(f"{prefix}{entry.name}:{info.st_size}:{info.st_mtime_ns}")
+        elif entry.is_dir() and entry.name != "__pycache__":
+            _stamp_folder(entry.path, f"{prefix}{entry.name}{os.sep}", parts)
 
 
 def key(data: bytes) -> str:
