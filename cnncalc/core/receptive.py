@@ -57,7 +57,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
-from cnncalc.core.engine import Analysis, Row, analyse
+from cnncalc.core.engine import Analysis, Row, analyse, references
 from cnncalc.kinds.base import AxisContext, Irregular, Kind, Passed, Through, Window
 from cnncalc.kinds.registry import kind_of
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side, alike
@@ -299,18 +299,26 @@ def _axis_field(
     node: Node, kind: Kind, row: Row, i: int, prev: AxisState, n_in: int, n_out: int, walk: _Walk
 ) -> tuple[AxisField, AxisState]:
     """Axis i of one leaf layer, from its kind's geometry. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
-    context = AxisContext(i, n_in, n_out, row.padding[2 * i] if row.padding is not None else None, isinstance(prev, Span))
+    pad_before = row.padding[2 * i] if row.padding is not None else None
+    defined = isinstance(prev, Span)
     token = alike(node)
     if token is None:
-        geometry = kind.field(node, context)
+        geometry = kind.field(node, AxisContext(i, n_in, n_out, pad_before, defined))
     else:  # layers written alike (model.layers.placed) have one geometry per context
-        geometry = walk.geometries.get((token, context))
+        key = (token, i, n_in, n_out, pad_before, defined)
+        geometry = walk.geometries.get(key)
         if geometry is None:
-            geometry = walk.geometries[token, context] = kind.field(node, context)
+            geometry = walk.geometries[key] = kind.field(node, AxisContext(i, n_in, n_out, pad_before, defined))
     if isinstance(geometry, Through):
         return _through(prev, geometry.window, node.path, rule=geometry.rule)
     if isinstance(geometry, Passed):
-        return _passed(prev, rule=geometry.rule)
+        # the same field passed on by one layer after another (a conv's through its norm and activation):
+        # one AxisField, which is immutable, serves them all
+        passed = walk.passed.get((prev, geometry.rule))
+        if passed is None:
+            passed = walk.passed[prev, geometry.rule] = _passed(prev, rule=geometry.rule)
+        return passed
+    context = AxisContext(i, n_in, n_out, pad_before, defined)
     assert isinstance(geometry, Irregular)
     reason, spread = geometry.reason, geometry.spread
     if geometry.needs_spread and isinstance(prev, Span):
@@ -405,7 +413,9 @@ class _Walk:
     names: tuple[str, ...]
     states: dict[str, _State] = field(default_factory=dict)  # path -> state after it, for `from:`
     spread_budget: int = SPREAD_BUDGET  # units the irregular layers' ranges of r may still examine
-    geometries: dict[tuple[object, AxisContext], Any] = field(default_factory=dict)  # (alike token, context) -> Through/Passed/Irregular
+    geometries: dict[tuple, Any] = field(default_factory=dict)  # (alike token, *context) -> Through/Passed/Irregular
+    passed: dict[tuple[AxisState, str | None], tuple[AxisField, AxisState]] = field(default_factory=dict)  # (field, rule) -> `_passed`
+    referenced: dict[str, int] = field(default_factory=dict)  # paths a `from:` reads: their states are kept
 
 
 def _exceeds(fields: tuple[AxisField, ...], lengths: tuple[int, ...]) -> tuple[bool, ...]:
@@ -453,7 +463,8 @@ def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
         start = walk.states[node.source] if isinstance(node, Side) and node.source else state
         end = _walk_sequence(node.children, start, walk)
         _record(walk, node, row, tuple(_passed(f)[0] for f in end.fields), whole=end.whole)
-        walk.states[node.path] = end
+        if node.path in walk.referenced:
+            walk.states[node.path] = end
         return state if isinstance(node, Side) else end
     if isinstance(node, Merge):
         # A `from:` branch starts from the field of the layer it reads, so skips and taps are followed.
@@ -467,7 +478,8 @@ def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
         whole = all(e.whole for e in ends)
         _record(walk, node, row, tuple(r[0] for r in results), aligned, whole=whole)
         after = _State(tuple(r[1] for r in results), n_out, whole)
-        walk.states[node.path] = after
+        if node.path in walk.referenced:
+            walk.states[node.path] = after
         return after
     kind = kind_of(node)
     n_in, n_out = _lengths(row.input, state.grid), _lengths(row.output, state.grid)
@@ -477,7 +489,8 @@ def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
     _record(walk, node, row, tuple(r[0] for r in results), whole=whole)
     grid = (1,) * len(walk.names) if whole_map else n_out
     after = _State(tuple(r[1] for r in results), grid, whole)
-    walk.states[node.path] = after
+    if node.path in walk.referenced:
+        walk.states[node.path] = after
     return after
 
 
@@ -491,7 +504,10 @@ def receptive_fields(network: Network, input_shape: Shape | None = None, analysi
             LayerField(r.path, r.kind, r.depth, r.is_block, r.output, (none, none), node=r.node, side=r.side) for r in analysis.rows
         )
         return ReceptiveAnalysis(network.name, shape, layers, spatial=False)
-    walk = _Walk(rows={id(r.node): r for r in analysis.rows}, fields={}, input_lengths=shape.sizes, names=shape.axes)
+    walk = _Walk(
+        rows={id(r.node): r for r in analysis.rows}, fields={}, input_lengths=shape.sizes, names=shape.axes,
+        referenced=references(network.layers, {}),
+    )
     _walk_sequence(network.layers, _State((INPUT_SPAN,) * shape.rank, shape.sizes), walk)
     layers = tuple(walk.fields[id(r.node)] for r in analysis.rows)
     return ReceptiveAnalysis(network.name, shape, layers)
