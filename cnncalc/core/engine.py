@@ -39,8 +39,9 @@ class Row:
     node: Node | None = field(default=None, compare=False, repr=False)
     side: bool = False  # the row belongs to a side output (an auxiliary head), not the main path
 
-    def as_json(self) -> dict[str, Any]:
-        """The row as `cnncalc table --format json` writes it (the geometry fields come from the layer's kind)."""
+    def as_json(self, summaries: dict[tuple, dict[str, Any]] | None = None) -> dict[str, Any]:
+        """The row as `cnncalc table --format json` writes it (the geometry fields come from the layer's kind).
+        `summaries` keeps the geometry of layers written alike across the rows of one document."""
         entry: dict[str, Any] = {
             "path": self.path,
             "kind": self.kind,
@@ -56,7 +57,14 @@ class Row:
         }
         node = self.node
         if not self.is_block and node is not None and not isinstance(node, Merge):
-            entry.update(kind_of(node).summary_json(node, self.padding))
+            token = alike(node)
+            if token is None or summaries is None:
+                entry.update(kind_of(node).summary_json(node, self.padding))
+            else:
+                summary = summaries.get((token, self.padding))
+                if summary is None:
+                    summary = summaries[token, self.padding] = kind_of(node).summary_json(node, self.padding)
+                entry.update(summary)
         if self.side:
             entry["side"] = True
         return entry

@@ -34,12 +34,17 @@ from cnncalc.model.shapes import Shape
 INDEX_BYTES = 8  # torch.int64
 
 
-@dataclass(eq=False, repr=False)
 class _Storage:
-    elements: int  # per sample
-    fixed: int = 0  # per batch
-    type: str = VALUE
-    holds: int = 0
+    """One tensor's memory; `size` is its bytes at the walk's batch and dtype (`_Walk.storage` makes one)."""
+
+    __slots__ = ("elements", "fixed", "type", "holds", "size")
+
+    def __init__(self, elements: int, fixed: int, type: str, size: int) -> None:
+        self.elements = elements  # per sample
+        self.fixed = fixed  # per batch
+        self.type = type
+        self.holds = 0
+        self.size = size
 
 
 class Kept(NamedTuple):
@@ -88,18 +93,18 @@ class _Walk:
             itemsize = self.itemsize
         return (elements * self.batch + fixed) * itemsize
 
-    def size(self, storage: _Storage) -> int:
-        return self.bytes(storage.elements, storage.fixed, storage.type)
+    def storage(self, elements: int, fixed: int = 0, type: str = VALUE) -> _Storage:
+        return _Storage(elements, fixed, type, self.bytes(elements, fixed, type))
 
     def hold(self, storage: _Storage) -> None:
         storage.holds += 1
         if storage.holds == 1:
-            self.alive += self.size(storage)
+            self.alive += storage.size
 
     def release(self, storage: _Storage) -> None:
         storage.holds -= 1
         if storage.holds == 0:
-            self.alive -= self.size(storage)
+            self.alive -= storage.size
 
     def moment(self, extras: tuple[Extra, ...]) -> None:
         """A layer runs: what is alive now plus what it holds at once besides its input."""
@@ -112,7 +117,7 @@ class _Walk:
         if storage not in self.saved:
             self.saved.add(storage)
             self.hold(storage)
-            size = self.size(storage)
+            size = storage.size
             self.saved_by_row[row.path] = self.saved_by_row.get(row.path, 0) + size
             if self.parts:
                 self.kept.setdefault(row.path, []).append(Kept(what, storage.elements, storage.fixed, storage.type, size))
@@ -179,7 +184,7 @@ def _leaf(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
         if token is not None:
             walk.memories[key] = memory
     walk.moment(memory.working)
-    storage = _Storage(row.output.elements) if memory.output == NEW else tensor.storage
+    storage = walk.storage(row.output.elements) if memory.output == NEW else tensor.storage
     trains = row.trainable_params > 0
     last = tensor.channels_last if memory.layout == "keep" else memory.layout == "last"
     if memory.sliced:
@@ -190,11 +195,11 @@ def _leaf(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
     walk.hold(storage)
     if walk.training and (trains or (memory.when == GRAD and tensor.grad)):
         if memory.saves_input:
-            walk.keep(row, _Storage(memory.padded) if memory.padded else tensor.storage, "padded input" if memory.padded else "input")
+            walk.keep(row, walk.storage(memory.padded) if memory.padded else tensor.storage, "padded input" if memory.padded else "input")
         if memory.saves_output:
             walk.keep(row, storage, "output")
         for extra in memory.saved:
-            walk.keep(row, _Storage(*extra), extra.type)
+            walk.keep(row, walk.storage(*extra), extra.type)
     return out
 
 
@@ -208,7 +213,7 @@ def _merge(node: Merge, tensor: _Tensor, walk: _Walk) -> _Tensor:
             walk.done_reading(source, start)
     if node.merge is MergeKind.CONCAT:
         walk.moment((Extra(row.output.elements),))
-        out = _Tensor(_Storage(row.output.elements), any(o.grad for o in outputs), outputs[0].channels_last)
+        out = _Tensor(walk.storage(row.output.elements), any(o.grad for o in outputs), outputs[0].channels_last)
     else:
         out = _chain(node, row, outputs, walk)
     walk.hold(out.storage)
@@ -224,7 +229,7 @@ def _chain(node: Merge, row: Row, outputs: list[_Tensor], walk: _Walk) -> _Tenso
     product, shapes = outputs[0], _branch_shapes(node, row, walk)
     for k, operand in enumerate(outputs[1:], start=1):
         shape = row.output if k == len(outputs) - 1 else rule.combine(node, shapes[: k + 1])
-        step = _Tensor(_Storage(shape.elements), product.grad or operand.grad, product.channels_last)
+        step = _Tensor(walk.storage(shape.elements), product.grad or operand.grad, product.channels_last)
         walk.moment((Extra(shape.elements),))
         if walk.training and node.merge is MergeKind.MULTIPLY:
             if operand.grad:
@@ -293,7 +298,7 @@ def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype, parts: b
         shapes={r.path: r.output for r in analysis.rows},
         parts=parts,
     )
-    network_input = _Tensor(_Storage(analysis.input.elements), False, False)
+    network_input = _Tensor(walk.storage(analysis.input.elements), False, False)
     walk.hold(network_input.storage)  # the caller holds the input throughout
     walk.moment(())
     _sequence(analysis.network.layers, network_input, walk)

@@ -68,8 +68,13 @@ def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
         "batch": memory.batch,
         "dtype": str(memory.dtype),
         "optimizer": str(memory.optimizer),
-        "layers": [{**r.as_json(), "activation_bytes_saved": saved_by(r, memory.saved_by_row, within)} for r in analysis.rows_to_depth(depth)],
+        "layers": [],
     }
+    summaries: dict[tuple, dict[str, Any]] = {}
+    for r in analysis.rows_to_depth(depth):
+        entry = r.as_json(summaries)
+        entry["activation_bytes_saved"] = saved_by(r, memory.saved_by_row, within)
+        doc["layers"].append(entry)
     if analysis.outputs:
         doc["side_outputs"] = [{"path": path, "output": shape.as_json()} for path, shape in analysis.outputs]
     doc["totals"] = totals_json(analysis, memory)
