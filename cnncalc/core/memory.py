@@ -80,9 +80,9 @@ class _Walk:
     parts: bool = False  # record `kept` (the quiz's worked solutions); the table's runs do not need it
     kept: dict[str, list[Kept]] = field(default_factory=dict)  # path -> what it keeps, part by part
     stored: dict[str, _Tensor] = field(default_factory=dict)
-    # (alike token, input, channels-last, contiguous) -> the kind's Memory: layers written alike
-    # (model.layers.placed) on the same input and layout keep the same tensors
-    memories: dict[tuple, Memory] = field(default_factory=dict)
+    # (alike token, input, channels-last, contiguous) -> the kind's Memory and the bytes of its working
+    # tensors: layers written alike (model.layers.placed) on the same input and layout keep the same tensors
+    memories: dict[tuple, tuple[Memory, int]] = field(default_factory=dict)
 
     def bytes(self, elements: int, fixed: int = 0, type: str = VALUE) -> int:
         if type == INDEX:
@@ -177,13 +177,17 @@ def _leaf(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
     row = walk.rows[id(node)]
     token = alike(node)
     key = (token, row.input, tensor.channels_last, tensor.contiguous)
-    memory = walk.memories.get(key) if token is not None else None
-    if memory is None:
+    known = walk.memories.get(key) if token is not None else None
+    if known is None:
         use = LayerUse(node, row.input, row.output, row.params, row.macs, row.padding)
         memory = kind_of(node).memory(node, use, MemoryContext(walk.training, tensor.channels_last, tensor.contiguous))
+        working = sum(walk.bytes(*e) for e in memory.working)
         if token is not None:
-            walk.memories[key] = memory
-    walk.moment(memory.working)
+            walk.memories[key] = (memory, working)
+    else:
+        memory, working = known
+    if walk.alive + working > walk.peak:  # `moment`: what is alive plus what the layer holds besides its input
+        walk.peak = walk.alive + working
     storage = walk.storage(row.output.elements) if memory.output == NEW else tensor.storage
     trains = row.trainable_params > 0
     last = tensor.channels_last if memory.layout == "keep" else memory.layout == "last"

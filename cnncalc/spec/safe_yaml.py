@@ -130,10 +130,32 @@ class _Builder:
         map_start, list_start = events.MappingStartEvent, events.SequenceStartEvent
         stack: list[_Frame] = []
         root: Any = _NO_KEY
+        scalars = self.scalars
         while True:
             event = get()
             cls = type(event)
-            if (cls is map_start or cls is list_start) and stack and event.anchor is None and event.tag is None and len(stack) < MAX_YAML_DEPTH:
+            if cls is scalar_event and stack:  # the common case first, without the general path's tests
+                mark = event.start_mark
+                pos = SourcePos(mark.line + 1, mark.column + 1)
+                self.budget -= 1
+                if self.budget >= 0 and event.anchor is None:
+                    value = scalars.get((event.tag, event.value, event.implicit), _NO_KEY)  # `_scalar`'s cache, inline
+                    if value is _NO_KEY:
+                        value = self._scalar(event, pos, stack)
+                    frame = stack[-1]
+                    target = frame.value
+                    if type(target) is YList:
+                        target.append(value)
+                        target.item_pos.append(pos)
+                    elif frame.key is not None and frame.key is not _MERGE_KEY:  # a mapping's value: `_add`, inline
+                        target[frame.key] = value
+                        target.key_pos[frame.key] = frame.key_pos
+                        frame.key = frame.key_pos = None
+                    else:
+                        self._add(frame, value, pos, event)
+                    continue
+                self.budget += 1  # counted again below, where the refusal is
+            elif (cls is map_start or cls is list_start) and stack and event.anchor is None and event.tag is None and len(stack) < MAX_YAML_DEPTH:
                 # the next most common case: a plain list or mapping inside another (the general path below
                 # does the same after its tests for tags, anchors, depth and the end of the budget)
                 mark = event.start_mark
@@ -155,21 +177,6 @@ class _Builder:
                     else:
                         self._add(frame, container, pos, event)
                     stack.append(_Frame(container, mark))  # type: ignore[arg-type]
-                    continue
-                self.budget += 1  # counted again below, where the refusal is
-            if cls is scalar_event and stack:  # the common case first, without the general path's tests
-                mark = event.start_mark
-                pos = SourcePos(mark.line + 1, mark.column + 1)
-                self.budget -= 1
-                if self.budget >= 0 and event.anchor is None:
-                    value = self._scalar(event, pos, stack)
-                    frame = stack[-1]
-                    target = frame.value
-                    if type(target) is YList:
-                        target.append(value)
-                        target.item_pos.append(pos)
-                    else:
-                        self._add(frame, value, pos, event)
                     continue
                 self.budget += 1  # counted again below, where the refusal is
             if isinstance(event, ends):
