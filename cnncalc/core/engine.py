@@ -185,6 +185,7 @@ class _Walk:
     seen: set[tuple] = field(default_factory=set)
     file: str | None = None
     outputs: dict[str, Shape] = field(default_factory=dict)  # path -> output, for `from:` and side outputs
+    referenced: dict[str, int] = field(default_factory=dict)  # the paths a `from:` reads (`references`): only theirs are kept
     side_outputs: list[tuple[str, Shape]] = field(default_factory=list)
     side_depth: int = 0  # > 0 while inside a side output
     side_macs: int = 0
@@ -201,7 +202,8 @@ class _Walk:
                 self.warnings.append(warning.with_file(self.file))
 
     def finished(self, path: str, output: Shape) -> None:
-        self.outputs[path] = output
+        if path in self.referenced:
+            self.outputs[path] = output
 
 
 class _Sums(NamedTuple):  # one per node walked: a tuple is made faster than a frozen dataclass
@@ -383,7 +385,7 @@ def analyse(network: Network, input_shape: Shape | None = None) -> Analysis:
     legal but suspicious things are collected in `Analysis.warnings`, in execution order.
     """
     shape = input_shape or network.input
-    walk = _Walk(file=network.file)
+    walk = _Walk(file=network.file, referenced=references(network.layers, {}))
     if input_shape is None:
         walk.warn(list(network.warnings))
     try:
