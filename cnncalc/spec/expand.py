@@ -485,7 +485,8 @@ class Expander:
             template = self.written.get(written_key)
             if template is not None:  # the same options were checked and built before: only the place differs
                 node = placed(template, path=path, name=name, pos=pos)
-                self._track(lambda shape: owner.forward(node, shape).output)
+                if self.shape is not None:
+                    self._track(lambda shape: owner.forward(node, shape).output)
                 self._finished(path)
                 return [node]
         values: dict[str, Any] = {}
@@ -545,7 +546,8 @@ class Expander:
             for key in (written_key, value_key):
                 if key is not None:
                     self.written[key] = node
-        self._track(lambda shape: owner.forward(node, shape).output)
+        if self.shape is not None:  # followed only where a spec reads shapes (`$in`, `size_of`)
+            self._track(lambda shape: owner.forward(node, shape).output)
         self._finished(path)
         return [node]
 
