@@ -810,3 +810,18 @@ def test_the_new_topics_are_right_by_torch_and_read_well(topic, difficulty):
         QuizTopic.RANKS: {"conv1d", "conv3d"},
     }[topic]
     assert kinds == expected
+
+
+@pytest.mark.parametrize("difficulty", list(Difficulty))
+def test_duplicates_rejected_before_their_answer_leave_the_set_unchanged(difficulty, monkeypatch):
+    # Generators reject a problem already in the set as soon as everything random about it is drawn (issue 14);
+    # the set must be the one drawn when duplicates are found only after their answers are computed.
+    from cnncalc.quiz import problems
+
+    options = QuizOptions(topics=(QuizTopic.RECEPTIVE_FIELD, QuizTopic.MEMORY, QuizTopic.CONV), count=1500, difficulty=difficulty, seed=11)
+    early = [p.key() for p in problems.iter_problems(options)]
+    with monkeypatch.context() as patched:
+        patched.setattr(problems._Generator, "_not_drawn_before", lambda self, *parts: None)
+        late = [p.key() for p in problems.iter_problems(options)]
+    assert early == late
+    assert len(set(early)) == len(early) == 1500

@@ -153,11 +153,15 @@ class Problem:
 
     def key(self) -> str:
         """Identity within a set: the same question on the same numbers is a duplicate."""
-        claims = [(s.key, s.values) for s in self.statements]
-        given = self.given
-        if self.topic is QuizTopic.RECEPTIVE_FIELD:
-            given = {k: v for k, v in given.items() if k != "input"}  # the field does not depend on the input, and the question does not show it
-        return repr((self.kind, str(self.ask), given, claims))  # the generator builds each dict in one fixed key order
+        return problem_key(self.topic, self.kind, self.ask, self.given, self.statements)
+
+
+def problem_key(topic: QuizTopic, kind: str, ask: Ask, given: dict[str, Any], statements: tuple[Statement, ...] = ()) -> str:
+    """`Problem.key` from the parts a generator knows before it computes the answer."""
+    claims = [(s.key, s.values) for s in statements]
+    if topic is QuizTopic.RECEPTIVE_FIELD:
+        given = {k: v for k, v in given.items() if k != "input"}  # the field does not depend on the input, and the question does not show it
+    return repr((kind, str(ask), given, claims))  # the generator builds each dict in one fixed key order
 
 
 @value
@@ -477,6 +481,13 @@ class _Generator:
         self._level = (Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD).index(difficulty)
         self._networks = networks
         self._network_rows: dict[str, list[Any]] | None = None
+        self.seen: set[str] = set()  # the keys of the problems kept so far (iter_problems shares its own)
+
+    def _not_drawn_before(self, topic: QuizTopic, kind: str, ask: Ask, given: dict[str, Any]) -> None:
+        """Reject a problem already in the set once everything random about it is drawn, before its answer is
+        computed: the outcome is the one its duplicate would have had (skipped), with the same draws made."""
+        if problem_key(topic, kind, ask, given) in self.seen:
+            raise _Reject
 
     # forms: each topic picks among the forms it supports, weighted by difficulty
     def form(self, **weights: tuple[float, float, float]) -> str:
@@ -894,6 +905,8 @@ class _Generator:
         else:
             batch = d.choice((8, 16, 32, 64, 128))
             dtype = d.choice((Dtype.FLOAT32, Dtype.FLOAT16) if not d.hard else (Dtype.FLOAT32, Dtype.FLOAT16, Dtype.BFLOAT16))
+        given = _given(shape, [first, layer], batch=batch, dtype=str(dtype))
+        self._not_drawn_before(QuizTopic.MEMORY, "memory_saved", Ask.SAVED_BYTES, given)
         nodes = tuple(replace(to_layer(item), path=str(i)) for i, item in enumerate((first, layer)))
         analysis = analyse(Network(name="quiz", input=shape, layers=nodes))
         parts = kept_parts(analysis, batch, dtype).get("1", [])
@@ -906,7 +919,6 @@ class _Generator:
             "out": row.output.hwc(),
             "itemsize": dtype.bytes,
         }
-        given = _given(shape, [first, layer], batch=batch, dtype=str(dtype))
         return Problem(QuizTopic.MEMORY, "memory_saved", QuestionForm.COMPUTE, Ask.SAVED_BYTES, given, Answer.number(sum(k.bytes for k in parts)), facts)
 
     # -- receptive field ------------------------------------------------------------------
@@ -947,6 +959,10 @@ class _Generator:
         if n > 512:
             raise _Reject
         shape = Spatial(n, n, 3)
+        if form == "missing":
+            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_missing", Ask.LAYERS, _given(shape, layers))
+        elif form != "claim":  # a claim draws its number after the field is known
+            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_stack", Ask.RECEPTIVE_FIELD, _given(shape, layers))
         run(shape, layers)  # the stack must be a valid network (the engine raises otherwise)
         steps = receptive_field(layers)
         rf = steps[-1]["rf"]
@@ -1382,7 +1398,7 @@ def iter_problems(options: QuizOptions, networks: dict[str, Network] | None = No
     generator = _Generator(rng, options.difficulty, networks)
     topics = [t for t in QuizTopic if t in options.topics]  # enum order: the CLI's order of --topic does not matter
     drawn = 0
-    seen: set[str] = set()
+    seen = generator.seen
     live = list(topics)
     while drawn < options.count and live:
         order = live[:]
