@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import io
-import json
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cnncalc.core.engine import Analysis, Row
 from cnncalc.core.memory import Footprint, saved_by, saved_within
@@ -15,7 +13,11 @@ from cnncalc.model.layers import Merge
 from cnncalc.enums import DEFAULT_COLUMNS, TableColumn, WeightOrder
 from cnncalc.model.shapes import Shape, order_text
 from cnncalc.render import jsonout
-from cnncalc.render.layout import Column, Line, fit, first_fit
+
+if TYPE_CHECKING:
+    from cnncalc.render.layout import Line
+
+# csv and render.layout are imported where used: `table --format json`, the most scripted run, needs neither
 
 
 def shape_text(shape: Shape, chw: bool = False, batch: int | None = None) -> str:
@@ -98,6 +100,8 @@ CSV_COLUMNS = (
 
 
 def to_csv(analysis: Analysis, *, depth: int | None, chw: bool, memory: Footprint) -> str:
+    import csv
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -256,6 +260,8 @@ def table_lines(
     input, then exact numbers give way to 3-digit ones (25.6M): a row never wraps and a number is
     never cut; a long layer name is.
     """
+    from cnncalc.render.layout import Column, Line, fit, first_fit
+
     rows = display_rows(analysis, depth, paths)
     batch = memory.batch if show_batch else None
     within = saved_within(memory.saved_by_row)
