@@ -13,8 +13,9 @@ when the median is under it, and the spread says how far to trust that on this m
 **Scaling.** Generated specs of 1,000, 10,000 and 100,000 layers in four shapes (a written-out chain,
 a `repeat`, block uses, a wide `concat`) through `table --format json`, the default table and
 `receptive-field --format json`: the time beyond start-up (the same command on lenet5), t(100k)/t(10k),
-which is 10 for linear work, and the whole time and peak memory (resident set) of the 100k run; then
-`quiz -n 100000 -f json`. `--sizes 1000,10000` leaves the 100k runs out.
+which is 10 for linear work, and the whole time and peak memory (resident set) of the 100k run, each
+the median of max(3, runs/5) runs (one 100k run could fall on a busy minute); then `quiz -n 100000 -f json`.
+`--sizes 1000,10000` leaves the 100k runs out.
 
 Every figure is CPU time (user + system) of separate processes, start-up included, as a user feels it;
 `--wall` measures wall-clock time instead. The machine, Python and package versions are printed first.
@@ -144,7 +145,7 @@ def main() -> None:
                 for layers in sizes:
                     path = Path(tmp) / f"{shape}{layers}.yaml"
                     path.write_text(spec(shape, layers), encoding="utf-8")
-                    results = [measured([script, what[0], str(path), *what[1:]]) for _ in range(runs if layers < 100_000 else 1)]
+                    results = [measured([script, what[0], str(path), *what[1:]]) for _ in range(runs)]
                     whole = statistics.median(r[0] for r in results)
                     peak = max(r[1] for r in results)
                     beyond.append(max(whole - base, 1e-6))
@@ -153,7 +154,12 @@ def main() -> None:
     if options.only in "quiz -n 100000":
         took, peak = measured([script, "quiz", "-n", "100000", "--seed", "1", "-f", "json"])
         print(f"\n{'quiz -n 100000 -f json':45s} {took:6.2f} s {peak:6.0f} MB")
-    print("\n(ratio: the last size's time beyond start-up over the one before; s and MB: the last size's whole run)")
+    # How fast the machine was meanwhile: on a shared machine a neighbour's load slows every process alike,
+    # start-up and the 100k runs; compare this with the floor on a quiet machine (85-95 ms here) before
+    # comparing the seconds above with a target.
+    floor = statistics.median(seconds(FLOOR) for _ in range(options.runs))
+    print(f"\n(ratio: the last size's time beyond start-up over the one before; s and MB: the last size's whole run;"
+          f"\n the floor took {floor * 1000:.0f} ms at the end of this run)")
 
 
 if __name__ == "__main__":
