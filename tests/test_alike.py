@@ -37,17 +37,6 @@ def rebuilt(nodes):
     return tuple(out)
 
 
-def leaves(nodes):
-    for node in nodes:
-        if isinstance(node, (Sequential, Side)):
-            yield from leaves(node.children)
-        elif isinstance(node, Merge):
-            for branch in node.branches:
-                yield from leaves(branch)
-        else:
-            yield node
-
-
 def every_stage(network: Network, batch: int = 3, dtype: Dtype = Dtype.FLOAT16):
     analysis = analyse(network)
     fields = receptive_fields(network, analysis=analysis)
@@ -116,7 +105,7 @@ def test_layers_from_expressions_are_alike_when_their_values_are():
           - unit: {width: 16}
           - unit: {width: 8}
     """))
-    convs = [n for n in leaves(network.layers) if str(n.kind) == "conv"]
+    convs = [r.node for r in analyse(network).rows if r.kind == "conv"]
     assert [c.filters for c in convs] == [8, 16, 8]
     # written with an expression, the same values make the same layer: uses 0 and 2 share one, use 1 does not
     assert alike(convs[0]) is alike(convs[2]) is not None and alike(convs[1]) is not alike(convs[0])
