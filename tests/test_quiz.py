@@ -818,10 +818,11 @@ def test_duplicates_rejected_before_their_answer_leave_the_set_unchanged(difficu
     # the set must be the one drawn when duplicates are found only after their answers are computed.
     from cnncalc.quiz import problems
 
-    options = QuizOptions(topics=(QuizTopic.RECEPTIVE_FIELD, QuizTopic.MEMORY, QuizTopic.CONV), count=1500, difficulty=difficulty, seed=11)
+    topics = (QuizTopic.RECEPTIVE_FIELD, QuizTopic.MEMORY, QuizTopic.CONCAT, QuizTopic.PARAMS, QuizTopic.MACS, QuizTopic.CONV)
+    options = QuizOptions(topics=topics, count=3000, difficulty=difficulty, seed=11)
     early = [p.key() for p in problems.iter_problems(options)]
     with monkeypatch.context() as patched:
         patched.setattr(problems._Generator, "_not_drawn_before", lambda self, *parts: None)
         late = [p.key() for p in problems.iter_problems(options)]
     assert early == late
-    assert len(set(early)) == len(early) == 1500
+    assert len(set(early)) == len(early) == 3000

@@ -778,6 +778,7 @@ class _Generator:
             n = d.choice((5, 6, 7, 8, 14, 28, 32, 64) if not d.easy else (4, 5, 8, 28, 32))
             shape = Spatial(n, n, d.choice((1, 3, 16, 32, 64, 256, 512)))
             layers = ["flatten", spec("fc", units=d.choice((10, 84, 100, 120, 128, 256, 1000, 4096)), bias=not (d.hard and d.chance(0.3)))]
+            self._not_drawn_before(QuizTopic.PARAMS, "fc_params", Ask.PARAMS, _given(shape, layers))
             maths = run(shape, layers)
             return Problem(
                 QuizTopic.PARAMS, "fc_params", QuestionForm.COMPUTE, Ask.PARAMS, _given(shape, layers), Answer.number(maths[1].params),
@@ -787,12 +788,17 @@ class _Generator:
             n = d.choice((7, 14, 28, 56, 112))
             shape = Spatial(n, n, d.choice((16, 32, 64, 128, 256, 512, 1024, 2048)))
             layers = [spec("batchnorm")]
+            self._not_drawn_before(QuizTopic.PARAMS, "bn_params", Ask.PARAMS, _given(shape, layers))
             (math,) = run(shape, layers)
             return Problem(
                 QuizTopic.PARAMS, "bn_params", QuestionForm.COMPUTE, Ask.PARAMS, _given(shape, layers), Answer.number(math.params),
                 {"expr": params_expression(layers[0], shape), "running": math.running_stats},
             )
         shape, layer = self._param_conv()
+        if form == "missing":
+            self._not_drawn_before(QuizTopic.PARAMS, "params_missing", Ask.FILTERS, _given(shape, [layer]))
+        elif form != "claim":  # a claim draws its number after the count is known
+            self._not_drawn_before(QuizTopic.PARAMS, "conv_params", Ask.PARAMS, _given(shape, [layer]))
         (math,) = run(shape, [layer])
         kind, opts = _kind_and_options(layer)
         facts = {"expr": params_expression(layer, shape), "steps": [step(layer, shape, math)]}
@@ -830,6 +836,7 @@ class _Generator:
         if form == "fc":
             shape = Vector(d.choice((400, 512, 784, 1024, 2048, 4096, 9216, 25088)))
             layer = spec("fc", units=d.choice((10, 84, 100, 120, 256, 1000, 4096)))
+            self._not_drawn_before(QuizTopic.MACS, "fc_macs", Ask.MACS, _given(shape, [layer]))
             (math,) = run(shape, [layer])
             return Problem(QuizTopic.MACS, "fc_macs", QuestionForm.COMPUTE, Ask.MACS, _given(shape, [layer]), Answer.number(math.macs), {"expr": macs_expression(layer, shape, math)})
         if form == "bottleneck":
@@ -841,6 +848,7 @@ class _Generator:
             shape = Spatial(n, n, c)
             direct = [spec("conv", filters=f, kernel=k, padding=(k - 1) // 2)]
             cheap = [spec("conv", filters=r, kernel=1), spec("conv", filters=f, kernel=k, padding=(k - 1) // 2)]
+            self._not_drawn_before(QuizTopic.MACS, "bottleneck", Ask.MACS_SAVED, _given(shape, direct, versus=cheap))
             direct_m, cheap_m = run(shape, direct), run(shape, cheap)
             saved = direct_m[0].macs - sum(m.macs for m in cheap_m)
             if saved <= 0:
@@ -853,6 +861,7 @@ class _Generator:
                  "reduced": r},
             )
         shape, layer = _conv_from_axes(*self.draw.conv_axes(), self.draw.channels(), self.draw.filters())
+        self._not_drawn_before(QuizTopic.MACS, "conv_macs", Ask.MACS, _given(shape, [layer]))
         (math,) = run(shape, [layer])
         return Problem(
             QuizTopic.MACS, "conv_macs", QuestionForm.COMPUTE, Ask.MACS, _given(shape, [layer]), Answer.number(math.macs),
@@ -1037,6 +1046,7 @@ class _Generator:
             count = self.rng.randint(2, 4 if d.easy else 6)
             unit = [spec("batchnorm"), spec("relu"), spec("conv", filters=growth, kernel=3, padding=1, bias=False)]
             given = {"input": Spatial(n, n, c0).hwc(), "layers": [{"concat": {"branches": [[], unit]}} for _ in range(count)]}
+            self._not_drawn_before(QuizTopic.CONCAT, "dense_channels", Ask.CHANNELS, given)
             out: Shape = Spatial(n, n, c0)
             for _ in range(count):  # each layer: the unit's output joined to its input along the channels (torch.cat)
                 new = run(out, unit)[-1].output
@@ -1055,6 +1065,7 @@ class _Generator:
             branches = [branches[0], branches[1]] if d.chance(0.5) else [branches[0], branches[3]]
         shape = Spatial(n, n, c)
         given = {"input": shape.hwc(), "layers": [{"concat": {"branches": branches}}]}
+        self._not_drawn_before(QuizTopic.CONCAT, "inception_output", Ask.OUTPUT_SHAPE, given)
         outputs = [run(shape, branch)[-1].output for branch in branches]
         if len({o.sizes for o in outputs}) != 1:  # type: ignore[union-attr]
             raise _Reject
