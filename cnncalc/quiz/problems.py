@@ -942,6 +942,7 @@ class _Generator:
             shape = Spatial(n, n, c)
             big = [spec("conv", filters=c, kernel=k, padding=(k - 1) // 2, bias=bias)]
             small = [spec("conv", filters=c, kernel=3, padding=1, bias=bias)] * count
+            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_compare", Ask.PARAMS_SAVED, _given(shape, big, versus=small))
             big_m, small_m = run(shape, big), run(shape, small)
             return Problem(
                 QuizTopic.RECEPTIVE_FIELD, "rf_compare", QuestionForm.COMPUTE, Ask.PARAMS_SAVED, _given(shape, big, versus=small),
