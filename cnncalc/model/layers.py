@@ -377,15 +377,22 @@ class Network:
 _ALIKE = "_alike"
 
 
-def placed(template: Layer, *, path: str, name: str | None, pos: SourcePos | None) -> Layer:
+def placed(template: Layer, *, path: str, name: str | None, pos: SourcePos | None, share: bool = True) -> Layer:
     """`template` under another path, name and position: what building it again from the same options gives
-    (every field value is immutable, so the fields are shared as they are), sharing its `alike` token."""
+    (every field value is immutable, so the fields are shared as they are), sharing its `alike` token.
+
+    `share=False` for a copy that is the only use of its layer in its network (the quiz's small networks):
+    the stages' per-network caches would only cost there, and the copy is still made without running
+    `__init__` again, as `dataclasses.replace` would."""
     state = template.__dict__
-    if _ALIKE not in state:
+    if share and _ALIKE not in state:
         object.__setattr__(template, _ALIKE, object())
     layer = object.__new__(type(template))
-    layer.__dict__.update(state)
-    layer.__dict__.update(path=path, name=name, pos=pos)
+    copy = layer.__dict__
+    copy.update(state)
+    copy.update(path=path, name=name, pos=pos)
+    if not share:
+        copy.pop(_ALIKE, None)
     return layer
 
 

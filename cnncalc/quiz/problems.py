@@ -25,7 +25,7 @@ from cnncalc.kinds.worked import LayerUse
 from cnncalc.core.engine import LayerMath, analyse, layer_math
 from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, QuizTopic
 from cnncalc.errors import CnnCalcError, OptionProblem
-from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Crop, Dropout, Fc, Flatten, Layer, Merge, Network, Pool, Sequential, Side
+from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Crop, Dropout, Fc, Flatten, Layer, Merge, Network, Pool, Sequential, Side, placed
 from cnncalc.model.shapes import Shape, Spatial, Vector
 from cnncalc.values import value
 
@@ -338,6 +338,13 @@ def macs_expression(layer: LayerSpec, shape: Shape, math: LayerMath) -> str:
     return "0"
 
 
+def _placed_alone(item: LayerSpec, index: int) -> Layer:
+    """The layer of a spec entry at path `index` of a small network of its own: a distinct object (the walks key
+    layers by identity, and to_layer shares equal ones), copied rather than built again."""
+    layer = to_layer(item)
+    return placed(layer, path=str(index), name=layer.name, pos=layer.pos, share=False)
+
+
 def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
     """Receptive field after each sliding layer of a square stack, from `cnncalc.core.receptive`.
 
@@ -346,8 +353,6 @@ def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
     The field does not depend on the input size, so the stack runs on the input that gives an
     8×8 output with every window fitting, and the result is cached per stack.
     """
-    from dataclasses import replace
-
     from cnncalc.core.receptive import receptive_fields
 
     items = list(layers)
@@ -356,8 +361,7 @@ def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
         return _RF_CACHE[key]
     size = _input_for(items, 8)
     input_shape = Spatial(size, size, 3)
-    # distinct objects with distinct paths: the walk keys layers by identity, and to_layer shares equal ones
-    nodes = tuple(replace(to_layer(item), path=str(i)) for i, item in enumerate(items))
+    nodes = tuple(_placed_alone(item, i) for i, item in enumerate(items))
     report = receptive_fields(Network(name="quiz", input=input_shape, layers=nodes))
     steps = []
     for item, field_ in zip(items, report.leaves()):
@@ -896,8 +900,6 @@ class _Generator:
         """A layer in the middle of a network being trained (after a 3×3 conv, so a gradient flows into
         it): how many bytes it keeps for the backward pass at a batch size and dtype. The answer and each
         part of it come from the memory engine (`kept_parts`), which tests/ check against torch's saved tensors."""
-        from dataclasses import replace
-
         from cnncalc.core.memory import kept_parts
         from cnncalc.enums import Dtype
 
@@ -916,7 +918,7 @@ class _Generator:
             dtype = d.choice((Dtype.FLOAT32, Dtype.FLOAT16) if not d.hard else (Dtype.FLOAT32, Dtype.FLOAT16, Dtype.BFLOAT16))
         given = _given(shape, [first, layer], batch=batch, dtype=str(dtype))
         self._not_drawn_before(QuizTopic.MEMORY, "memory_saved", Ask.SAVED_BYTES, given)
-        nodes = tuple(replace(to_layer(item), path=str(i)) for i, item in enumerate((first, layer)))
+        nodes = tuple(_placed_alone(item, i) for i, item in enumerate((first, layer)))
         analysis = analyse(Network(name="quiz", input=shape, layers=nodes))
         parts = kept_parts(analysis, batch, dtype).get("1", [])
         if not parts:
