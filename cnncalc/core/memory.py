@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 from cnncalc.core.engine import Analysis, Row, references
 from cnncalc.enums import Dtype, MergeKind, Optimizer
-from cnncalc.kinds.base import GRAD, INDEX, NEW, STATISTIC, VALUE, Extra, Memory, MemoryContext
+from cnncalc.kinds.base import GRAD, INDEX, NEW, STATISTIC, VALUE, Memory, MemoryContext
 from cnncalc.kinds.merge import MERGES
 from cnncalc.kinds.registry import kind_of
 from cnncalc.kinds.worked import LayerUse
@@ -106,11 +106,10 @@ class _Walk:
         if storage.holds == 0:
             self.alive -= storage.size
 
-    def moment(self, extras: tuple[Extra, ...]) -> None:
-        """A layer runs: what is alive now plus what it holds at once besides its input."""
-        now = self.alive + sum(self.bytes(*e) for e in extras) if extras else self.alive
-        if now > self.peak:
-            self.peak = now
+    def moment(self, working: int = 0) -> None:
+        """A layer runs: what is alive now plus the `working` bytes it holds at once besides its input."""
+        if self.alive + working > self.peak:
+            self.peak = self.alive + working
 
     def keep(self, row: Row, storage: _Storage, what: str) -> None:
         """Autograd keeps `storage` for the backward pass (once, for the first layer that keeps it)."""
@@ -148,8 +147,7 @@ def _sequence(nodes: tuple[Node, ...], tensor: _Tensor, walk: _Walk) -> _Tensor:
             out = _node(node, current, walk)
         else:  # a layer, the common case, without `_node`'s tests
             out = _leaf(node, current, walk)
-            if node.path in walk.referenced:
-                walk.finished(node.path, out)
+            walk.finished(node.path, out)
         walk.release(current.storage)
         current = out
     return current
@@ -181,13 +179,12 @@ def _leaf(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
     if known is None:
         use = LayerUse(node, row.input, row.output, row.params, row.macs, row.padding)
         memory = kind_of(node).memory(node, use, MemoryContext(walk.training, tensor.channels_last, tensor.contiguous))
-        working = sum(walk.bytes(*e) for e in memory.working)
+        working = sum(walk.bytes(*extra) for extra in memory.working)
         if token is not None:
             walk.memories[key] = (memory, working)
     else:
         memory, working = known
-    if walk.alive + working > walk.peak:  # `moment`: what is alive plus what the layer holds besides its input
-        walk.peak = walk.alive + working
+    walk.moment(working)
     storage = walk.storage(row.output.elements) if memory.output == NEW else tensor.storage
     trains = row.trainable_params > 0
     last = tensor.channels_last if memory.layout == "keep" else memory.layout == "last"
@@ -216,7 +213,7 @@ def _merge(node: Merge, tensor: _Tensor, walk: _Walk) -> _Tensor:
         if source:
             walk.done_reading(source, start)
     if node.merge is MergeKind.CONCAT:
-        walk.moment((Extra(row.output.elements),))
+        walk.moment(walk.bytes(row.output.elements))
         out = _Tensor(walk.storage(row.output.elements), any(o.grad for o in outputs), outputs[0].channels_last)
     else:
         out = _chain(node, row, outputs, walk)
@@ -234,7 +231,7 @@ def _chain(node: Merge, row: Row, outputs: list[_Tensor], walk: _Walk) -> _Tenso
     for k, operand in enumerate(outputs[1:], start=1):
         shape = row.output if k == len(outputs) - 1 else rule.combine(node, shapes[: k + 1])
         step = _Tensor(walk.storage(shape.elements), product.grad or operand.grad, product.channels_last)
-        walk.moment((Extra(shape.elements),))
+        walk.moment(walk.bytes(shape.elements))
         if walk.training and node.merge is MergeKind.MULTIPLY:
             if operand.grad:
                 walk.keep(row, product.storage, "input")  # a * b keeps each factor for the other's gradient
@@ -304,7 +301,7 @@ def _walk(analysis: Analysis, training: bool, batch: int, dtype: Dtype, parts: b
     )
     network_input = _Tensor(walk.storage(analysis.input.elements), False, False)
     walk.hold(network_input.storage)  # the caller holds the input throughout
-    walk.moment(())
+    walk.moment()
     _sequence(analysis.network.layers, network_input, walk)
     return walk
 
