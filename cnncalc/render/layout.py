@@ -79,28 +79,18 @@ class Grid:
         out.append(Line((edge + sep.join(pad(c.header, w, c.right) for c, w in zip(self.columns, self.widths))).rstrip(), bold=True))
         out.append(Line(edge + RULE * (self.width - self.frame.edge)))
         rows = len(self.columns[0].cells) if self.columns else 0
-        if not any(c.wrap for c in self.columns):  # one line per row: the loop below without its lists
-            bold = self.bold_rows
-            columns = tuple(zip(self.columns, self.widths))
-            for i in range(rows):
-                cells = (pad(cut(c.cells[i], w) if c.cut else c.cells[i], w, c.right) for c, w in columns)
-                out.append(Line((edge + sep.join(cells)).rstrip(), bold=i in bold))
-                if i in self.section_ends and i + 1 < rows:
-                    out.append(Line(""))
-            if self.frame.open:
-                out.append(Line(""))
-            return out
+        columns = tuple(zip(self.columns, self.widths))
+        wraps = any(c.wrap for c in self.columns)
         for i in range(rows):
-            parts: list[list[str]] = []
-            for c, w in zip(self.columns, self.widths):
-                text = c.cells[i]
-                if c.wrap:
-                    parts.append(wrap(text, w))
-                else:
-                    parts.append([cut(text, w) if c.cut else text])
-            for k in range(max(len(p) for p in parts)):
-                cells = (pad(p[k] if k < len(p) else "", w, c.right) for p, c, w in zip(parts, self.columns, self.widths))
-                out.append(Line((edge + sep.join(cells)).rstrip(), bold=i in self.bold_rows))
+            bold = i in self.bold_rows
+            if not wraps:  # one line per row, the common case: no lists of wrapped parts
+                cells = (pad(cut(c.cells[i], w) if c.cut else c.cells[i], w, c.right) for c, w in columns)
+                out.append(Line((edge + sep.join(cells)).rstrip(), bold=bold))
+            else:
+                parts = [wrap(c.cells[i], w) if c.wrap else [cut(c.cells[i], w) if c.cut else c.cells[i]] for c, w in columns]
+                for k in range(max(len(p) for p in parts)):
+                    cells = (pad(p[k] if k < len(p) else "", w, c.right) for p, (c, w) in zip(parts, columns))
+                    out.append(Line((edge + sep.join(cells)).rstrip(), bold=bold))
             if i in self.section_ends and i + 1 < rows:
                 out.append(Line(""))
         if self.frame.open:
