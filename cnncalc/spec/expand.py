@@ -471,8 +471,6 @@ class Expander:
         alias, rank_demanded = (written, ALIASES[written][1]) if written in ALIASES else (None, None)
         kind = ALIASES[written][0] if alias else written
         owner = KINDS[kind]
-        schema = owner.options.get(kind, {})
-        aliases = owner.option_aliases.get(kind, {})
         when, name = self._common(options, scope, ns, written)
         if not when:
             return []
@@ -482,13 +480,32 @@ class Expander:
         written_key = _written_key(options)
         if written_key is not None:
             written_key = (written, rank, self.trainable[-1] if self.trainable else None, written_key)
-            template = self.written.get(written_key)
-            if template is not None:  # the same options were checked and built before: only the place differs
-                node = placed(template, path=path, name=name, pos=pos)
-                if self.shape is not None:
-                    self._track(lambda shape: owner.forward(node, shape).output)
-                self._finished(path)
-                return [node]
+        template = self.written.get(written_key) if written_key is not None else None
+        node = None
+        if template is None:  # not written this way before: check the options, then look for equal values
+            values = self._values(written, kind, owner, options, pos, scope, ns, path, rank)
+            # Written differently, the same layer: a block's `filters: $width` is 64 in a dozen of its uses.
+            value_key = _value_key(written, rank, values) if written_key is None else None
+            template = self.written.get(value_key) if value_key is not None else None
+            if template is None:
+                base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
+                node = owner.build(kind, values, base, rank)
+                for key in (written_key, value_key):
+                    if key is not None:
+                        self.written[key] = node
+        if node is None:  # checked and built before: only the place differs
+            node = placed(template, path=path, name=name, pos=pos)
+        if self.shape is not None:  # followed only where a spec reads shapes (`$in`, `size_of`)
+            self._track(lambda shape: owner.forward(node, shape).output)
+        self._finished(path)
+        return [node]
+
+    def _values(
+        self, written: str, kind: str, owner: Any, options: YMap, pos: SourcePos, scope: dict[str, Any], ns: Namespace, path: str, rank: int
+    ) -> dict[str, Any]:
+        """A layer's option values, checked and converted, its defaults filled in."""
+        schema = owner.options.get(kind, {})
+        aliases = owner.option_aliases.get(kind, {})
         values: dict[str, Any] = {}
         for key, raw in options.items():
             if key in COMMON_OPTIONS:
@@ -535,21 +552,7 @@ class Expander:
             values["trainable"] = self.trainable[-1]  # the innermost enclosing group's `trainable:`
         if values.get("size_of") is not None:
             values["size"] = self._size_of(values["size_of"], ns, options.key_pos["size_of"])
-        # Written differently, the same layer: a block's `filters: $width` is 64 in a dozen of its uses.
-        value_key = _value_key(written, rank, values) if written_key is None else None
-        template = self.written.get(value_key) if value_key is not None else None
-        if template is not None:
-            node = placed(template, path=path, name=name, pos=pos)
-        else:
-            base = {"path": path, "name": name, "pos": pos, "rank": rank_demanded, "alias": alias}
-            node = owner.build(kind, values, base, rank)
-            for key in (written_key, value_key):
-                if key is not None:
-                    self.written[key] = node
-        if self.shape is not None:  # followed only where a spec reads shapes (`$in`, `size_of`)
-            self._track(lambda shape: owner.forward(node, shape).output)
-        self._finished(path)
-        return [node]
+        return values
 
     # -- structure
 
