@@ -299,16 +299,15 @@ def _axis_field(
     node: Node, kind: Kind, row: Row, i: int, prev: AxisState, n_in: int, n_out: int, walk: _Walk
 ) -> tuple[AxisField, AxisState]:
     """Axis i of one leaf layer, from its kind's geometry. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
-    pad_before = row.padding[2 * i] if row.padding is not None else None
-    defined = isinstance(prev, Span)
+    # the context as a plain tuple first: on the cached path no AxisContext is made
+    values = (i, n_in, n_out, row.padding[2 * i] if row.padding is not None else None, isinstance(prev, Span))
     token = alike(node)
     if token is None:
-        geometry = kind.field(node, AxisContext(i, n_in, n_out, pad_before, defined))
+        geometry = kind.field(node, AxisContext(*values))
     else:  # layers written alike (model.layers.placed) have one geometry per context
-        key = (token, i, n_in, n_out, pad_before, defined)
-        geometry = walk.geometries.get(key)
+        geometry = walk.geometries.get((token, values))
         if geometry is None:
-            geometry = walk.geometries[key] = kind.field(node, AxisContext(i, n_in, n_out, pad_before, defined))
+            geometry = walk.geometries[token, values] = kind.field(node, AxisContext(*values))
     if isinstance(geometry, Through):
         return _through(prev, geometry.window, node.path, rule=geometry.rule)
     if isinstance(geometry, Passed):
@@ -318,7 +317,7 @@ def _axis_field(
         if passed is None:
             passed = walk.passed[prev, geometry.rule] = _passed(prev, rule=geometry.rule)
         return passed
-    context = AxisContext(i, n_in, n_out, pad_before, defined)
+    context = AxisContext(*values)
     assert isinstance(geometry, Irregular)
     reason, spread = geometry.reason, geometry.spread
     if geometry.needs_spread and isinstance(prev, Span):
@@ -413,7 +412,7 @@ class _Walk:
     names: tuple[str, ...]
     states: dict[str, _State] = field(default_factory=dict)  # path -> state after it, for `from:`
     spread_budget: int = SPREAD_BUDGET  # units the irregular layers' ranges of r may still examine
-    geometries: dict[tuple, Any] = field(default_factory=dict)  # (alike token, *context) -> Through/Passed/Irregular
+    geometries: dict[tuple, Any] = field(default_factory=dict)  # (alike token, context as a tuple) -> Through/Passed/Irregular
     passed: dict[tuple[AxisState, str | None], tuple[AxisField, AxisState]] = field(default_factory=dict)  # (field, rule) -> `_passed`
     referenced: dict[str, int] = field(default_factory=dict)  # paths a `from:` reads: their states are kept
 
