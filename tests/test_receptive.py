@@ -244,6 +244,52 @@ def test_two_3x3_see_what_one_5x5_sees(prefix, suffix):
     assert rsp(a[len(prefix) + 1]) == rsp(b[len(prefix)])
 
 
+_CHAIN_LAYERS = [
+    "conv: {filters: 2, kernel: 3, stride: 2, padding: 1}",
+    "conv: {filters: 2, kernel: [3, 1], padding: [1, 0]}",
+    "conv: {filters: 2, kernel: 3, dilation: 2, padding: same}",
+    "conv_transpose: {filters: 2, kernel: 4, stride: 2, padding: 1}",
+    "conv_transpose: {filters: 2, kernel: 3, padding: 1}",
+    "maxpool: {kernel: 3, stride: 2, padding: 1, ceil_mode: true}",
+    "avgpool: {kernel: 2}",
+    "adaptive_avgpool: {output: 3}",
+    "upsample: {scale: 2}",
+    "zeropad: {padding: [1, 2, 0, 1]}",
+    "upsample: {size: 9}",
+    "relu",
+    "batchnorm",
+]
+
+
+@given(st.lists(st.sampled_from(_CHAIN_LAYERS), min_size=1, max_size=6), st.integers(7, 40))
+@settings(max_examples=60, deadline=None)
+def test_chain_axis_is_the_walk_of_a_chain(layers, size):
+    """`chain_axis` (the quiz's stacks) gives each layer's height field exactly as the whole-network walk does,
+    including where the field becomes undefined (strided transposed convs, uneven adaptive bins)."""
+    from cnncalc.core.engine import analyse
+    from cnncalc.core.receptive import chain_axis
+    from cnncalc.errors import CnnCalcError
+
+    network = spec(net("\n".join(layers), f"{size}x{size + 3}x2"))
+    try:
+        analysis = analyse(network)
+    except CnnCalcError:
+        return  # too small for some window: nothing to compare
+    rows = [r for r in analysis.rows if not r.is_block]
+    chain = [(r.node, r.input.sizes[0], r.output.sizes[0], None if r.padding is None else r.padding[0]) for r in rows]
+    walked = [f.height for f in receptive_fields(network, analysis=analysis).leaves()]
+    assert chain_axis(chain) == walked
+
+
+def test_chain_axis_refuses_a_layer_that_ends_the_grid():
+    from cnncalc.core.engine import analyse
+    from cnncalc.core.receptive import chain_axis
+
+    rows = analyse(spec(net("conv: {filters: 1, kernel: 3}\nflatten\nfc: {units: 2}"))).rows
+    with pytest.raises(ValueError, match="ends the grid"):
+        chain_axis([(r.node, 1, 1, None) for r in rows])
+
+
 @pytest.mark.parametrize("k, layers", [(3, 1), (3, 2), (3, 3), (3, 7), (5, 4), (2, 5), (7, 3)])
 def test_stacked_stride_1_layers_follow_1_plus_L_k_minus_1(k, layers):
     a = fields(net("\n".join([f"conv: {{filters: 1, kernel: {k}}}"] * layers), "64x64x1")).leaves()

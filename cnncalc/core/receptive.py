@@ -55,7 +55,7 @@ This module computes; it does not print. Shapes and padding come from `engine.an
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from cnncalc.core.engine import Analysis, Row, analyse, references
 from cnncalc.kinds.base import AxisContext, Irregular, Kind, Passed, Through, Window
@@ -296,11 +296,11 @@ def _range(sizes: list[int]) -> tuple[int, int] | None:
 
 
 def _axis_field(
-    node: Node, kind: Kind, row: Row, i: int, prev: AxisState, n_in: int, n_out: int, walk: _Walk
+    node: Node, kind: Kind, pad_before: int | None, i: int, prev: AxisState, n_in: int, n_out: int, walk: _Walk
 ) -> tuple[AxisField, AxisState]:
     """Axis i of one leaf layer, from its kind's geometry. Reasons do not name the axis: `LayerField.notes` does, when the axes differ."""
     # the context as a plain tuple first: on the cached path no AxisContext is made
-    values = (i, n_in, n_out, row.padding[2 * i] if row.padding is not None else None, isinstance(prev, Span))
+    values = (i, n_in, n_out, pad_before, isinstance(prev, Span))
     token = alike(node)
     if token is None:
         geometry = kind.field(node, AxisContext(*values))
@@ -482,7 +482,11 @@ def _walk_node(node: Node, state: _State, walk: _Walk) -> _State:
         return after
     kind = kind_of(node)
     n_in, n_out = _lengths(row.input, state.grid), _lengths(row.output, state.grid)
-    results = [_axis_field(node, kind, row, i, state.fields[i], n_in[i], n_out[i], walk) for i in range(len(walk.names))]
+    padding = row.padding
+    results = [
+        _axis_field(node, kind, None if padding is None else padding[2 * i], i, state.fields[i], n_in[i], n_out[i], walk)
+        for i in range(len(walk.names))
+    ]
     whole_map = kind.whole_map(node)
     whole = state.whole or whole_map
     _record(walk, node, row, tuple(r[0] for r in results), whole=whole)
@@ -512,4 +516,23 @@ def receptive_fields(network: Network, input_shape: Shape | None = None, analysi
     return ReceptiveAnalysis(network.name, shape, layers)
 
 
-__all__ = ["AxisField", "LayerField", "ReceptiveAnalysis", "Span", "Undefined", "Window", "receptive_fields"]
+def chain_axis(layers: Iterable[tuple[Node, int, int, int | None]]) -> list[AxisField]:
+    """The field along the first axis after each layer of a plain chain, by the same geometry and recurrence as
+    `receptive_fields` but without a Network, an analysis or its rows: for the many small stacks of the quiz.
+
+    Each item is (layer, its input length, its output length, its padding before) along that axis, as the
+    layer's `engine.layer_math` gives them. A layer that ends the grid (`fc`, `Kind.whole_map`) has a field
+    only `receptive_fields` describes (a vector's), and is refused."""
+    walk = _Walk(rows={}, fields={}, input_lengths=(), names=())
+    state: AxisState = INPUT_SPAN
+    fields = []
+    for node, n_in, n_out, pad_before in layers:
+        kind = kind_of(node)
+        if kind.whole_map(node):
+            raise ValueError(f"{node.path}: a {node.kind} layer ends the grid; use receptive_fields")
+        field_, state = _axis_field(node, kind, pad_before, 0, state, n_in, n_out, walk)
+        fields.append(field_)
+    return fields
+
+
+__all__ = ["AxisField", "LayerField", "ReceptiveAnalysis", "Span", "Undefined", "Window", "chain_axis", "receptive_fields"]

@@ -351,21 +351,24 @@ def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
     That module applies the recurrence r ← r + (k_eff − 1)·j, j ← j·s (Araujo et al., Distill
     2019); each step keeps the numbers a worked solution shows: r and j before, k_eff, r after.
     The field does not depend on the input size, so the stack runs on the input that gives an
-    8×8 output with every window fitting, and the result is cached per stack.
+    8×8 output with every window fitting, and the result is cached per stack. A stack is a plain
+    chain: its height axis goes through `chain_axis` with the lengths and padding of `run`, the
+    same geometry `receptive_fields` walks a whole network with, without building one.
     """
-    from cnncalc.core.receptive import receptive_fields
+    from cnncalc.core.receptive import chain_axis
 
     items = list(layers)
     key = repr(items)
     if key in _RF_CACHE:
         return _RF_CACHE[key]
     size = _input_for(items, 8)
-    input_shape = Spatial(size, size, 3)
-    nodes = tuple(_placed_alone(item, i) for i, item in enumerate(items))
-    report = receptive_fields(Network(name="quiz", input=input_shape, layers=nodes))
+    shape: Shape = Spatial(size, size, 3)
+    chain = []
+    for item, math in zip(items, run(shape, items)):
+        chain.append((to_layer(item), shape.sizes[0], math.output.sizes[0], None if math.padding is None else math.padding[0]))
+        shape = math.output
     steps = []
-    for item, field_ in zip(items, report.leaves()):
-        axis = field_.height
+    for item, axis in zip(items, chain_axis(chain)):
         if axis.window is None or axis.previous is None:
             continue  # a layer that moves no pixels
         steps.append({"layer": item, "k_eff": axis.window.effective_kernel, "jump": axis.previous.stride,
