@@ -826,3 +826,30 @@ def test_duplicates_rejected_before_their_answer_leave_the_set_unchanged(difficu
         late = [p.key() for p in problems.iter_problems(options)]
     assert early == late
     assert len(set(early)) == len(early) == 3000
+
+
+def test_equal_layer_entries_are_one_object_and_values_keep_their_type():
+    """problems.spec shares equal entries (their built layer and texts are made once): only truly equal ones,
+    since `p: 1` and `p: 1.0` (or `bias: true` and `bias: 1`) are equal in Python and written differently."""
+    from cnncalc.quiz import problems
+
+    a = problems.spec("conv", filters=8, kernel=[3, 1], bias=False)
+    assert a is problems.spec("conv", filters=8, kernel=[3, 1], bias=False)
+    assert a is not problems.spec("conv", filters=8, kernel=[3, 1], bias=0)
+    assert a is not problems.spec("conv", filters=8, kernel=[3, 2], bias=False)
+    one, one_float = problems.spec("dropout", p=1), problems.spec("dropout", p=1.0)
+    assert one is not one_float and json.dumps(one) != json.dumps(one_float)
+    assert problems.spec("conv", filters=8, kernel=3, stride=1) is problems.spec("conv", filters=8, kernel=3)  # a default is left out
+
+
+def test_layer_texts_kept_on_entries_are_the_texts_written_afresh():
+    """quiz.text.details keeps each entry's text per language and hidden option: every combination, asked in
+    an order that fills the memory with the others first, reads as the text written without it."""
+    from cnncalc.quiz import text
+
+    layers = {id(layer): layer for p in generate(QuizOptions(count=600, seed=3, difficulty=Difficulty.HARD)) for layer in p.given.get("layers", [])}
+    combinations = [(lang, hide) for lang in Lang for hide in (None, "kernel", "stride", "padding", "filters")]
+    assert len(layers) > 100
+    for layer in layers.values():
+        for lang, hide in combinations + combinations[::-1]:
+            assert text.details(layer, lang, hide) == text._details(layer, lang, hide)

@@ -184,18 +184,35 @@ _NO_DEFAULT = object()
 
 
 def spec(kind: str, **options: Any) -> LayerSpec:
-    """A layer as the spec format writes it: options at their defaults are left out."""
+    """A layer as the spec format writes it: options at their defaults are left out.
+
+    Equal entries are one object (entries are never changed once made): the layer built from it
+    (`to_layer`) and its texts are made once for all the draws that use it."""
     defaults = _DEFAULTS
     if kind in ("maxpool", "avgpool"):
         defaults = {**_DEFAULTS, "stride": options.get("kernel")}  # torch's pools default the stride to the kernel, not to 1
     kept = {k: v for k, v in options.items() if v is not None and defaults.get(k, _NO_DEFAULT) != v}
-    return _Entry({kind: kept}) if kept else kind
+    if not kept:
+        return kind
+    # each value with its type: `bias: true` and `bias: 1` are equal in Python and different entries
+    key = (kind, *[(k, v.__class__, tuple((x.__class__, x) for x in v) if v.__class__ is list else v) for k, v in kept.items()])
+    entry = _ENTRIES.get(key)
+    if entry is None:
+        entry = Entry({kind: kept})
+        if len(_ENTRIES) < _ENTRIES_SIZE:
+            _ENTRIES[key] = entry
+    return entry
 
 
-class _Entry(dict):
-    """A spec entry `{kind: options}` (a plain dict to JSON and to ==) that keeps the layer built from it."""
+_ENTRIES: dict[tuple, Entry] = {}
+_ENTRIES_SIZE = 50_000  # a 100,000-problem set draws about 30,000 different layers
 
-    __slots__ = ("built",)
+
+class Entry(dict):
+    """A spec entry `{kind: options}` (a plain dict to JSON and to ==) that keeps the layer built from it and
+    the texts written about it (quiz.text.details), both made once per entry."""
+
+    __slots__ = ("built", "texts")
 
 
 def _pair(h: int, w: int) -> int | list[int]:
@@ -232,7 +249,7 @@ def to_layer(layer: LayerSpec) -> Layer:
     if cached is None:
         kind, options = _kind_and_options(layer)
         cached = _LAYER_CACHE[key] = _LAYER_TYPES[kind](path=kind, **options)
-    if isinstance(layer, _Entry):
+    if isinstance(layer, Entry):
         layer.built = cached  # entries are never changed after spec() made them
     return cached
 
@@ -1445,4 +1462,4 @@ def iter_problems(options: QuizOptions, networks: dict[str, Network] | None = No
         )
 
 
-__all__ = ["Answer", "NETWORKS", "Problem", "QuizOptions", "Statement", "generate", "iter_problems", "iter_spec_problems", "parse_answer", "receptive_field", "run", "spec", "spec_problems", "to_layer"]
+__all__ = ["Answer", "Entry", "NETWORKS", "Problem", "QuizOptions", "Statement", "generate", "iter_problems", "iter_spec_problems", "parse_answer", "receptive_field", "run", "spec", "spec_problems", "to_layer"]

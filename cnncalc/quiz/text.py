@@ -15,7 +15,7 @@ import shutil
 from typing import Any, Callable, Iterable, TextIO
 
 from cnncalc.enums import AnswerKind, Ask, Difficulty, Lang, QuizTopic
-from cnncalc.quiz.problems import Problem, Statement, to_layer
+from cnncalc.quiz.problems import Entry, Problem, Statement, to_layer
 
 # ----------------------------------------------------------------------------- small words
 
@@ -75,7 +75,22 @@ def noun(layer: Any, lang: Lang) -> str:
 
 
 def details(layer: Any, lang: Lang, hide: str | None = None) -> str:
-    """The layer's hyper-parameters, every one stated (defaults included); `hide` shows one as `?`."""
+    """The layer's hyper-parameters, every one stated (defaults included); `hide` shows one as `?`.
+
+    Written once per spec entry, language and hidden option: the entries of problems.spec are shared by
+    every draw of the same layer, and keep their texts (`Entry.texts`)."""
+    if not isinstance(layer, Entry):  # a plain dict or a kind's name: nowhere to keep the text
+        return _details(layer, lang, hide)
+    texts = getattr(layer, "texts", None)
+    if texts is None:
+        texts = layer.texts = {}
+    text = texts.get((lang, hide))
+    if text is None:
+        text = texts[lang, hide] = _details(layer, lang, hide)
+    return text
+
+
+def _details(layer: Any, lang: Lang, hide: str | None) -> str:
     ko = lang is Lang.KO
     kind, o = _opts(layer)
     parts: list[str] = []
