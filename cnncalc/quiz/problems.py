@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator
 from cnncalc.kinds import formulas
 from cnncalc.kinds.conv import conv_mac_formula, conv_param_formula
 from cnncalc.kinds.worked import LayerUse
-from cnncalc.core.engine import LayerMath, analyse, layer_math
+from cnncalc.core.engine import Analysis, LayerMath, analyse, layer_math
 from cnncalc.enums import AnswerKind, Ask, Difficulty, LayerKind, QuestionForm, QuizTopic
 from cnncalc.errors import CnnCalcError, OptionProblem
 from cnncalc.model.layers import Activation, BatchNorm, Conv, ConvTranspose, Crop, Dropout, Fc, Flatten, Layer, Merge, Network, Pool, Sequential, Side, placed
@@ -360,6 +360,23 @@ def _placed_alone(item: LayerSpec, index: int) -> Layer:
     layers by identity, and to_layer shares equal ones), copied rather than built again."""
     layer = to_layer(item)
     return placed(layer, path=str(index), name=layer.name, pos=layer.pos, share=False)
+
+
+def _analysed_alone(shape: Shape, items: tuple[LayerSpec, ...]) -> Analysis:
+    """`analyse` of a small network of these entries on `shape`, once per network: the draws of a large set
+    repeat the same few hundred (keyed by the built layers, which `to_layer` keeps for the whole run)."""
+    key = (shape, *[id(to_layer(item)) for item in items])
+    analysis = _ANALYSES.get(key)
+    if analysis is None:
+        nodes = tuple(_placed_alone(item, i) for i, item in enumerate(items))
+        analysis = analyse(Network(name="quiz", input=shape, layers=nodes))
+        if len(_ANALYSES) < _ANALYSES_SIZE:
+            _ANALYSES[key] = analysis
+    return analysis
+
+
+_ANALYSES: dict[tuple, Analysis] = {}
+_ANALYSES_SIZE = 20_000  # small networks of two layers: a few MB at most
 
 
 def receptive_field(layers: Iterable[LayerSpec]) -> list[dict[str, Any]]:
@@ -938,8 +955,7 @@ class _Generator:
             dtype = d.choice((Dtype.FLOAT32, Dtype.FLOAT16) if not d.hard else (Dtype.FLOAT32, Dtype.FLOAT16, Dtype.BFLOAT16))
         given = _given(shape, [first, layer], batch=batch, dtype=str(dtype))
         self._not_drawn_before(QuizTopic.MEMORY, "memory_saved", Ask.SAVED_BYTES, given)
-        nodes = tuple(_placed_alone(item, i) for i, item in enumerate((first, layer)))
-        analysis = analyse(Network(name="quiz", input=shape, layers=nodes))
+        analysis = _analysed_alone(shape, (first, layer))
         parts = kept_parts(analysis, batch, dtype).get("1", [])
         if not parts:
             raise _Reject
