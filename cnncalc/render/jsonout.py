@@ -6,6 +6,7 @@ with each item of its lists on a line of its own, compact: ordinary JSON, the sa
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 _encoder = json.JSONEncoder(ensure_ascii=False)
@@ -30,17 +31,20 @@ def _encode(value: Any) -> str:
 
 
 def document(doc: dict[str, Any], one_per_line: tuple[str, ...] = ("layers",)) -> str:
-    """`doc` with one top-level key per line; the lists named in `one_per_line` with one item per line."""
+    """`doc` with one top-level key per line; the lists named in `one_per_line` with one item per line.
+
+    Those may also be iterators: each item is then made, encoded and dropped in turn, so that a network's
+    100,000 layer objects never exist at once (only their text does)."""
     lines = ["{"]
     last = len(doc) - 1
     for i, (key, value) in enumerate(doc.items()):
         comma = "," if i < last else ""
-        if key in one_per_line and isinstance(value, list) and value:
+        items = [f"    {_encode(item)}" for item in value] if key in one_per_line and isinstance(value, (list, Iterator)) else None
+        if items:
             lines.append(f"  {_encode(key)}: [")
-            end = len(value) - 1
-            lines.extend(f"    {_encode(item)}{',' if j < end else ''}" for j, item in enumerate(value))
+            lines.append(",\n".join(items))
             lines.append(f"  ]{comma}")
         else:
-            lines.append(f"  {_encode(key)}: {_encode(value)}{comma}")
+            lines.append(f"  {_encode(key)}: {_encode(value if items is None else [])}{comma}")
     lines.append("}")
     return "\n".join(lines)

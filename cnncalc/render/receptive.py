@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from dataclasses import replace
-from typing import Any
+from typing import Any, Iterator
 
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
 from cnncalc.core.receptive import VECTOR_NOTE, AxisField, LayerField, ReceptiveAnalysis, Span
@@ -178,13 +178,17 @@ def to_markdown(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...]) -> 
     return "\n".join(out) + "\n"
 
 
-def to_json(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, explain: bool = False) -> str:
-    doc = {"name": analysis.name, "input": analysis.input.as_json(), "layers": []}
+def _layers_json(fields: tuple[LayerField, ...], explain: bool) -> Iterator[dict[str, Any]]:
+    """Each layer's JSON object, made as `jsonout.document` writes it."""
     for f in fields:
         entry = f.as_json()
         if explain:
             entry["explain"] = explain_lines(f)
-        doc["layers"].append(entry)
+        yield entry
+
+
+def to_json(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, explain: bool = False) -> str:
+    doc = {"name": analysis.name, "input": analysis.input.as_json(), "layers": _layers_json(fields, explain)}
     if explain:
         doc["closed_forms"] = [c["text"] for c in closed_forms(fields)]
     return jsonout.document(doc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from cnncalc.core.engine import Analysis, Row
 from cnncalc.core.memory import Footprint, saved_by, saved_within
@@ -61,22 +61,26 @@ def totals_json(analysis: Analysis, memory: Footprint) -> dict[str, int]:
     }
 
 
+def _layers_json(analysis: Analysis, depth: int | None, memory: Footprint) -> Iterator[dict[str, Any]]:
+    """Each row's JSON object, made as `jsonout.document` writes it."""
+    within = saved_within(memory.saved_by_row)
+    summaries: dict[tuple, dict[str, Any]] = {}
+    for r in analysis.rows_to_depth(depth):
+        entry = r.as_json(summaries)
+        entry["activation_bytes_saved"] = saved_by(r, memory.saved_by_row, within)
+        yield entry
+
+
 def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
     """One object, each layer on a line of its own (render/jsonout.py)."""
-    within = saved_within(memory.saved_by_row)
     doc: dict[str, Any] = {
         "name": analysis.network.name,
         "input": analysis.input.as_json(),
         "batch": memory.batch,
         "dtype": str(memory.dtype),
         "optimizer": str(memory.optimizer),
-        "layers": [],
+        "layers": _layers_json(analysis, depth, memory),
     }
-    summaries: dict[tuple, dict[str, Any]] = {}
-    for r in analysis.rows_to_depth(depth):
-        entry = r.as_json(summaries)
-        entry["activation_bytes_saved"] = saved_by(r, memory.saved_by_row, within)
-        doc["layers"].append(entry)
     if analysis.outputs:
         doc["side_outputs"] = [{"path": path, "output": shape.as_json()} for path, shape in analysis.outputs]
     doc["totals"] = totals_json(analysis, memory)
