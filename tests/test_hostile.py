@@ -252,3 +252,26 @@ def test_the_limits_are_the_documented_ones():
     for number in (files.MAX_FILE_BYTES, expand.MAX_LAYERS, expand.MAX_EXPANSION_STEPS, expand.MAX_NESTING,
                    safe_yaml.MAX_YAML_VALUES, safe_yaml.MAX_MERGED_KEYS, safe_yaml.MAX_YAML_DEPTH, safe_yaml.MAX_KEY_LENGTH, safe_yaml.MAX_NUMBER_DIGITS):
         assert f"{number:,}" in section, number
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ('"a\\nb": 1\n', "keys are names like `kernel`; this one holds a line break or a control character"),
+        ("k" * 101 + ": 1\n", "a key of 101 characters; keys are names like `kernel`, of at most 100"),
+        ("layers: [{conv: {kernel: 3, kernel: 5}}]\n", "`kernel` appears twice in the same mapping (first at line"),
+        ("1: 2\n", "keys are words like `kernel` or `filters`; got 1"),
+        ("x: 1\n<<: 2\n", "`<<` merges the keys of another mapping"),
+    ],
+    ids=["line break", "101 characters", "twice", "a number", "merge of a number"],
+)
+def test_every_key_is_checked_in_nested_and_top_level_mappings(text, expected):
+    """The YAML builder's fast path for keys keeps every check of the general one."""
+    from cnncalc.errors import CnnCalcError
+    from cnncalc.spec.safe_yaml import load_yaml
+
+    for wrapped in (text, "outer:\n" + "".join(f"  {line}\n" for line in text.splitlines())):
+        with pytest.raises(CnnCalcError) as caught:
+            load_yaml(wrapped)
+        assert expected in caught.value.message
+    assert load_yaml("k" * 100 + ": 1\n") == {"k" * 100: 1}

@@ -147,7 +147,12 @@ class _Builder:
                     if type(target) is YList:
                         target.append(value)
                         target.item_pos.append(pos)
-                    elif frame.key is not None and frame.key is not _MERGE_KEY:  # a mapping's value: `_add`, inline
+                    elif frame.key is None:
+                        if value.__class__ is str and len(value) <= MAX_KEY_LENGTH and value not in target and value.isprintable():
+                            frame.key, frame.key_pos = value, pos  # a key that passes `_add`'s checks: `_add`, inline
+                        else:
+                            self._add(frame, value, pos, event)
+                    elif frame.key is not _MERGE_KEY:  # a mapping's value: `_add`, inline
                         target[frame.key] = value
                         target.key_pos[frame.key] = frame.key_pos
                         frame.key = frame.key_pos = None
