@@ -37,8 +37,10 @@ _MERGE = _TAG + "merge"
 
 
 class YMap(dict):
-    """A YAML mapping that remembers its own position and each key's."""
+    """A YAML mapping that remembers its own position and each key's. (Slots rather than an instance dict:
+    a spec of 100,000 layers holds 300,000 mappings and lists at once while it is expanded.)"""
 
+    __slots__ = ("pos", "key_pos")
     pos: SourcePos
     key_pos: dict[str, SourcePos]
 
@@ -46,6 +48,7 @@ class YMap(dict):
 class YList(list):
     """A YAML sequence that remembers its own position and each item's."""
 
+    __slots__ = ("pos", "item_pos")
     pos: SourcePos
     item_pos: list[SourcePos]
 
