@@ -29,3 +29,17 @@ def test_a_list_and_an_iterator_of_the_same_items_give_the_same_text(items):
 def test_other_lists_stay_on_one_line():
     text = document({"layers": [1, 2], "side_outputs": [{"a": 1}, {"b": 2}]})
     assert text.splitlines()[-2] == '  "side_outputs": [{"a": 1}, {"b": 2}]'
+
+
+@pytest.mark.parametrize("count", [0, 1, 4095, 4096, 9000])
+def test_writing_gives_the_document_and_a_newline(count):
+    """`write` sends the text in batches as the items are made: the same text as `document`, whatever the count."""
+    import io
+
+    from cnncalc.render import jsonout
+
+    items = [{"path": f"layer{i}", "params": i} for i in range(count)]
+    out = io.StringIO()
+    jsonout.write({"name": "n", "layers": iter(items), "totals": {}}, out)
+    assert out.getvalue() == document({"name": "n", "layers": items, "totals": {}}) + "\n"
+    assert json.loads(out.getvalue())["layers"] == items

@@ -303,7 +303,7 @@ def _emit_analysis(analysis, memory, *, format: OutputFormat, depth: int | None,
     from cnncalc.render import table as render
 
     if format is OutputFormat.JSON:
-        sys.stdout.write(render.to_json(analysis, depth=depth, memory=memory) + "\n")
+        render.write_json(analysis, sys.stdout, depth=depth, memory=memory)
     elif format is OutputFormat.CSV:
         sys.stdout.write(render.to_csv(analysis, depth=depth, chw=chw, memory=memory))
     elif format is OutputFormat.MARKDOWN:
@@ -1179,7 +1179,7 @@ def _emit_receptive(report, network, spec: str, *, layer: str | None, format: Ou
             raise no_such_layer(report.name, layer, [f.path for f in report.layers])
         fields = (target,)
     if format is OutputFormat.JSON:
-        sys.stdout.write(rr.to_json(report, fields, explain=explain) + "\n")
+        rr.write_json(report, fields, sys.stdout, explain=explain)
         return
     if format is OutputFormat.CSV:
         sys.stdout.write(rr.to_csv(fields))

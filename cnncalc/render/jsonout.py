@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TextIO
 
 _encoder = json.JSONEncoder(ensure_ascii=False)
 
@@ -35,16 +35,41 @@ def document(doc: dict[str, Any], one_per_line: tuple[str, ...] = ("layers",)) -
 
     Those may also be iterators: each item is then made, encoded and dropped in turn, so that a network's
     100,000 layer objects never exist at once (only their text does)."""
-    lines = ["{"]
+    return "".join(_pieces(doc, one_per_line))
+
+
+def write(doc: dict[str, Any], out: TextIO, one_per_line: tuple[str, ...] = ("layers",)) -> None:
+    """`document(doc)` and a newline, written to `out` a few thousand lines at a time as they are made:
+    the text of a 100,000-layer network (50 MB) is never held whole, nor copied to add the newline."""
+    batch: list[str] = []
+    for piece in _pieces(doc, one_per_line):
+        batch.append(piece)
+        if len(batch) == _BATCH:
+            out.write("".join(batch))
+            batch.clear()
+    batch.append("\n")
+    out.write("".join(batch))
+
+
+_BATCH = 4096
+_NOTHING = object()
+
+
+def _pieces(doc: dict[str, Any], one_per_line: tuple[str, ...]) -> Iterator[str]:
+    """The document's text in pieces: `{`, then each top-level key and each item of the listed lists."""
+    yield "{"
     last = len(doc) - 1
     for i, (key, value) in enumerate(doc.items()):
         comma = "," if i < last else ""
-        items = [f"    {_encode(item)}" for item in value] if key in one_per_line and isinstance(value, (list, Iterator)) else None
-        if items:
-            lines.append(f"  {_encode(key)}: [")
-            lines.append(",\n".join(items))
-            lines.append(f"  ]{comma}")
-        else:
-            lines.append(f"  {_encode(key)}: {_encode(value if items is None else [])}{comma}")
-    lines.append("}")
-    return "\n".join(lines)
+        if key in one_per_line and isinstance(value, (list, Iterator)):
+            items = iter(value)
+            first = next(items, _NOTHING)
+            if first is not _NOTHING:
+                yield f"\n  {_encode(key)}: [\n    {_encode(first)}"
+                for item in items:
+                    yield f",\n    {_encode(item)}"
+                yield f"\n  ]{comma}"
+                continue
+            value = []
+        yield f"\n  {_encode(key)}: {_encode(value)}{comma}"
+    yield "\n}"

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
 
 from cnncalc.model.layers import Merge, Network, Node, Sequential, Side
 from cnncalc.core.receptive import VECTOR_NOTE, AxisField, LayerField, ReceptiveAnalysis, Span
@@ -188,10 +188,19 @@ def _layers_json(fields: tuple[LayerField, ...], explain: bool) -> Iterator[dict
 
 
 def to_json(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, explain: bool = False) -> str:
+    return jsonout.document(_json_document(analysis, fields, explain))
+
+
+def write_json(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], out: TextIO, *, explain: bool = False) -> None:
+    """`to_json` and a newline, written to `out` as the layers' lines are made (what the CLI prints)."""
+    jsonout.write(_json_document(analysis, fields, explain), out)
+
+
+def _json_document(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], explain: bool) -> dict[str, Any]:
     doc = {"name": analysis.name, "input": analysis.input.as_json(), "layers": _layers_json(fields, explain)}
     if explain:
         doc["closed_forms"] = [c["text"] for c in closed_forms(fields)]
-    return jsonout.document(doc)
+    return doc
 
 
 # --------------------------------------------------------------------------- explanations

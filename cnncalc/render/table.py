@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, TextIO
 
 from cnncalc.core.engine import Analysis, Row
 from cnncalc.core.memory import Footprint, saved_by, saved_within
@@ -73,6 +73,15 @@ def _layers_json(analysis: Analysis, depth: int | None, memory: Footprint) -> It
 
 def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
     """One object, each layer on a line of its own (render/jsonout.py)."""
+    return jsonout.document(_json_document(analysis, depth, memory))
+
+
+def write_json(analysis: Analysis, out: TextIO, *, depth: int | None, memory: Footprint) -> None:
+    """`to_json` and a newline, written to `out` as the layers' lines are made (what the CLI prints)."""
+    jsonout.write(_json_document(analysis, depth, memory), out)
+
+
+def _json_document(analysis: Analysis, depth: int | None, memory: Footprint) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "name": analysis.network.name,
         "input": analysis.input.as_json(),
@@ -84,7 +93,7 @@ def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
     if analysis.outputs:
         doc["side_outputs"] = [{"path": path, "output": shape.as_json()} for path, shape in analysis.outputs]
     doc["totals"] = totals_json(analysis, memory)
-    return jsonout.document(doc)
+    return doc
 
 
 CSV_COLUMNS = (
