@@ -134,12 +134,16 @@ class _Builder:
         stack: list[_Frame] = []
         root: Any = _NO_KEY
         scalars = self.scalars
+        last_line, line = -1, 0  # the last value's line (0-based, as the parser counts) and its 1-based number
         while True:
             event = get()
             cls = type(event)
             if cls is scalar_event and stack:  # the common case first, without the general path's tests
                 mark = event.start_mark
-                pos = SourcePos(mark.line + 1, mark.column + 1)
+                if mark.line != last_line:  # values on one line share its number: one int, not one each
+                    last_line = mark.line
+                    line = last_line + 1
+                pos = SourcePos(line, mark.column + 1)
                 self.budget -= 1
                 if self.budget >= 0 and event.anchor is None:
                     value = scalars.get((event.tag, event.value, event.implicit), _NO_KEY)  # `_scalar`'s cache, inline
@@ -167,7 +171,10 @@ class _Builder:
                 # the next most common case: a plain list or mapping inside another (the general path below
                 # does the same after its tests for tags, anchors, depth and the end of the budget)
                 mark = event.start_mark
-                pos = SourcePos(mark.line + 1, mark.column + 1)
+                if mark.line != last_line:
+                    last_line = mark.line
+                    line = last_line + 1
+                pos = SourcePos(line, mark.column + 1)
                 self.budget -= 1
                 if self.budget >= 0:
                     if cls is map_start:
