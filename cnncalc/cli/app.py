@@ -1329,10 +1329,13 @@ def _write_quiz(problems, format: QuizFormat, lang: Lang, difficulty: Difficulty
     import shutil
     import tempfile
 
-    from cnncalc.quiz import lms
     from cnncalc.quiz import text as quiz_render
 
     title = quiz_render.header(lang, difficulty, seed, count).split(" (")[0]
+    if format in (QuizFormat.MOODLE, QuizFormat.GIFT) or format.binary:
+        # only for the course platforms' formats: it imports zipfile, html and xml.sax (which brings
+        # urllib.request, ssl and email along), 25–30 ms that text, Markdown and JSON sets do not need
+        from cnncalc.quiz import lms
     if format.binary:
         problems = list(problems)
         data = lms.qti_zip(problems, lang, title) if format is QuizFormat.QTI else lms.anki_package(problems, lang, title)
