@@ -521,7 +521,8 @@ class _Generator:
         self.difficulty = difficulty
         self._level = (Difficulty.EASY, Difficulty.MEDIUM, Difficulty.HARD).index(difficulty)
         self._networks = networks
-        self._network_rows: dict[str, list[Any]] | None = None
+        self._network_rows: dict[str, list[Any]] = {}  # name -> `_rows(name)`
+        self._names: list[str] | None = None  # `_available()`
         self.seen: set[str] = set()  # the keys of the problems kept so far (iter_problems shares its own)
 
     def _not_drawn_before(self, topic: QuizTopic, kind: str, ask: Ask, given: dict[str, Any]) -> None:
@@ -1204,33 +1205,40 @@ class _Generator:
                        {"out": math.output.hwc(), "params": math.params, "padding": list(math.padding or ())})
 
     # -- bundled networks -----------------------------------------------------------------
-    def _rows(self) -> dict[str, list[Any]]:
-        if self._network_rows is None:
+    def _available(self) -> list[str]:
+        """The networks `network` problems may name, in NETWORKS' order."""
+        if self._names is None:
+            if self._networks is not None:
+                known = set(self._networks)
+            else:
+                from cnncalc.spec import zoo
+
+                known = set(zoo.bundled_names())
+            self._names = [name for name in NETWORKS if name in known]
+        return self._names
+
+    def _rows(self, name: str) -> list[Any]:
+        """The conv, pool and fc rows of one network, each with its ordinal among its kind: loaded and analysed
+        when a problem first names the network (a short set need not load ResNet-50)."""
+        if name not in self._network_rows:
             from cnncalc.spec import zoo
 
-            available = set(zoo.bundled_names()) if self._networks is None else set(self._networks)
-            rows: dict[str, list[Any]] = {}
-            for name in NETWORKS:
-                if name not in available:
-                    continue
-                network = self._networks[name] if self._networks is not None else zoo.load(name)
-                leaves = analyse(network).leaves()
-                picked, counts = [], {}
-                for row in leaves:
-                    if row.kind in ("conv", "maxpool", "avgpool", "fc"):
-                        counts[row.kind] = counts.get(row.kind, 0) + 1
-                        picked.append((network, row, counts[row.kind]))
-                rows[name] = picked
-            self._network_rows = rows
-        return self._network_rows
+            network = self._networks[name] if self._networks is not None else zoo.load(name)
+            picked, counts = [], {}
+            for row in analyse(network).leaves():
+                if row.kind in ("conv", "maxpool", "avgpool", "fc"):
+                    counts[row.kind] = counts.get(row.kind, 0) + 1
+                    picked.append((network, row, counts[row.kind]))
+            self._network_rows[name] = picked
+        return self._network_rows[name]
 
     def network(self) -> Problem:
-        rows = self._rows()
-        names = [n for n in _NETWORKS_BY_DIFFICULTY[self.difficulty] if n in rows] or list(rows)
+        available = self._available()
+        names = [n for n in _NETWORKS_BY_DIFFICULTY[self.difficulty] if n in available] or available
         if not names:
             raise _Reject
         name = self.draw.choice(names)
-        network, row, ordinal = self.draw.choice(rows[name])
+        network, row, ordinal = self.draw.choice(self._rows(name))
         node = row.node
         layer = _spec_of(node, row.padding)
         given = {"network": name, "input": network.input.hwc(), "layer": row.path}
