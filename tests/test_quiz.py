@@ -840,6 +840,8 @@ def test_equal_layer_entries_are_one_object_and_values_keep_their_type():
     one, one_float = problems.spec("dropout", p=1), problems.spec("dropout", p=1.0)
     assert one is not one_float and json.dumps(one) != json.dumps(one_float)
     assert problems.spec("conv", filters=8, kernel=3, stride=1) is problems.spec("conv", filters=8, kernel=3)  # a default is left out
+    nested = problems.spec("zeropad", padding=[[1, 2], [0, 1]])  # a value that cannot be a key is an entry of its own
+    assert nested == {"zeropad": {"padding": [[1, 2], [0, 1]]}} and nested is not problems.spec("zeropad", padding=[[1, 2], [0, 1]])
 
 
 def test_layer_texts_kept_on_entries_are_the_texts_written_afresh():

@@ -196,7 +196,10 @@ def spec(kind: str, **options: Any) -> LayerSpec:
         return kind
     # each value with its type: `bias: true` and `bias: 1` are equal in Python and different entries
     key = (kind, *[(k, v.__class__, tuple((x.__class__, x) for x in v) if v.__class__ is list else v) for k, v in kept.items()])
-    entry = _ENTRIES.get(key)
+    try:
+        entry = _ENTRIES.get(key)
+    except TypeError:  # a value that cannot be a key (a list of lists): an entry of its own
+        return Entry({kind: kept})
     if entry is None:
         entry = Entry({kind: kept})
         if len(_ENTRIES) < _ENTRIES_SIZE:
