@@ -129,79 +129,26 @@ class _Builder:
 
     def _root(self, get: Any) -> Any:
         events = self.yaml.events
-        scalar_event, ends = events.ScalarEvent, (events.MappingEndEvent, events.SequenceEndEvent)
-        map_start, list_start = events.MappingStartEvent, events.SequenceStartEvent
+        scalar_event, alias_event = events.ScalarEvent, events.AliasEvent
+        map_start, list_start, map_end, list_end = events.MappingStartEvent, events.SequenceStartEvent, events.MappingEndEvent, events.SequenceEndEvent
         stack: list[_Frame] = []
-        root: Any = _NO_KEY
         scalars = self.scalars
         last_line, line = -1, 0  # the last value's line (0-based, as the parser counts) and its 1-based number
         while True:
             event = get()
             cls = type(event)
-            if cls is scalar_event and stack:  # the common case first, without the general path's tests
-                mark = event.start_mark
-                if mark.line != last_line:  # values on one line share its number: one int, not one each
-                    last_line = mark.line
-                    line = last_line + 1
-                pos = SourcePos(line, mark.column + 1)
-                self.budget -= 1
-                if self.budget >= 0 and event.anchor is None:
-                    value = scalars.get((event.tag, event.value, event.implicit), _NO_KEY)  # `_scalar`'s cache, inline
-                    if value is _NO_KEY:
-                        value = self._scalar(event, pos, stack)
-                    frame = stack[-1]
-                    target = frame.value
-                    if type(target) is YList:
-                        target.append(value)
-                        target.item_pos.append(pos)
-                    elif frame.key is None:
-                        if value.__class__ is str and len(value) <= MAX_KEY_LENGTH and value not in target and value.isprintable():
-                            frame.key, frame.key_pos = value, pos  # a key that passes `_add`'s checks: `_add`, inline
-                        else:
-                            self._add(frame, value, pos, event)
-                    elif frame.key is not _MERGE_KEY:  # a mapping's value: `_add`, inline
-                        target[frame.key] = value
-                        target.key_pos[frame.key] = frame.key_pos
-                        frame.key = frame.key_pos = None
-                    else:
-                        self._add(frame, value, pos, event)
-                    continue
-                self.budget += 1  # counted again below, where the refusal is
-            elif (cls is map_start or cls is list_start) and stack and event.anchor is None and event.tag is None and len(stack) < MAX_YAML_DEPTH:
-                # the next most common case: a plain list or mapping inside another (the general path below
-                # does the same after its tests for tags, anchors, depth and the end of the budget)
-                mark = event.start_mark
-                if mark.line != last_line:
-                    last_line = mark.line
-                    line = last_line + 1
-                pos = SourcePos(line, mark.column + 1)
-                self.budget -= 1
-                if self.budget >= 0:
-                    if cls is map_start:
-                        container: YMap | YList | None = YMap()
-                        container.key_pos = {}  # type: ignore[union-attr]
-                    else:
-                        container = YList()
-                        container.item_pos = []  # type: ignore[union-attr]
-                    container.pos = pos  # type: ignore[union-attr]
-                    frame = stack[-1]
-                    target = frame.value
-                    if type(target) is YList:
-                        target.append(container)
-                        target.item_pos.append(pos)
-                    else:
-                        self._add(frame, container, pos, event)
-                    stack.append(_Frame(container, mark))  # type: ignore[arg-type]
-                    continue
-                self.budget += 1  # counted again below, where the refusal is
-            if isinstance(event, ends):
+            if cls is map_end or cls is list_end:
                 frame = stack.pop()
                 if frame.merges:
                     self._apply_merges(frame)
                 if not stack:
                     return frame.value
                 continue
-            pos = _pos(event.start_mark)
+            mark = event.start_mark
+            if mark.line != last_line:  # values on one line share its number: one int, not one each
+                last_line = mark.line
+                line = last_line + 1
+            pos = SourcePos(line, mark.column + 1)
             self.budget -= 1
             if self.budget < 0:
                 raise YamlProblem(
@@ -209,10 +156,12 @@ class _Builder:
                     hint="a spec of the largest networks has a few thousand values: use blocks and `repeat`",
                     pos=pos,
                 )
-            container = None
-            if isinstance(event, events.ScalarEvent):
-                value = self._scalar(event, pos, stack)
-            elif isinstance(event, events.AliasEvent):
+            container: YMap | YList | None = None
+            if cls is scalar_event:
+                value = scalars.get((event.tag, event.value, event.implicit), _NO_KEY)  # `_scalar`'s cache, inline
+                if value is _NO_KEY:
+                    value = self._scalar(event, pos, stack)
+            elif cls is alias_event:
                 if event.anchor not in self.anchors:
                     raise YamlProblem(
                         f"`*{_clip(event.anchor)}` refers to no anchor: `&{_clip(event.anchor)}` must come before it",
@@ -220,32 +169,48 @@ class _Builder:
                         pos=pos,
                     )
                 value = self.anchors[event.anchor]
-            elif isinstance(event, (events.MappingStartEvent, events.SequenceStartEvent)):
-                is_map = isinstance(event, events.MappingStartEvent)
-                plain = _TAG + ("map" if is_map else "seq")
-                if event.tag not in (None, "!", plain):
+            elif cls is map_start or cls is list_start:
+                if event.tag is not None and event.tag not in ("!", _TAG + ("map" if cls is map_start else "seq")):
                     raise _tag_error(event.tag, pos)
-                container = YMap() if is_map else YList()
-                container.pos = pos
-                if is_map:
-                    container.key_pos = {}  # type: ignore[union-attr]
-                else:
-                    container.item_pos = []  # type: ignore[union-attr]
-                value = container
                 if len(stack) >= MAX_YAML_DEPTH:
                     raise _too_deep(pos)
+                if cls is map_start:
+                    container = YMap()
+                    container.key_pos = {}
+                else:
+                    container = YList()
+                    container.item_pos = []
+                container.pos = pos
+                value = container
             else:  # pragma: no cover - the parser sends no other event inside a document
-                raise YamlProblem(f"unexpected YAML ({type(event).__name__})", pos=pos)
-            if getattr(event, "anchor", None) is not None and not isinstance(event, events.AliasEvent):
+                raise YamlProblem(f"unexpected YAML ({cls.__name__})", pos=pos)
+            if event.anchor is not None and cls is not alias_event:
                 self.anchors[event.anchor] = value
-            if stack:
-                self._add(stack[-1], value, pos, event)
+            if not stack:
+                if container is None:
+                    return value
+                stack.append(_Frame(container, mark))
+                continue
+            # the value goes into the innermost list or mapping: the common cases inline, the rest (a key's
+            # checks, merge keys) in `_add`
+            frame = stack[-1]
+            target = frame.value
+            if type(target) is YList:
+                target.append(value)
+                target.item_pos.append(pos)
+            elif frame.key is None:
+                if value.__class__ is str and len(value) <= MAX_KEY_LENGTH and value not in target and value.isprintable():
+                    frame.key, frame.key_pos = value, pos  # a key that passes `_add`'s checks
+                else:
+                    self._add(frame, value, pos, event)
+            elif frame.key is not _MERGE_KEY:  # a mapping's value
+                target[frame.key] = value
+                target.key_pos[frame.key] = frame.key_pos
+                frame.key = frame.key_pos = None
             else:
-                root = value
+                self._add(frame, value, pos, event)
             if container is not None:
-                stack.append(_Frame(container, event.start_mark))
-            elif not stack:
-                return root
+                stack.append(_Frame(container, mark))
 
     def _scalar(self, event: Any, pos: SourcePos, stack: list[_Frame]) -> Any:
         key = (event.tag, event.value, event.implicit)
