@@ -30,17 +30,12 @@ def _encode(value: Any) -> str:
     return _encoder.encode(value) if _chunks is None else "".join(_chunks(value, 0))
 
 
-def document(doc: dict[str, Any], one_per_line: tuple[str, ...] = ("layers",)) -> str:
-    """`doc` with one top-level key per line; the lists named in `one_per_line` with one item per line.
-
-    Those may also be iterators: each item is then made, encoded and dropped in turn, so that a network's
-    100,000 layer objects never exist at once (only their text does)."""
-    return "".join(_pieces(doc, one_per_line))
-
-
 def write(doc: dict[str, Any], out: TextIO, one_per_line: tuple[str, ...] = ("layers",)) -> None:
-    """`document(doc)` and a newline, written to `out` a few thousand lines at a time as they are made:
-    the text of a 100,000-layer network (50 MB) is never held whole, nor copied to add the newline."""
+    """`doc` with one top-level key per line, the lists named in `one_per_line` with one item per line, and a
+    final newline, written to `out` a few thousand lines at a time as they are made.
+
+    Those lists may also be iterators: each item is then made, encoded and dropped in turn, so that a
+    network's 100,000 layer objects never exist at once, and the text (50 MB) is never held whole."""
     batch: list[str] = []
     for piece in _pieces(doc, one_per_line):
         batch.append(piece)

@@ -179,7 +179,7 @@ def to_markdown(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...]) -> 
 
 
 def _layers_json(fields: tuple[LayerField, ...], explain: bool) -> Iterator[dict[str, Any]]:
-    """Each layer's JSON object, made as `jsonout.document` writes it."""
+    """Each layer's JSON object, made as `jsonout.write` writes it."""
     for f in fields:
         entry = f.as_json()
         if explain:
@@ -187,20 +187,13 @@ def _layers_json(fields: tuple[LayerField, ...], explain: bool) -> Iterator[dict
         yield entry
 
 
-def to_json(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], *, explain: bool = False) -> str:
-    return jsonout.document(_json_document(analysis, fields, explain))
-
-
 def write_json(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], out: TextIO, *, explain: bool = False) -> None:
-    """`to_json` and a newline, written to `out` as the layers' lines are made (what the CLI prints)."""
-    jsonout.write(_json_document(analysis, fields, explain), out)
-
-
-def _json_document(analysis: ReceptiveAnalysis, fields: tuple[LayerField, ...], explain: bool) -> dict[str, Any]:
+    """One object, each layer on a line of its own (render/jsonout.py), written to `out` as the layers' lines
+    are made."""
     doc = {"name": analysis.name, "input": analysis.input.as_json(), "layers": _layers_json(fields, explain)}
     if explain:
         doc["closed_forms"] = [c["text"] for c in closed_forms(fields)]
-    return doc
+    jsonout.write(doc, out)
 
 
 # --------------------------------------------------------------------------- explanations

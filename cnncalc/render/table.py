@@ -62,7 +62,7 @@ def totals_json(analysis: Analysis, memory: Footprint) -> dict[str, int]:
 
 
 def _layers_json(analysis: Analysis, depth: int | None, memory: Footprint) -> Iterator[dict[str, Any]]:
-    """Each row's JSON object, made as `jsonout.document` writes it."""
+    """Each row's JSON object, made as `jsonout.write` writes it."""
     within = saved_within(memory.saved_by_row)
     summaries: dict[tuple, dict[str, Any]] = {}
     for r in analysis.rows_to_depth(depth):
@@ -71,17 +71,9 @@ def _layers_json(analysis: Analysis, depth: int | None, memory: Footprint) -> It
         yield entry
 
 
-def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
-    """One object, each layer on a line of its own (render/jsonout.py)."""
-    return jsonout.document(_json_document(analysis, depth, memory))
-
-
 def write_json(analysis: Analysis, out: TextIO, *, depth: int | None, memory: Footprint) -> None:
-    """`to_json` and a newline, written to `out` as the layers' lines are made (what the CLI prints)."""
-    jsonout.write(_json_document(analysis, depth, memory), out)
-
-
-def _json_document(analysis: Analysis, depth: int | None, memory: Footprint) -> dict[str, Any]:
+    """One object, each layer on a line of its own (render/jsonout.py), written to `out` as the layers' lines
+    are made."""
     doc: dict[str, Any] = {
         "name": analysis.network.name,
         "input": analysis.input.as_json(),
@@ -93,7 +85,14 @@ def _json_document(analysis: Analysis, depth: int | None, memory: Footprint) -> 
     if analysis.outputs:
         doc["side_outputs"] = [{"path": path, "output": shape.as_json()} for path, shape in analysis.outputs]
     doc["totals"] = totals_json(analysis, memory)
-    return doc
+    jsonout.write(doc, out)
+
+
+def to_json(analysis: Analysis, *, depth: int | None, memory: Footprint) -> str:
+    """`write_json`'s text."""
+    out = io.StringIO()
+    write_json(analysis, out, depth=depth, memory=memory)
+    return out.getvalue()
 
 
 CSV_COLUMNS = (
