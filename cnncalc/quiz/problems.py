@@ -823,27 +823,30 @@ class _Generator:
             n = d.choice((5, 6, 7, 8, 14, 28, 32, 64) if not d.easy else (4, 5, 8, 28, 32))
             shape = Spatial(n, n, d.choice((1, 3, 16, 32, 64, 256, 512)))
             layers = ["flatten", spec("fc", units=d.choice((10, 84, 100, 120, 128, 256, 1000, 4096)), bias=not (d.hard and d.chance(0.3)))]
-            self._not_drawn_before(QuizTopic.PARAMS, "fc_params", Ask.PARAMS, _given(shape, layers))
+            given = _given(shape, layers)
+            self._not_drawn_before(QuizTopic.PARAMS, "fc_params", Ask.PARAMS, given)
             maths = run(shape, layers)
             return Problem(
-                QuizTopic.PARAMS, "fc_params", QuestionForm.COMPUTE, Ask.PARAMS, _given(shape, layers), Answer.number(maths[1].params),
+                QuizTopic.PARAMS, "fc_params", QuestionForm.COMPUTE, Ask.PARAMS, given, Answer.number(maths[1].params),
                 {"features": maths[0].output.elements, "flatten": step(layers[0], shape, maths[0])["expr"], "expr": params_expression(layers[1], maths[0].output)},
             )
         if form == "bn":
             n = d.choice((7, 14, 28, 56, 112))
             shape = Spatial(n, n, d.choice((16, 32, 64, 128, 256, 512, 1024, 2048)))
             layers = [spec("batchnorm")]
-            self._not_drawn_before(QuizTopic.PARAMS, "bn_params", Ask.PARAMS, _given(shape, layers))
+            given = _given(shape, layers)
+            self._not_drawn_before(QuizTopic.PARAMS, "bn_params", Ask.PARAMS, given)
             (math,) = run(shape, layers)
             return Problem(
-                QuizTopic.PARAMS, "bn_params", QuestionForm.COMPUTE, Ask.PARAMS, _given(shape, layers), Answer.number(math.params),
+                QuizTopic.PARAMS, "bn_params", QuestionForm.COMPUTE, Ask.PARAMS, given, Answer.number(math.params),
                 {"expr": params_expression(layers[0], shape), "running": math.running_stats},
             )
         shape, layer = self._param_conv()
+        given = _given(shape, [layer])
         if form == "missing":
-            self._not_drawn_before(QuizTopic.PARAMS, "params_missing", Ask.FILTERS, _given(shape, [layer]))
+            self._not_drawn_before(QuizTopic.PARAMS, "params_missing", Ask.FILTERS, given)
         elif form != "claim":  # a claim draws its number after the count is known
-            self._not_drawn_before(QuizTopic.PARAMS, "conv_params", Ask.PARAMS, _given(shape, [layer]))
+            self._not_drawn_before(QuizTopic.PARAMS, "conv_params", Ask.PARAMS, given)
         (math,) = run(shape, [layer])
         kind, opts = _kind_and_options(layer)
         facts = {"expr": params_expression(layer, shape), "steps": [step(layer, shape, math)]}
@@ -854,14 +857,14 @@ class _Generator:
                 return run(shape, [{kind: {**opts, "filters": value}}])[0].params
 
             self._unique(params, math.params, filters)
-            return Problem(QuizTopic.PARAMS, "params_missing", QuestionForm.MISSING, Ask.FILTERS, _given(shape, [layer]), Answer.number(filters), {**facts, "params": math.params})
+            return Problem(QuizTopic.PARAMS, "params_missing", QuestionForm.MISSING, Ask.FILTERS, given, Answer.number(filters), {**facts, "params": math.params})
         if form == "claim":
             slips = [run(shape, [{kind: {**opts, "bias": not to_layer(layer).bias}}])[0].params,  # type: ignore[union-attr]
                      run(Spatial(shape.height, shape.width, 1), [layer])[0].params]
             claimed = math.params if d.chance(0.5) else d.choice(slips)
             claim = Statement("params", {"value": claimed}, claimed == math.params)
-            return Problem(QuizTopic.PARAMS, "params_claim", QuestionForm.TRUE_FALSE, Ask.TRUE_FALSE, _given(shape, [layer]), Answer(AnswerKind.BOOL, claim.true), {**facts, "params": math.params}, (claim,))
-        return Problem(QuizTopic.PARAMS, "conv_params", QuestionForm.COMPUTE, Ask.PARAMS, _given(shape, [layer]), Answer.number(math.params), facts)
+            return Problem(QuizTopic.PARAMS, "params_claim", QuestionForm.TRUE_FALSE, Ask.TRUE_FALSE, given, Answer(AnswerKind.BOOL, claim.true), {**facts, "params": math.params}, (claim,))
+        return Problem(QuizTopic.PARAMS, "conv_params", QuestionForm.COMPUTE, Ask.PARAMS, given, Answer.number(math.params), facts)
 
     def _param_conv(self) -> tuple[Spatial, LayerSpec]:
         d = self.draw
@@ -881,9 +884,10 @@ class _Generator:
         if form == "fc":
             shape = Vector(d.choice((400, 512, 784, 1024, 2048, 4096, 9216, 25088)))
             layer = spec("fc", units=d.choice((10, 84, 100, 120, 256, 1000, 4096)))
-            self._not_drawn_before(QuizTopic.MACS, "fc_macs", Ask.MACS, _given(shape, [layer]))
+            given = _given(shape, [layer])
+            self._not_drawn_before(QuizTopic.MACS, "fc_macs", Ask.MACS, given)
             (math,) = run(shape, [layer])
-            return Problem(QuizTopic.MACS, "fc_macs", QuestionForm.COMPUTE, Ask.MACS, _given(shape, [layer]), Answer.number(math.macs), {"expr": macs_expression(layer, shape, math)})
+            return Problem(QuizTopic.MACS, "fc_macs", QuestionForm.COMPUTE, Ask.MACS, given, Answer.number(math.macs), {"expr": macs_expression(layer, shape, math)})
         if form == "bottleneck":
             n = d.choice((14, 28, 56) if not d.hard else (7, 14, 17, 28, 35, 56))
             c = d.choice((128, 192, 256, 480, 512))
@@ -893,23 +897,25 @@ class _Generator:
             shape = Spatial(n, n, c)
             direct = [spec("conv", filters=f, kernel=k, padding=(k - 1) // 2)]
             cheap = [spec("conv", filters=r, kernel=1), spec("conv", filters=f, kernel=k, padding=(k - 1) // 2)]
-            self._not_drawn_before(QuizTopic.MACS, "bottleneck", Ask.MACS_SAVED, _given(shape, direct, versus=cheap))
+            given = _given(shape, direct, versus=cheap)
+            self._not_drawn_before(QuizTopic.MACS, "bottleneck", Ask.MACS_SAVED, given)
             direct_m, cheap_m = run(shape, direct), run(shape, cheap)
             saved = direct_m[0].macs - sum(m.macs for m in cheap_m)
             if saved <= 0:
                 raise _Reject
             return Problem(
-                QuizTopic.MACS, "bottleneck", QuestionForm.COMPUTE, Ask.MACS_SAVED, _given(shape, direct, versus=cheap), Answer.number(saved),
+                QuizTopic.MACS, "bottleneck", QuestionForm.COMPUTE, Ask.MACS_SAVED, given, Answer.number(saved),
                 {"direct": direct_m[0].macs, "direct_expr": macs_expression(direct[0], shape, direct_m[0]),
                  "parts": [m.macs for m in cheap_m], "cheap": sum(m.macs for m in cheap_m),
                  "parts_expr": [macs_expression(cheap[0], shape, cheap_m[0]), macs_expression(cheap[1], cheap_m[0].output, cheap_m[1])],
                  "reduced": r},
             )
         shape, layer = _conv_from_axes(*self.draw.conv_axes(), self.draw.channels(), self.draw.filters())
-        self._not_drawn_before(QuizTopic.MACS, "conv_macs", Ask.MACS, _given(shape, [layer]))
+        given = _given(shape, [layer])
+        self._not_drawn_before(QuizTopic.MACS, "conv_macs", Ask.MACS, given)
         (math,) = run(shape, [layer])
         return Problem(
-            QuizTopic.MACS, "conv_macs", QuestionForm.COMPUTE, Ask.MACS, _given(shape, [layer]), Answer.number(math.macs),
+            QuizTopic.MACS, "conv_macs", QuestionForm.COMPUTE, Ask.MACS, given, Answer.number(math.macs),
             {"expr": macs_expression(layer, shape, math), "steps": [step(layer, shape, math)]},
         )
 
@@ -984,10 +990,11 @@ class _Generator:
             shape = Spatial(n, n, c)
             big = [spec("conv", filters=c, kernel=k, padding=(k - 1) // 2, bias=bias)]
             small = [spec("conv", filters=c, kernel=3, padding=1, bias=bias)] * count
-            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_compare", Ask.PARAMS_SAVED, _given(shape, big, versus=small))
+            given = _given(shape, big, versus=small)
+            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_compare", Ask.PARAMS_SAVED, given)
             big_m, small_m = run(shape, big), run(shape, small)
             return Problem(
-                QuizTopic.RECEPTIVE_FIELD, "rf_compare", QuestionForm.COMPUTE, Ask.PARAMS_SAVED, _given(shape, big, versus=small),
+                QuizTopic.RECEPTIVE_FIELD, "rf_compare", QuestionForm.COMPUTE, Ask.PARAMS_SAVED, given,
                 Answer.number(big_m[0].params - sum(m.params for m in small_m)),
                 {"big": big_m[0].params, "small": small_m[0].params, "small_total": sum(m.params for m in small_m), "count": count, "k": k, "c": c, "bias": bias,
                  "big_expr": params_expression(big[0], shape), "small_expr": params_expression(small[0], shape),
@@ -1011,14 +1018,14 @@ class _Generator:
         if n > 512:
             raise _Reject
         shape = Spatial(n, n, 3)
+        given = _given(shape, layers)
         if form == "missing":
-            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_missing", Ask.LAYERS, _given(shape, layers))
+            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_missing", Ask.LAYERS, given)
         elif form != "claim":  # a claim draws its number after the field is known
-            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_stack", Ask.RECEPTIVE_FIELD, _given(shape, layers))
+            self._not_drawn_before(QuizTopic.RECEPTIVE_FIELD, "rf_stack", Ask.RECEPTIVE_FIELD, given)
         run(shape, layers)  # the stack must be a valid network (the engine raises otherwise)
         steps = receptive_field(layers)
         rf = steps[-1]["rf"]
-        given = _given(shape, layers)
         if form == "missing":
             k = to_layer(layers[0]).kernel[0]  # type: ignore[union-attr]
 
