@@ -80,6 +80,26 @@ def test_options_that_change_memory_keep_what_torch_keeps(word, extra, after_con
     assert_like_torch(parse_spec(_kind_spec(word, 2, after_conv, extra), file="k.yaml"))
 
 
+
+# What a normalisation reads decides what it copies: a channels-last map (after a layer norm on the channels)
+# or a slice of the channels (chunk, with a batch of several) is copied channels-first first. Instance norm
+# then repeats γ/β and the running statistics per sample on top of the copy, as it does on a plain input
+# (found by the long hunt of random networks: the copy forgot the running statistics).
+LAYOUTS = {
+    "plain": [{"conv": {"filters": 4, "kernel": 1}}],
+    "channels-last": [{"conv": {"filters": 4, "kernel": 1}}, "layernorm"],
+    "channel-slice": [{"conv": {"filters": 8, "kernel": 1}}, {"chunk": {"chunks": 2, "index": 1}}],
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("word,extra", [
+    ("instancenorm", {"affine": affine, "track_running_stats": track}) for affine in (False, True) for track in (False, True)
+] + [("groupnorm", {"groups": 2}), ("groupnorm", {"groups": 2, "affine": False})], ids=lambda v: json.dumps(v) if isinstance(v, dict) else v)
+def test_a_normalisation_keeps_what_torch_keeps_on_every_input_layout(word, extra, layout):
+    text = json.dumps({"name": word, "input": "5x7x3", "layers": [*LAYOUTS[layout], {word: extra}]})
+    assert_like_torch(parse_spec(text, file="n.yaml"))
+
 def _random_networks(count: int, seed: int):
     rng = random.Random(seed)
     found = 0

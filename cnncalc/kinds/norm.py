@@ -246,19 +246,21 @@ class NormalizationKind(Kind):
         at_inference = (stats,)  # made at inference too (instance norm's even with running statistics)
         layout = "last" if layer.kind == LayerKind.LAYERNORM and isinstance(x, Spatial) else "keep"
         channels_first = context.contiguous and not (context.channels_last and isinstance(x, Spatial) and x.positions > 1 and x.channels > 1)
+        kept: tuple[Extra, ...] = ()
+        made: tuple[Extra, ...] = ()
+        if layer.kind == LayerKind.INSTANCENORM:
+            # F.instance_norm repeats γ and β, and the running mean and variance, once per sample (new tensors,
+            # not parameters or buffers), whatever the input's layout: batch norm keeps the repeated γ and
+            # running statistics
+            repeated = Extra(x.channels)
+            kept = (repeated,) * (int(layer.affine) + 2 * int(layer.track_running_stats))
+            made = (repeated,) * (2 * int(layer.affine) + 2 * int(layer.track_running_stats))
         if layer.kind != LayerKind.LAYERNORM and not channels_first:
             # group and instance norm make a channels-first contiguous copy of a channel slice or a channels-last
             # map first, and keep the copy
             copy = Extra(x.elements)
-            extra = (Extra(x.channels),) if layer.kind == LayerKind.INSTANCENORM and layer.affine else ()
-            twice = extra * 2
-            return Memory(saved=(copy, stats, *extra), working=(copy, *working_output(use.output, *at_inference, *twice)))
-        if layer.kind == LayerKind.INSTANCENORM and (layer.affine or layer.track_running_stats):
-            # F.instance_norm repeats γ and β, and the running mean and variance, once per sample (new tensors,
-            # not parameters or buffers): batch norm keeps the repeated γ and running statistics
-            repeated = Extra(x.channels)
-            kept = (repeated,) * (int(layer.affine) + 2 * int(layer.track_running_stats))
-            made = (repeated,) * (2 * int(layer.affine) + 2 * int(layer.track_running_stats))
+            return Memory(saved=(copy, stats, *kept), working=(copy, *working_output(use.output, *at_inference, *made)))
+        if made:
             return Memory(saves_input=True, saved=(stats, *kept), working=working_output(use.output, *at_inference, *made))
         return Memory(saves_input=True, saved=(stats,), working=working_output(use.output, *at_inference), layout=layout)
 
