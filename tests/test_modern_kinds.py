@@ -262,6 +262,27 @@ def test_multiply_broadcasts_exactly_as_torch_does(a, b, ok):
             run(a, layers)
 
 
+
+def test_multiply_of_branches_of_different_ranks_is_refused_for_torch_mixes_in_the_batch():
+    # (N, 4, 1, 1) * (N, 4): torch aligns whole tensors from the right, so the vector's batch axis meets the
+    # map's height, and one sample's product has a shape that depends on the batch size. Found by the long
+    # memory hunt: cnncalc took the product of one sample (4x1x4), right for a batch of one only.
+    per_sample = {n: tuple((torch.zeros(n, 4, 1, 1) * torch.zeros(n, 4)).shape[1:]) for n in (1, 2)}
+    assert per_sample == {1: (4, 1, 4), 2: (4, 2, 4)}
+    with pytest.raises(CnnCalcError) as caught:
+        run("1x1x4", [{"multiply": {"name": "gate", "branches": [[], [{"flatten": {}}, {"fc": {"units": 4}}]]}}])
+    assert caught.value.render() == (
+        "error: t.yaml:1:45: layer gate: multiply needs branches of the same rank: torch aligns whole tensors from the right, "
+        "so the batch axis of the smaller one would meet an axis of the other; branch 1 (the identity) gives 1x1x4 (a 2-D map) "
+        "but branch 2 (layer gate.branch1) gives 4 (a vector)\n"
+        "  hint: make the gate a map of the same rank as the other branch: 1x1xC, from global pooling and 1x1 convs, "
+        "or `unflatten: {shape: 1x1xC}` after an fc"
+    )
+    # the hint's way out gives the product torch gives for every batch
+    fixed = run("1x1x4", [{"multiply": {"branches": [[], [{"flatten": {}}, {"fc": {"units": 4}}, {"unflatten": {"shape": "1x1x4"}}]]}}])
+    assert fixed.rows[-1].output == Spatial(1, 1, 4)
+    assert tuple((torch.zeros(2, 4, 1, 1) * torch.zeros(2, 4).unflatten(1, (4, 1, 1))).shape[1:]) == (4, 1, 1)
+
 def test_new_kinds_are_exact_in_a_small_network_built_in_torch():
     network = parse_spec(
         json.dumps(

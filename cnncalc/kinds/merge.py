@@ -166,6 +166,10 @@ def _sizes_words(a: Shape, b: Shape) -> str:
     return "height and width"
 
 
+def _rank_words(shape: Shape) -> str:
+    return "a vector" if isinstance(shape, Vector) else f"a {shape.rank}-D map"
+
+
 def _broadcast(a: Shape, b: Shape) -> tuple[int, ...] | None:
     """torch's broadcasting of two samples' shapes (channels first, aligned from the right), or None."""
     ta, tb = a.torch_size(), b.torch_size()
@@ -193,6 +197,20 @@ class MultiplyRule(MergeRule):
     def combine(self, node: Merge, outputs: list[Shape]) -> Shape:
         size = outputs[0].torch_size()
         for i, other in enumerate(outputs[1:], start=1):
+            if len(other.torch_size()) != len(size):
+                # torch aligns whole tensors from the right, batch axis included: the smaller tensor's batch
+                # axis would meet an axis of one sample of the other, and the product's shape would change
+                # with the batch size (a 1x1x1 map times a 4-vector is 1x1x4 for one sample, 1x2x4 each for two)
+                raise MergeProblem(
+                    f"multiply needs branches of the same rank: torch aligns whole tensors from the right, so the batch axis of the smaller one "
+                    f"would meet an axis of the other; "
+                    f"{describe_branch(node, 0)} gives {_from_torch(size).hwc()} ({_rank_words(_from_torch(size))}) "
+                    f"but {describe_branch(node, i)} gives {other.hwc()} ({_rank_words(other)})",
+                    hint="make the gate a map of the same rank as the other branch: 1x1xC, from global pooling and 1x1 convs, "
+                    "or `unflatten: {shape: 1x1xC}` after an fc",
+                    layer=node.path or None,
+                    pos=node.pos,
+                )
             joined = _broadcast(_from_torch(size), other)
             if joined is None:
                 raise MergeProblem(
