@@ -178,7 +178,7 @@ def _leaf(node: Node, tensor: _Tensor, walk: _Walk) -> _Tensor:
     known = walk.memories.get(key) if token is not None else None
     if known is None:
         use = LayerUse(node, row.input, row.output, row.params, row.macs, row.padding)
-        memory = kind_of(node).memory(node, use, MemoryContext(walk.training, tensor.channels_last, tensor.contiguous))
+        memory = kind_of(node).memory(node, use, MemoryContext(walk.training, tensor.channels_last, tensor.contiguous, walk.batch))
         working = sum(walk.bytes(*extra) for extra in memory.working)
         if token is not None:
             walk.memories[key] = (memory, working)
@@ -214,7 +214,8 @@ def _merge(node: Merge, tensor: _Tensor, walk: _Walk) -> _Tensor:
             walk.done_reading(source, start)
     if node.merge is MergeKind.CONCAT:
         walk.moment(walk.bytes(row.output.elements))
-        out = _Tensor(walk.storage(row.output.elements), any(o.grad for o in outputs), outputs[0].channels_last)
+        # torch.cat keeps channels-last only when every branch is laid out so; otherwise its output is contiguous
+        out = _Tensor(walk.storage(row.output.elements), any(o.grad for o in outputs), all(o.channels_last for o in outputs))
     else:
         out = _chain(node, row, outputs, walk)
     walk.hold(out.storage)
@@ -228,9 +229,14 @@ def _chain(node: Merge, row: Row, outputs: list[_Tensor], walk: _Walk) -> _Tenso
     (of the broadcast size so far) and frees the one before it. `a · b` keeps b for a's gradient and a for b's."""
     rule = MERGES[node.merge]
     product, shapes = outputs[0], _branch_shapes(node, row, walk)
+    so_far = shapes[0]
     for k, operand in enumerate(outputs[1:], start=1):
         shape = row.output if k == len(outputs) - 1 else rule.combine(node, shapes[: k + 1])
-        step = _Tensor(walk.storage(shape.elements), product.grad or operand.grad, product.channels_last)
+        # the result is laid out as the first operand whose layout tells (a 1x1 gate's does not: torch's
+        # TensorIterator follows the map it scales)
+        last = product.channels_last if getattr(so_far, "positions", 1) > 1 else operand.channels_last
+        step = _Tensor(walk.storage(shape.elements), product.grad or operand.grad, last)
+        so_far = shape
         walk.moment(walk.bytes(shape.elements))
         if walk.training and node.merge is MergeKind.MULTIPLY:
             if operand.grad:

@@ -128,6 +128,7 @@ class MemoryContext(NamedTuple):
     training: bool
     channels_last: bool = False
     contiguous: bool = True  # False for a slice of the channels of a batch of more than one sample (chunk)
+    batch: int = 1  # samples: whether torch can view a batch's positions as rows may depend on it
 
 
 def working_output(out: Shape, *more: Extra) -> tuple[Extra, ...]:

@@ -137,9 +137,11 @@ class ChannelShuffleKind(Kind):
         return unchanged(use, f"the channels reordered across {use.layer.groups} groups")
 
     def memory(self, layer: Channelwise, use: LayerUse, context: MemoryContext) -> Memory:
-        if layer.groups == 1:
-            return Memory(output=VIEW)  # torch returns the input itself
-        return Memory(working=working_output(use.output))  # a new tensor; the backward needs only sizes
+        if layer.groups in (1, use.input.channels):
+            # nothing moves: torch's math_channel_shuffle (meta and CUDA) reshapes, permutes a dimension of size 1
+            # and calls .contiguous() on what is already contiguous, so the output is a view of the input
+            return Memory(output=VIEW)
+        return Memory(working=working_output(use.output), layout="first")  # a new contiguous tensor; the backward needs only sizes
 
     def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
         from torch import nn
@@ -283,7 +285,10 @@ class PixelShuffleKind(Kind):
         return Derivation((Section("Output size", "", steps),))
 
     def memory(self, layer: Any, use: LayerUse, context: MemoryContext) -> Memory:
-        return Memory(working=working_output(use.output))  # a new tensor; the backward needs only sizes
+        # a new tensor (the backward needs only sizes): pixel_shuffle's is contiguous, pixel_unshuffle's keeps a
+        # channels-last input's layout (torch's meta kernels)
+        layout = "first" if layer.kind == LayerKind.PIXEL_SHUFFLE else "keep"
+        return Memory(working=working_output(use.output), layout=layout)
 
     def torch(self, layer: Channelwise, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

@@ -181,8 +181,10 @@ class ConvKind(Kind):
 
     def memory(self, layer: Conv, use: LayerUse, context: MemoryContext) -> Memory:
         # ConvolutionBackward keeps its input (the padded copy, if one is made) whenever a gradient flows
+        # the output is channels-first even from a channels-last input (after a layer norm on the channels):
+        # torch's convolution shape function (meta) makes it contiguous
         padded = padded_copy(layer, use, pool=False)
-        return Memory(saves_input=True, padded=padded, working=(*((Extra(padded),) if padded else ()), Extra(use.output.elements)))
+        return Memory(saves_input=True, padded=padded, working=(*((Extra(padded),) if padded else ()), Extra(use.output.elements)), layout="first")
 
     def torch(self, layer: Conv, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
@@ -306,7 +308,7 @@ class ConvTransposeKind(Kind):
         return transposed_spreads(axis.n_in, axis.n_out, layer.kernel[i], layer.stride[i], layer.dilation[i], layer.padding[i])
 
     def memory(self, layer: ConvTranspose, use: LayerUse, context: MemoryContext) -> Memory:
-        return Memory(saves_input=True, working=working_output(use.output))
+        return Memory(saves_input=True, working=working_output(use.output), layout="first")  # channels-first, as conv's
 
     def torch(self, layer: ConvTranspose, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops

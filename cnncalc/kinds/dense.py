@@ -100,12 +100,24 @@ class FcKind(Kind):
         # flattened map) as rows of a matrix: a map not laid out that way in memory is copied first (a
         # reshape), and the copy is what it keeps.
         x = use.input
-        # (a map of one position or one channel reads the same either way); a slice of the channels is copied too
-        copied = isinstance(x, Spatial) and (
-            (x.positions > 1 and x.channels > 1 and context.channels_last != layer.per_position) or not context.contiguous
+        # (a map of one position or one channel reads the same either way). A slice of the channels of a
+        # channels-first map flattens in place (only the batch stride differs) and keeps its whole storage,
+        # but per position its samples' positions cannot merge into rows: copied, even with one channel.
+        # A slice of a channels-last map reads per position in place.
+        copied = isinstance(x, Spatial) and x.positions > 1 and (
+            (x.channels > 1 and context.channels_last != layer.per_position)
+            or (layer.per_position and not context.contiguous and not context.channels_last)
         )
         out = Extra(use.output.elements)
         layout = "last" if layer.per_position and isinstance(x, Spatial) else "first"
+        if copied and layer.per_position and not layer.trainable and not context.channels_last:
+            # torch's matmul folds the positions into rows (the reshape that copies) only for a weight that
+            # needs a gradient, even under no_grad; a frozen one is multiplied batch by batch, which views the
+            # batch axes (the sample, and every spatial axis but the last) as one without a copy when they
+            # merge: always for a 1-D map, for one sample otherwise. Then the bias is added as a second output.
+            assert isinstance(x, Spatial)
+            if x.rank == 1 or context.batch == 1:
+                return Memory(working=(out, out) if layer.bias else (out,), layout=layout)
         if copied:
             copy = Extra(x.elements)
             # on a copied map torch multiplies (mm) and then adds the bias (a second output); on rows it
@@ -189,9 +201,10 @@ class FlattenKind(Kind):
         return Derivation((Section("Output size", "", (step,)),))
 
     def memory(self, layer: Flatten, use: LayerUse, context: MemoryContext) -> Memory:
-        # a view of a map laid out channels-first; a channels-last map with more than one position is copied
+        # a view of a map laid out channels-first, a slice of its channels included (each sample's values still
+        # lie together: only the batch stride differs); a channels-last map with more than one position is copied
         x = use.input
-        if isinstance(x, Spatial) and ((context.channels_last and x.positions > 1 and x.channels > 1) or not context.contiguous):
+        if isinstance(x, Spatial) and context.channels_last and x.positions > 1 and x.channels > 1:
             return Memory(working=working_output(use.output), layout="first")
         return Memory(output=VIEW, layout="first")
 

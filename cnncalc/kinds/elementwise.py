@@ -115,7 +115,9 @@ class ActivationKind(Kind):
             if in_place == "result":
                 return Memory(output=IN_PLACE, saves_output=True)
             return Memory(output=IN_PLACE, saved=(Extra(use.input.elements),))  # only under autograd
-        return Memory(saves_input=keeps == "input", saves_output=keeps == "output", working=working_output(use.output))
+        # softmax over the channels makes a contiguous tensor; the elementwise ones keep the input's layout
+        layout = "first" if layer.kind == "softmax" else "keep"
+        return Memory(saves_input=keeps == "input", saves_output=keeps == "output", working=working_output(use.output), layout=layout)
 
     def torch(self, layer: Activation, shape: Shape, device: str = "meta") -> Any:
         from torch import nn

@@ -244,7 +244,9 @@ class NormalizationKind(Kind):
         # kernels make them; group norm's in the activations' dtype
         stats = Extra(2 * per, 0, VALUE if layer.kind == LayerKind.GROUPNORM else STATISTIC)
         at_inference = (stats,)  # made at inference too (instance norm's even with running statistics)
-        layout = "last" if layer.kind == LayerKind.LAYERNORM and isinstance(x, Spatial) else "keep"
+        # layer norm on a map works channels-last (permuted to the channels and back); group and instance norm
+        # give a contiguous, channels-first output whatever the input's layout
+        layout = ("last" if layer.kind == LayerKind.LAYERNORM else "first") if isinstance(x, Spatial) else "keep"
         channels_first = context.contiguous and not (context.channels_last and isinstance(x, Spatial) and x.positions > 1 and x.channels > 1)
         kept: tuple[Extra, ...] = ()
         made: tuple[Extra, ...] = ()
@@ -259,9 +261,9 @@ class NormalizationKind(Kind):
             # group and instance norm make a channels-first contiguous copy of a channel slice or a channels-last
             # map first, and keep the copy
             copy = Extra(x.elements)
-            return Memory(saved=(copy, stats, *kept), working=(copy, *working_output(use.output, *at_inference, *made)))
+            return Memory(saved=(copy, stats, *kept), working=(copy, *working_output(use.output, *at_inference, *made)), layout=layout)
         if made:
-            return Memory(saves_input=True, saved=(stats, *kept), working=working_output(use.output, *at_inference, *made))
+            return Memory(saves_input=True, saved=(stats, *kept), working=working_output(use.output, *at_inference, *made), layout=layout)
         return Memory(saves_input=True, saved=(stats,), working=working_output(use.output, *at_inference), layout=layout)
 
     def torch(self, layer: Normalization, shape: Shape, device: str = "meta") -> Any:
