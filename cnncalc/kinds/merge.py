@@ -200,7 +200,7 @@ class MultiplyRule(MergeRule):
             if len(other.torch_size()) != len(size):
                 # torch aligns whole tensors from the right, batch axis included: the smaller tensor's batch
                 # axis would meet an axis of one sample of the other, and the product's shape would change
-                # with the batch size (a 1x1x1 map times a 4-vector is 1x1x4 for one sample, 1x2x4 each for two)
+                # with the batch size ((N, 4, 1, 1) times (N, 4) is (4, 1, 4) per sample at N = 1, (4, 2, 4) at N = 2)
                 raise MergeProblem(
                     f"multiply needs branches of the same rank: torch aligns whole tensors from the right, so the batch axis of the smaller one "
                     f"would meet an axis of the other; "

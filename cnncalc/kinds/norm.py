@@ -262,9 +262,7 @@ class NormalizationKind(Kind):
             # map first, and keep the copy
             copy = Extra(x.elements)
             return Memory(saved=(copy, stats, *kept), working=(copy, *working_output(use.output, *at_inference, *made)), layout=layout)
-        if made:
-            return Memory(saves_input=True, saved=(stats, *kept), working=working_output(use.output, *at_inference, *made), layout=layout)
-        return Memory(saves_input=True, saved=(stats,), working=working_output(use.output, *at_inference), layout=layout)
+        return Memory(saves_input=True, saved=(stats, *kept), working=working_output(use.output, *at_inference, *made), layout=layout)
 
     def torch(self, layer: Normalization, shape: Shape, device: str = "meta") -> Any:
         from cnncalc.kinds import torch_ops
