@@ -110,14 +110,12 @@ class FcKind(Kind):
         )
         out = Extra(use.output.elements)
         layout = "last" if layer.per_position and isinstance(x, Spatial) else "first"
-        if copied and layer.per_position and not layer.trainable and not context.channels_last:
-            # torch's matmul folds the positions into rows (the reshape that copies) only for a weight that
-            # needs a gradient, even under no_grad; a frozen one is multiplied batch by batch, which views the
-            # batch axes (the sample, and every spatial axis but the last) as one without a copy when they
-            # merge: always for a 1-D map, for one sample otherwise. Then the bias is added as a second output.
-            assert isinstance(x, Spatial)
-            if x.rank == 1 or context.batch == 1:
-                return Memory(working=(out, out) if layer.bias else (out,), layout=layout)
+        # torch's matmul folds the positions into rows (the reshape that copies) only for a weight that needs a
+        # gradient, even under no_grad; a frozen one is multiplied batch by batch, which views the batch axes
+        # (the sample, and every spatial axis but the last) as one without a copy when they merge: always for a
+        # 1-D map, for one sample otherwise. Then the bias is added as a second output.
+        if copied and layer.per_position and not layer.trainable and (x.rank == 1 or context.batch == 1):  # type: ignore[union-attr]
+            return Memory(working=(out, out) if layer.bias else (out,), layout=layout)
         if copied:
             copy = Extra(x.elements)
             # on a copied map torch multiplies (mm) and then adds the bias (a second output); on rows it
