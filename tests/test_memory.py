@@ -81,7 +81,6 @@ def test_options_that_change_memory_keep_what_torch_keeps(word, extra, after_con
     assert_like_torch(parse_spec(_kind_spec(word, 2, after_conv, extra), file="k.yaml"))
 
 
-
 # What a normalisation reads decides what it copies: a channels-last map (after a layer norm on the channels)
 # or a slice of the channels (chunk, with a batch of several) is copied channels-first first. Instance norm
 # then repeats γ/β and the running statistics per sample on top of the copy, as it does on a plain input
@@ -151,6 +150,7 @@ def test_one_sample_of_a_map_needs_no_copy_for_a_frozen_fc_per_position():
     net = build(network)
     assert memory(analyse(network), 1, Dtype.FLOAT32).inference_peak == inference_peak(net, 1, torch.float32) == (90 + 60 + 60) * 4
 
+
 def _one_value_per_statistic(row) -> bool:
     """Torch refuses batch statistics of one sample (the reference probes with one), instance statistics of
     one position, and group norm over one value per group even in eval mode (F.group_norm checks the size of
@@ -161,19 +161,6 @@ def _one_value_per_statistic(row) -> bool:
     if row.kind == "batchnorm":  # on a vector: refused only where it normalises with the batch's statistics in eval mode too
         return not row.node.track_running_stats
     return row.kind == "groupnorm" and positions * row.input.channels // row.node.groups == 1
-
-
-def _torch_trains(network) -> bool:
-    """False where autograd refuses the training forward: an in-place layer on a view of `chunk`'s output
-    ("Output 0 of Split is a view and is being modified inplace"). cnncalc accepts such a network (it runs
-    at inference); there is no training memory of torch's to compare."""
-    try:
-        saved_bytes(build(network), 2, torch.float32)
-    except RuntimeError as exc:
-        if "is being modified inplace" in str(exc):
-            return False
-        raise
-    return True
 
 
 def _random_networks(count: int, seed: int):
@@ -189,7 +176,7 @@ def _random_networks(count: int, seed: int):
             continue
         if analysis.input.elements > 10_000:
             continue
-        if any(_one_value_per_statistic(r) for r in analysis.leaves()) or not _torch_trains(network):
+        if any(_one_value_per_statistic(r) for r in analysis.leaves()):
             continue
 
         found += 1
@@ -203,7 +190,14 @@ def test_random_networks_keep_what_torch_keeps(text):
         build(network)
     except (RuntimeError, ValueError) as exc:  # a network torch itself refuses (cnncalc has it refuse too, elsewhere)
         pytest.fail(f"torch cannot build a network cnncalc accepts: {exc}\n{text}")
-    assert_like_torch(network)
+    try:
+        assert_like_torch(network)
+    except RuntimeError as exc:
+        if "is being modified inplace" not in str(exc):
+            raise
+        # autograd refuses an in-place layer on a view of `chunk`'s output ("Output 0 of Split is a view and is
+        # being modified inplace"); cnncalc accepts the network (it runs at inference)
+        pytest.skip("torch cannot train this network, so there is no training memory of torch's to compare")
 
 
 def test_a_concat_of_two_1x1_convs_peaks_at_what_torch_holds(cli, tmp_path):
